@@ -1,0 +1,38 @@
+# `make demo` and `make test` create .venv on first use (Python 3.10, the pinned lock, this
+# package) and reuse it afterwards.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+DEMO_OUTPUT := demo_output
+export TF_USE_LEGACY_KERAS := 1
+export TF_CPP_MIN_LOG_LEVEL := 1
+export PYTHONWARNINGS := ignore::FutureWarning
+
+.PHONY: demo test bench lock clean
+
+demo: $(STAMP)
+	$(VENV)/bin/fewlabels run --data doodles/demo --labels 5% --output $(DEMO_OUTPUT)
+
+test: $(STAMP)
+	$(PY) -m pytest -v tests
+
+# Re-resolve the lock after editing requirements.in (needs the package registry).
+lock: $(STAMP)
+	$(UV) pip compile requirements.in -o requirements.lock --python-version 3.10 \
+	  --python-platform x86_64-manylinux_2_28
+
+$(STAMP): requirements.lock setup.py
+	@python310=$$(bash .ci/find_python310); \
+	if [ -z "$$python310" ]; then \
+	  echo "make: no Python 3.10 found: install it (pyenv install 3.10, apt install python3.10, or uv python install 3.10) and retry" >&2; exit 1; fi; \
+	[ -x $(PY) ] || $$python310 -m venv $(VENV)
+	$(PY) -m pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) pip sync --python $(PY) requirements.lock
+	$(UV) pip install --python $(PY) --no-deps -e .
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUTPUT) *.egg-info

@@ -1,0 +1,1 @@
+"""TFDSExampleGen: TFDS data set -> labeled / unlabeled / test tf.Examples."""

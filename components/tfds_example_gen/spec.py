@@ -1,0 +1,33 @@
+"""Names shared by TFDSExampleGen and the components that read its output."""
+from tfx.types import component_spec
+from tfx.types import standard_artifacts
+
+LABELED_SPLIT = "labeled"
+UNLABELED_SPLIT = "unlabeled"
+TEST_SPLIT = "test"
+SPLITS = (LABELED_SPLIT, UNLABELED_SPLIT, TEST_SPLIT)
+
+DATASET_KEY = "dataset"
+TFDS_DATA_DIR_KEY = "tfds_data_dir"
+LABEL_BUDGET_KEY = "label_budget"
+SEED_KEY = "seed"
+TRAIN_SPLIT_KEY = "train_split"
+TEST_SPLIT_KEY = "test_split"
+EXAMPLES_KEY = "examples"
+
+# Custom properties of the output artifact, read back by reports and tests.
+SPLIT_COUNTS_PROPERTY = "split_counts"
+LABELED_PER_CLASS_PROPERTY = "labeled_per_class"
+
+
+class TFDSExampleGenSpec(component_spec.ComponentSpec):
+  PARAMETERS = {
+      DATASET_KEY: component_spec.ExecutionParameter(type=str),
+      TFDS_DATA_DIR_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+      LABEL_BUDGET_KEY: component_spec.ExecutionParameter(type=str),
+      SEED_KEY: component_spec.ExecutionParameter(type=int),
+      TRAIN_SPLIT_KEY: component_spec.ExecutionParameter(type=str),
+      TEST_SPLIT_KEY: component_spec.ExecutionParameter(type=str),
+  }
+  INPUTS = {}
+  OUTPUTS = {EXAMPLES_KEY: component_spec.ChannelParameter(type=standard_artifacts.Examples)}

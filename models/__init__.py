@@ -1,0 +1,1 @@
+"""Keras model, Transform preprocessing_fn and the Trainer run_fn."""

@@ -1,0 +1,169 @@
+"""The `fewlabels` command: run the pipeline locally, or compile it for Kubeflow V2."""
+import argparse
+import dataclasses
+import logging
+import os
+import sys
+import time
+import warnings
+from typing import List, Optional
+
+from pipeline import config as config_lib
+
+BEAM_RUNNERS = ("DirectRunner", "DataflowRunner", "FlinkRunner", "SparkRunner", "PortableRunner")
+
+
+class _Parser(argparse.ArgumentParser):
+  """Usage mistakes as one line naming the bad value, like every other error here."""
+
+  def error(self, message):
+    self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _positive_int(text: str) -> int:
+  value = int(text)
+  if value <= 0:
+    raise argparse.ArgumentTypeError(f"{text!r} must be a positive integer")
+  return value
+
+
+def _batch_size(text: str):
+  return text if text == config_lib.AUTO else _positive_int(text)
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+  d = config_lib.PipelineConfig()
+  data = parser.add_argument_group("data")
+  data.add_argument("--data", default=d.data.dataset, metavar="NAME",
+                    help="TFDS data set: 'doodles[/CONFIG]' (generated offline; CONFIG is tiny, "
+                         "demo, seed_scale or train<N>_test<M>_seed<S>) or a catalog name such "
+                         "as 'mnist' prepared in --tfds-data-dir (default: %(default)s)")
+  data.add_argument("--tfds-data-dir", default=None, metavar="DIR",
+                    help="TFDS data directory (default: TFDS's own, ~/tensorflow_datasets)")
+  data.add_argument("--labels", default=d.data.label_budget, metavar="COUNT|PERCENT%",
+                    help="label budget: images that keep their labels (default: %(default)s)")
+  data.add_argument("--seed", type=int, default=d.data.seed,
+                    help="chooses the labeled images (default: %(default)s)")
+  model = parser.add_argument_group("model and training")
+  model.add_argument("--lstm-width", type=int, default=d.model.lstm_width,
+                     help="units per LSTM layer; the research method uses 512 (default: %(default)s)")
+  model.add_argument("--lstm-layers", type=int, default=d.model.lstm_layers,
+                     help="(default: %(default)s)")
+  model.add_argument("--epochs", type=int, default=d.training.epochs, help="(default: %(default)s)")
+  model.add_argument("--batch-size", type=_batch_size, default=d.training.batch_size,
+                     help="global batch, or 'auto' for the research method's rule "
+                          "(default: %(default)s)")
+  model.add_argument("--learning-rate", type=float, default=d.training.base_learning_rate,
+                     help="at batch 32, scaled by sqrt(batch/32) (default: %(default)s)")
+  model.add_argument("--warmup-epochs", type=float, default=d.training.warmup_epochs,
+                     help="at batch 32, scaled by batch/32 (default: %(default)s)")
+  model.add_argument("--validation-fraction", type=float, default=d.training.validation_fraction,
+                     help="part of the labeled split held out for early stopping; 0 stops on "
+                          "the training loss (default: %(default)s)")
+  gate = parser.add_argument_group("push gate")
+  gate.add_argument("--min-accuracy", type=float, default=d.evaluation.min_accuracy,
+                    help="test accuracy needed to push (default: %(default)s)")
+  gate.add_argument("--max-regression", type=float, default=d.evaluation.max_regression,
+                    help="accuracy drop allowed against the last pushed model "
+                         "(default: %(default)s)")
+  run = parser.add_argument_group("pipeline")
+  run.add_argument("--name", default=d.name, help="pipeline name (default: %(default)s)")
+  run.add_argument("--beam-runner", default=None, metavar="NAME",
+                   help=f"Beam runner for the data components: one of {', '.join(BEAM_RUNNERS)} "
+                        "(default: DirectRunner, in memory)")
+  run.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
+                   help="extra Beam pipeline option, repeatable, e.g. --beam-arg=--project=P")
+
+
+def _beam_args(args) -> tuple:
+  if args.beam_runner is None:
+    return config_lib.PipelineConfig().beam_pipeline_args + tuple(args.beam_arg)
+  if args.beam_runner not in BEAM_RUNNERS:
+    raise config_lib.ConfigError(
+        f"beam runner {args.beam_runner!r} is unknown: expected one of {', '.join(BEAM_RUNNERS)}")
+  return (f"--runner={args.beam_runner}",) + tuple(args.beam_arg)
+
+
+def config_from_args(args, output_dir: str, **overrides) -> config_lib.PipelineConfig:
+  base = config_lib.PipelineConfig()
+  return dataclasses.replace(
+      base,
+      name=args.name,
+      output_dir=output_dir,
+      data=config_lib.DataConfig(dataset=args.data, tfds_data_dir=args.tfds_data_dir,
+                                 label_budget=args.labels, seed=args.seed),
+      model=dataclasses.replace(base.model, lstm_width=args.lstm_width,
+                                lstm_layers=args.lstm_layers),
+      training=dataclasses.replace(base.training, epochs=args.epochs, batch_size=args.batch_size,
+                                   base_learning_rate=args.learning_rate,
+                                   warmup_epochs=args.warmup_epochs,
+                                   validation_fraction=args.validation_fraction),
+      evaluation=config_lib.EvaluationConfig(min_accuracy=args.min_accuracy,
+                                             max_regression=args.max_regression),
+      beam_pipeline_args=_beam_args(args),
+      **overrides)
+
+
+def build_parser() -> argparse.ArgumentParser:
+  parser = _Parser(prog="fewlabels", description=__doc__)
+  commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+  run = commands.add_parser("run", help="run the whole pipeline here (LocalDagRunner)",
+                            description="Run the pipeline with LocalDagRunner and print a summary.")
+  run.add_argument("--output", default=config_lib.PipelineConfig().output_dir, metavar="DIR",
+                   help="pipeline root, ml-metadata and pushed models (default: %(default)s)")
+  _add_config_flags(run)
+  compile_ = commands.add_parser(
+      "compile", help="write the Kubeflow V2 (Vertex AI Pipelines) pipeline spec",
+      description="Write the Kubeflow V2 pipeline JSON; no cluster needed.")
+  compile_.add_argument("--output", required=True, metavar="FILE", help="pipeline JSON to write")
+  compile_.add_argument("--pipeline-root", required=True, metavar="URI",
+                        help="where the cluster writes artifacts, e.g. gs://bucket/fewlabels")
+  compile_.add_argument("--image", default=config_lib.DEFAULT_IMAGE,
+                        help="container image with this package installed (default: %(default)s)")
+  _add_config_flags(compile_)
+  return parser
+
+
+def _run(args) -> None:
+  from pipeline import local_runner  # TFX import takes ~40 s: only after the flags are good
+  from pipeline import run_results
+  config = config_from_args(args, os.path.abspath(args.output))
+  started = time.monotonic()
+  summary = local_runner.run(config)
+  print(run_results.format_summary(summary))
+  print(f"  outputs under: {config.output_dir}  ({time.monotonic() - started:.0f} s)")
+
+
+def _compile(args) -> None:
+  from pipeline import kubeflow_v2_runner
+  config = config_from_args(args, args.pipeline_root, image=args.image)
+  print(f"wrote {kubeflow_v2_runner.compile_pipeline(config, args.output)}")
+
+
+def _known_errors() -> tuple:
+  from components.data_validation_gate.executor import DataAnomaliesError
+  from components.tfds_example_gen.label_budget import BudgetError
+  from sources.tfds_source import DataSourceError
+  return (config_lib.ConfigError, BudgetError, DataSourceError, DataAnomaliesError)
+
+
+def _configure_logging() -> None:
+  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+  for chatty in ("apache_beam", "tensorflow_transform"):  # thousands of lines of internals
+    logging.getLogger(chatty).setLevel(logging.WARNING)
+  warnings.filterwarnings("ignore", category=FutureWarning)  # google-cloud's Python 3.10 notices
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+  _configure_logging()
+  args = build_parser().parse_args(argv)
+  try:
+    {"run": _run, "compile": _compile}[args.command](args)
+  except _known_errors() as e:
+    print(f"fewlabels: error: {e}", file=sys.stderr)
+    return 1
+  return 0
+
+
+if __name__ == "__main__":
+  sys.exit(main())

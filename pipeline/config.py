@@ -1,0 +1,145 @@
+"""All settings of a fewlabels run, as typed dataclasses filled by the command line and runners.
+
+Defaults run on a laptop in minutes. The research method's full scale (METHOD.md) is:
+  DataConfig(dataset="quickdraw files, 10 classes", label_budget="16.67%" ... "0.33%")
+  ModelConfig(lstm_width=512, lstm_layers=3)
+  TrainingConfig(batch_size="auto", base_learning_rate=0.001, epochs=100)
+"""
+import dataclasses
+import json
+import math
+import os
+from typing import Any, Dict, Optional, Tuple, Union
+
+from components.tfds_example_gen import label_budget
+
+AUTO = "auto"
+DEFAULT_IMAGE = "gcr.io/tfx-oss-public/tfx:1.16.0"
+
+
+class ConfigError(ValueError):
+  """A setting with a value it cannot take; the message is one line for the user."""
+
+
+def _require(condition: bool, message: str) -> None:
+  if not condition:
+    raise ConfigError(message)
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+  """Where the images come from and how many keep their labels."""
+  # `doodles[/CONFIG]` (generated offline) or a TFDS catalog name prepared in tfds_data_dir.
+  dataset: str = "doodles/demo"
+  tfds_data_dir: Optional[str] = None  # None: TFDS's default (~/tensorflow_datasets)
+  label_budget: str = "5%"  # a count (700) or a percentage of the training images (1.67%)
+  seed: int = 0  # chooses the labeled images; the same seed gives nested budgets
+  train_split: str = "train"
+  test_split: str = "test"
+
+  def __post_init__(self):
+    label_budget.LabelBudget(self.label_budget)  # raises BudgetError, a ConfigError-like ValueError
+    _require(bool(self.dataset.strip()), "dataset '' is empty: expected a TFDS name")
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+  """The classifier: stacked LSTMs over the 28 rows, then Dense(dense_width), then softmax."""
+  lstm_width: int = 64  # the seed uses 512 (about 10x slower on CPU)
+  lstm_layers: int = 3
+  dense_width: int = 28
+
+  def __post_init__(self):
+    for name in ("lstm_width", "lstm_layers", "dense_width"):
+      value = getattr(self, name)
+      _require(isinstance(value, int) and value > 0,
+               f"model {name} {value!r} must be a positive integer")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+  """Fine-tuning on the labeled split, with the seed's LEGW warmup and decay."""
+  epochs: int = 40  # 0 exports the untrained model (a smoke test of the gate)
+  batch_size: Union[int, str] = AUTO  # "auto": 32 up to 5,000 labels, else 2^floor(log2(n/120))
+  base_learning_rate: float = 1e-3  # at the base batch; scaled by sqrt(batch / base_batch)
+  base_batch_size: int = 32
+  warmup_epochs: float = 2.0  # at the base batch; scaled by batch / base_batch (LEGW)
+  decay_epochs: float = 25.0  # after warmup the rate falls as exp(-epochs_since_warmup / this)
+  early_stopping_patience: int = 8  # epochs without improvement of the monitored loss
+  # 0: stop on the training loss, as the seed did. > 0: hold out this fraction of the labeled
+  # split (never the test split) and stop on its loss.
+  validation_fraction: float = 0.0
+  seed: int = 0
+
+  def __post_init__(self):
+    _require(isinstance(self.epochs, int) and self.epochs >= 0,
+             f"training epochs {self.epochs!r} must be an integer >= 0")
+    _require(self.batch_size == AUTO or (isinstance(self.batch_size, int) and self.batch_size > 0),
+             f"training batch_size {self.batch_size!r} must be a positive integer or 'auto'")
+    _require(self.base_learning_rate > 0 and math.isfinite(self.base_learning_rate),
+             f"training base_learning_rate {self.base_learning_rate!r} must be > 0")
+    _require(self.base_batch_size > 0, f"training base_batch_size {self.base_batch_size!r} must be > 0")
+    _require(self.warmup_epochs >= 0, f"training warmup_epochs {self.warmup_epochs!r} must be >= 0")
+    _require(self.decay_epochs > 0, f"training decay_epochs {self.decay_epochs!r} must be > 0")
+    _require(self.early_stopping_patience >= 1,
+             f"training early_stopping_patience {self.early_stopping_patience!r} must be >= 1")
+    _require(0.0 <= self.validation_fraction < 1.0,
+             f"training validation_fraction {self.validation_fraction!r} must be in [0, 1)")
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationConfig:
+  """When a model is good enough to push."""
+  min_accuracy: float = 0.5  # on the test split
+  max_regression: float = 0.01  # allowed accuracy drop against the last pushed model
+
+  def __post_init__(self):
+    _require(0.0 <= self.min_accuracy <= 1.0,
+             f"evaluation min_accuracy {self.min_accuracy!r} must be in [0, 1]")
+    _require(0.0 <= self.max_regression <= 1.0,
+             f"evaluation max_regression {self.max_regression!r} must be in [0, 1]")
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+  name: str = "fewlabels"
+  output_dir: str = "pipeline_output"  # pipeline root, ml-metadata and pushed models live here
+  data: DataConfig = DataConfig()
+  model: ModelConfig = ModelConfig()
+  training: TrainingConfig = TrainingConfig()
+  evaluation: EvaluationConfig = EvaluationConfig()
+  # Beam options for the data components, e.g. ("--runner=DataflowRunner", "--project=...").
+  beam_pipeline_args: Tuple[str, ...] = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
+  image: str = DEFAULT_IMAGE  # the container image the Kubeflow V2 tasks run in
+
+  def __post_init__(self):
+    _require(bool(self.name) and all(c.isalnum() or c in "-_" for c in self.name),
+             f"pipeline name {self.name!r} must be letters, digits, '-' or '_'")
+
+  @property
+  def pipeline_root(self) -> str:
+    return os.path.join(self.output_dir, "root")
+
+  @property
+  def metadata_path(self) -> str:
+    return os.path.join(self.output_dir, "metadata.sqlite")
+
+  @property
+  def serving_dir(self) -> str:
+    return os.path.join(self.output_dir, "serving_model")
+
+
+def to_dict(config: Any) -> Dict[str, Any]:
+  return dataclasses.asdict(config)
+
+
+def training_from_dict(values: Dict[str, Any]) -> TrainingConfig:
+  return TrainingConfig(**values)
+
+
+def model_from_dict(values: Dict[str, Any]) -> ModelConfig:
+  return ModelConfig(**values)
+
+
+def dumps(config: Any) -> str:
+  return json.dumps(to_dict(config), sort_keys=True)

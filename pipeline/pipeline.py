@@ -1,0 +1,142 @@
+"""create_pipeline: the fewlabels TFX pipeline, built from a PipelineConfig.
+
+data in (TFDSExampleGen) -> statistics, schema, validation (gate) -> Transform
+-> Trainer (fine-tuned classifier) -> Evaluator (against the last blessed model) -> Pusher
+"""
+import hashlib
+import pathlib
+from typing import List, Optional
+
+import tensorflow_model_analysis as tfma
+from tfx import v1 as tfx
+from tfx.dsl.components.base import base_node
+
+from components.data_validation_gate.component import DataValidationGate
+from components.tfds_example_gen import spec as example_gen_spec
+from components.tfds_example_gen.component import TFDSExampleGen
+from models import export
+from models import run_fn as run_fn_lib
+from pipeline import config as config_lib
+from sources import features
+
+PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
+RUN_FN = "models.run_fn.run_fn"
+_MODEL_CODE = pathlib.Path(__file__).resolve().parent.parent / "models"
+
+# Component ids, as they appear in ml-metadata and in the Kubeflow pipeline.
+EXAMPLE_GEN = "TFDSExampleGen"
+STATISTICS_GEN = "StatisticsGen"
+SCHEMA_GEN = "SchemaGen"
+EXAMPLE_VALIDATOR = "ExampleValidator"
+DATA_GATE = "DataValidationGate"
+TRANSFORM = "Transform"
+TRAINER = "Trainer"
+BASELINE_RESOLVER = "LatestBlessedModelResolver"
+EVALUATOR = "Evaluator"
+PUSHER = "Pusher"
+DATA_STAGE = (EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, EXAMPLE_VALIDATOR, DATA_GATE, TRANSFORM)
+
+
+def model_code_version() -> str:
+  """A hash of the model code: import-path user code is not part of TFX's cache key."""
+  digest = hashlib.sha256()
+  for path in sorted(_MODEL_CODE.glob("*.py")):
+    digest.update(path.name.encode())
+    digest.update(path.read_bytes())
+  return digest.hexdigest()[:16]
+
+
+def eval_config(evaluation: config_lib.EvaluationConfig) -> tfma.EvalConfig:
+  """Accuracy overall and per class on `test`; the thresholds decide the blessing."""
+  overall = tfma.SlicingSpec()
+  gate = tfma.MetricThreshold(
+      value_threshold=tfma.GenericValueThreshold(lower_bound={"value": evaluation.min_accuracy}),
+      change_threshold=tfma.GenericChangeThreshold(
+          direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+          absolute={"value": -evaluation.max_regression}))
+  # The gate judges the overall accuracy only; per-class accuracy is for the report.
+  accuracy = tfma.MetricConfig(
+      class_name="SparseCategoricalAccuracy",
+      per_slice_thresholds=[tfma.PerSliceMetricThreshold(slicing_specs=[overall], threshold=gate)])
+  return tfma.EvalConfig(
+      model_specs=[tfma.ModelSpec(signature_name=export.SERVING_SIGNATURE,
+                                  label_key=features.LABEL_KEY,
+                                  prediction_key=export.PREDICTION_KEY)],
+      slicing_specs=[overall, tfma.SlicingSpec(feature_keys=[features.LABEL_KEY])],
+      metrics_specs=[tfma.MetricsSpec(metrics=[
+          accuracy, tfma.MetricConfig(class_name="ExampleCount")])])
+
+
+def create_pipeline(config: config_lib.PipelineConfig, num_classes: int,
+                    metadata_connection_config: Optional[object] = None) -> tfx.dsl.Pipeline:
+  data, training = config.data, config.training
+  example_gen = TFDSExampleGen(
+      dataset=data.dataset, tfds_data_dir=data.tfds_data_dir, label_budget=data.label_budget,
+      seed=data.seed, train_split=data.train_split, test_split=data.test_split
+  ).with_id(EXAMPLE_GEN)
+  statistics_gen = tfx.components.StatisticsGen(
+      examples=example_gen.outputs["examples"]).with_id(STATISTICS_GEN)
+  schema_gen = tfx.components.SchemaGen(
+      statistics=statistics_gen.outputs["statistics"]).with_id(SCHEMA_GEN)
+  example_validator = tfx.components.ExampleValidator(
+      statistics=statistics_gen.outputs["statistics"],
+      schema=schema_gen.outputs["schema"]).with_id(EXAMPLE_VALIDATOR)
+  data_gate = DataValidationGate(
+      anomalies=example_validator.outputs["anomalies"]).with_id(DATA_GATE)
+
+  code_version = model_code_version()
+  transform = tfx.components.Transform(
+      examples=example_gen.outputs["examples"],
+      schema=schema_gen.outputs["schema"],
+      preprocessing_fn=PREPROCESSING_FN,
+      # No analyzers in preprocessing_fn: analysing the smallest split is enough.
+      splits_config=tfx.proto.SplitsConfig(
+          analyze=[example_gen_spec.LABELED_SPLIT],
+          transform=[example_gen_spec.LABELED_SPLIT, example_gen_spec.UNLABELED_SPLIT]),
+      custom_config={run_fn_lib.CODE_VERSION_KEY: code_version},
+  ).with_id(TRANSFORM)
+  transform.add_upstream_node(data_gate)  # a failed gate stops everything after it
+
+  trainer = tfx.components.Trainer(
+      run_fn=RUN_FN,
+      examples=transform.outputs["transformed_examples"],
+      transform_graph=transform.outputs["transform_graph"],
+      schema=schema_gen.outputs["schema"],
+      train_args=tfx.proto.TrainArgs(splits=[example_gen_spec.LABELED_SPLIT]),
+      # Model selection never looks at `test`: early stopping uses the labeled split.
+      eval_args=tfx.proto.EvalArgs(splits=[example_gen_spec.LABELED_SPLIT]),
+      custom_config={
+          run_fn_lib.MODEL_CONFIG_KEY: config_lib.to_dict(config.model),
+          run_fn_lib.TRAINING_CONFIG_KEY: config_lib.to_dict(training),
+          run_fn_lib.NUM_CLASSES_KEY: num_classes,
+          run_fn_lib.CODE_VERSION_KEY: code_version,
+      }).with_id(TRAINER)
+
+  baseline = tfx.dsl.Resolver(
+      strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+      model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+      model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+  ).with_id(BASELINE_RESOLVER)
+  evaluator = tfx.components.Evaluator(
+      examples=example_gen.outputs["examples"],
+      model=trainer.outputs["model"],
+      baseline_model=baseline.outputs["model"],
+      example_splits=[example_gen_spec.TEST_SPLIT],
+      eval_config=eval_config(config.evaluation)).with_id(EVALUATOR)
+  pusher = tfx.components.Pusher(
+      model=trainer.outputs["model"],
+      model_blessing=evaluator.outputs["blessing"],
+      push_destination=tfx.proto.PushDestination(
+          filesystem=tfx.proto.PushDestination.Filesystem(
+              base_directory=config.serving_dir))).with_id(PUSHER)
+
+  components: List[base_node.BaseNode] = [
+      example_gen, statistics_gen, schema_gen, example_validator, data_gate, transform,
+      trainer, baseline, evaluator, pusher]
+  return tfx.dsl.Pipeline(
+      pipeline_name=config.name,
+      pipeline_root=config.pipeline_root,
+      components=components,
+      enable_cache=True,
+      metadata_connection_config=metadata_connection_config,
+      beam_pipeline_args=list(config.beam_pipeline_args))

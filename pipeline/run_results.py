@@ -1,0 +1,147 @@
+"""Reading what a pipeline run did back from ml-metadata: executions, outputs, the verdict."""
+import dataclasses
+import json
+from typing import Dict, List, Optional
+
+import ml_metadata as mlmd
+from ml_metadata.proto import metadata_store_pb2
+from tfx.orchestration import metadata
+
+from components.tfds_example_gen import spec as example_gen_spec
+from pipeline import pipeline as pipeline_lib
+
+_PIPELINE_CONTEXT = "pipeline"
+_RUN_CONTEXT = "pipeline_run"
+_NODE_CONTEXT = "node"
+ACCURACY_METRIC = "sparse_categorical_accuracy"
+STATE_NAMES = {v: k for k, v in metadata_store_pb2.Execution.State.items()}
+
+
+@dataclasses.dataclass
+class ComponentRun:
+  component_id: str
+  state: str  # COMPLETE, CACHED, FAILED, ...
+  properties: Dict[str, str]
+  outputs: Dict[str, List[metadata_store_pb2.Artifact]]
+
+  def output(self, key: str) -> Optional[metadata_store_pb2.Artifact]:
+    artifacts = self.outputs.get(key) or []
+    return artifacts[0] if artifacts else None
+
+
+@dataclasses.dataclass
+class RunSummary:
+  run_id: str
+  components: Dict[str, ComponentRun]
+  split_counts: Dict[str, int]
+  test_accuracy: Optional[float]
+  blessed: bool
+  pushed_to: Optional[str]
+
+
+def open_store(metadata_path: str) -> mlmd.MetadataStore:
+  return mlmd.MetadataStore(metadata.sqlite_metadata_connection_config(metadata_path))
+
+
+def custom_value(artifact: metadata_store_pb2.Artifact, key: str):
+  value = artifact.custom_properties.get(key)
+  if value is None:
+    return None
+  kind = value.WhichOneof("value")
+  return getattr(value, kind) if kind != "struct_value" else value.struct_value
+
+
+def run_ids(store: mlmd.MetadataStore, pipeline_name: str) -> List[str]:
+  """The pipeline's runs, oldest first."""
+  pipeline_context = store.get_context_by_type_and_name(_PIPELINE_CONTEXT, pipeline_name)
+  if pipeline_context is None:
+    return []
+  run_type = store.get_context_type(_RUN_CONTEXT).id
+  runs = {}
+  for execution in store.get_executions_by_context(pipeline_context.id):
+    for context in store.get_contexts_by_execution(execution.id):
+      if context.type_id == run_type:
+        runs[context.id] = context
+  return [c.name for c in sorted(runs.values(), key=lambda c: (c.create_time_since_epoch, c.id))]
+
+
+def latest_run_id(store: mlmd.MetadataStore, pipeline_name: str) -> str:
+  runs = run_ids(store, pipeline_name)
+  if not runs:
+    raise LookupError(f"no run of pipeline {pipeline_name!r} in ml-metadata")
+  return runs[-1]
+
+
+def component_runs(store: mlmd.MetadataStore, run_id: str) -> Dict[str, ComponentRun]:
+  """Every execution of one pipeline run, by component id, with its output artifacts."""
+  context = store.get_context_by_type_and_name(_RUN_CONTEXT, run_id)
+  result = {}
+  for execution in store.get_executions_by_context(context.id):
+    nodes = [c for c in store.get_contexts_by_execution(execution.id)
+             if store.get_context_types_by_id([c.type_id])[0].name == _NODE_CONTEXT]
+    component_id = nodes[0].name.split(".", 1)[-1] if nodes else str(execution.id)
+    outputs: Dict[str, List[metadata_store_pb2.Artifact]] = {}
+    events = [e for e in store.get_events_by_execution_ids([execution.id])
+              if e.type in (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)]
+    artifacts = {a.id: a for a in store.get_artifacts_by_id([e.artifact_id for e in events])}
+    for event in events:
+      key = event.path.steps[0].key if event.path.steps else ""
+      outputs.setdefault(key, []).append(artifacts[event.artifact_id])
+    result[component_id] = ComponentRun(
+        component_id=component_id,
+        state=STATE_NAMES.get(execution.last_known_state, "UNKNOWN"),
+        properties={k: str(v) for k, v in execution.custom_properties.items()},
+        outputs=outputs)
+  return result
+
+
+def evaluation_accuracy(evaluation_uri: str) -> Optional[float]:
+  """Overall test accuracy of the candidate model, from TFMA's output."""
+  import tensorflow_model_analysis as tfma  # slow to import; only needed here
+  result = tfma.load_eval_result(evaluation_uri)
+  for slice_key, metrics in result.slicing_metrics:
+    if slice_key == ():
+      for per_output in metrics.values():
+        for per_class in per_output.values():
+          if ACCURACY_METRIC in per_class:
+            return float(per_class[ACCURACY_METRIC]["doubleValue"])
+  return None
+
+
+def summarize(metadata_path: str, pipeline_name: str, run_id: Optional[str] = None) -> RunSummary:
+  store = open_store(metadata_path)
+  run_id = run_id or latest_run_id(store, pipeline_name)
+  components = component_runs(store, run_id)
+  examples = components.get(pipeline_lib.EXAMPLE_GEN)
+  split_counts = {}
+  if examples and examples.output("examples") is not None:
+    split_counts = json.loads(custom_value(examples.output("examples"),
+                                           example_gen_spec.SPLIT_COUNTS_PROPERTY) or "{}")
+  evaluator = components.get(pipeline_lib.EVALUATOR)
+  accuracy, blessed = None, False
+  if evaluator and evaluator.output("evaluation") is not None:
+    accuracy = evaluation_accuracy(evaluator.output("evaluation").uri)
+    blessed = bool(custom_value(evaluator.output("blessing"), "blessed"))
+  pusher = components.get(pipeline_lib.PUSHER)
+  pushed_to = None
+  if pusher and pusher.output("pushed_model") is not None:
+    pushed = pusher.output("pushed_model")
+    if custom_value(pushed, "pushed"):
+      pushed_to = custom_value(pushed, "pushed_destination")
+  return RunSummary(run_id, components, split_counts, accuracy, blessed, pushed_to)
+
+
+def format_summary(summary: RunSummary) -> str:
+  counts = ", ".join(f"{k} {v:,}" for k, v in summary.split_counts.items())
+  accuracy = "n/a" if summary.test_accuracy is None else f"{summary.test_accuracy:.4f}"
+  cached = sorted(c for c, r in summary.components.items() if r.state == "CACHED")
+  lines = [
+      f"run {summary.run_id}",
+      f"  examples per split: {counts}",
+      f"  test accuracy: {accuracy}",
+      f"  blessed: {'yes' if summary.blessed else 'no'}",
+      f"  pushed to: {summary.pushed_to or 'nothing pushed'}",
+  ]
+  if cached:
+    lines.append(f"  reused from cache: {', '.join(cached)}")
+  return "\n".join(lines)

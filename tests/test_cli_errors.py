@@ -1,0 +1,59 @@
+"""Bad input on the command line: one line on stderr naming the value, no output left behind."""
+import pytest
+
+from pipeline import cli
+from tests.conftest import TINY_DATA
+
+
+def _fails(capsys, argv, fragment, code=1):
+  with pytest.raises(SystemExit) if code == 2 else _no_raise():
+    assert cli.main(argv) == code
+  err = capsys.readouterr().err.strip()
+  # Progress bars of data generation may come first; the error is one line, and no traceback.
+  assert "Traceback" not in err, err
+  message = err.splitlines()[-1].split("\r")[-1]
+  assert message.startswith("fewlabels"), err
+  assert fragment in message, err
+
+
+class _no_raise:
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc):
+    return False
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["--data", "no_such_dataset"], "unknown data set 'no_such_dataset'"),
+    (["--data", "doodles/huge"], "doodles config 'huge'"),
+    (["--labels", "0"], "label budget '0'"),
+    (["--labels", "-3"], "label budget '-3'"),
+    (["--labels", "5000"], "label budget 5000 is larger than the 1000 training images"),
+    (["--labels", "5"], "label budget 5 gives 5 labeled images, fewer than the 10 classes"),
+    (["--labels", "0.5%"], "fewer than the 10 classes"),
+    (["--beam-runner", "MagicRunner"], "beam runner 'MagicRunner' is unknown"),
+    (["--lstm-width", "0"], "model lstm_width 0"),
+    (["--min-accuracy", "1.5"], "evaluation min_accuracy 1.5"),
+    (["--validation-fraction", "1"], "training validation_fraction 1.0"),
+])
+def test_run_refuses_bad_values(capsys, tmp_path, tfds_dir, argv, fragment):
+  output = tmp_path / "out"
+  base = ["run", "--data", TINY_DATA, "--tfds-data-dir", tfds_dir, "--output", str(output)]
+  _fails(capsys, base + argv, fragment)
+  assert not output.exists()  # nothing half-written that could pass for a result
+
+
+@pytest.mark.parametrize("argv,fragment", [
+    (["run", "--batch-size", "many"], "argument --batch-size"),
+    (["run", "--epochs", "ten"], "argument --epochs"),
+    (["deploy"], "invalid choice: 'deploy'"),
+    (["compile", "--pipeline-root", "gs://b/r"], "--output"),
+])
+def test_usage_mistakes_are_one_line(capsys, argv, fragment):
+  _fails(capsys, argv, fragment, code=2)
+
+
+def test_catalog_data_set_not_prepared_says_what_to_do(capsys, tmp_path):
+  _fails(capsys, ["run", "--data", "mnist", "--tfds-data-dir", str(tmp_path)],
+         "data set 'mnist' is not prepared in TFDS data dir")

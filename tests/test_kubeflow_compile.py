@@ -1,0 +1,43 @@
+"""The Kubeflow V2 (Vertex AI Pipelines) spec: every task, its dependencies, the image."""
+import json
+
+from pipeline import cli
+from pipeline import pipeline as pipeline_lib
+
+IMAGE = "europe-docker.pkg.dev/example/fewlabels:1.2.3"
+
+
+def test_compiled_spec_has_every_task_with_dependencies_and_image(tmp_path, capsys):
+  output = tmp_path / "pipeline.json"
+  assert cli.main(["compile", "--output", str(output), "--pipeline-root", "gs://bucket/root",
+                   "--image", IMAGE, "--labels", "1%", "--beam-runner", "DataflowRunner",
+                   "--beam-arg=--region=europe-west4"]) == 0
+  assert str(output) in capsys.readouterr().out
+  spec = json.loads(output.read_text())
+  pipeline_spec = spec.get("pipelineSpec", spec)
+  tasks = pipeline_spec["root"]["dag"]["tasks"]
+  expected = set(pipeline_lib.DATA_STAGE) | {
+      pipeline_lib.TRAINER, pipeline_lib.EVALUATOR, pipeline_lib.PUSHER}
+  assert expected <= set(tasks)
+  # The Kubeflow V2 compiler splits the baseline Resolver into one task per resolved input.
+  baseline_task = f"{pipeline_lib.BASELINE_RESOLVER}-model-resolver"
+  assert baseline_task in tasks
+
+  def depends(task):
+    return set(tasks[task].get("dependentTasks", []))
+
+  assert pipeline_lib.EXAMPLE_GEN in depends(pipeline_lib.STATISTICS_GEN)
+  assert pipeline_lib.EXAMPLE_VALIDATOR in depends(pipeline_lib.DATA_GATE)
+  assert pipeline_lib.DATA_GATE in depends(pipeline_lib.TRANSFORM)  # the gate holds the model stage
+  assert pipeline_lib.TRANSFORM in depends(pipeline_lib.TRAINER)
+  assert {pipeline_lib.TRAINER, pipeline_lib.EXAMPLE_GEN, baseline_task} <= depends(
+      pipeline_lib.EVALUATOR)
+  assert pipeline_lib.EVALUATOR in depends(pipeline_lib.PUSHER)
+
+  executors = pipeline_spec["deploymentSpec"]["executors"]
+  containers = [e["container"] for e in executors.values() if "container" in e]
+  assert containers and all(c["image"] == IMAGE for c in containers)
+  text = output.read_text()
+  assert "models.run_fn.run_fn" in text and "models.preprocessing.preprocessing_fn" in text
+  assert "--runner=DataflowRunner" in text and "--region=europe-west4" in text
+  assert "gs://bucket/root" in text

@@ -1,0 +1,78 @@
+"""Label-budget selection: exact, stratified, nested, deterministic, and clear about bad budgets."""
+import numpy as np
+import pytest
+
+from components.tfds_example_gen import label_budget as lb
+
+
+@pytest.fixture
+def labels():
+  # 10 balanced classes plus an uneven tail, shuffled as a data set would be.
+  values = np.concatenate([np.repeat(np.arange(10), 100), np.full(37, 3)])
+  return np.random.default_rng(7).permutation(values)
+
+
+@pytest.mark.parametrize("count", [10, 11, 99, 250, 1037])
+def test_selects_exactly_the_budget(labels, count):
+  assert lb.select_labeled(labels, count, seed=0).sum() == count
+
+
+def test_balanced_classes_get_equal_shares(labels):
+  balanced = labels[labels != 3]
+  counts = lb.per_class_counts(balanced, lb.select_labeled(balanced, 90, seed=1))
+  assert counts == {c: 10 for c in range(10) if c != 3}
+
+
+def test_shares_follow_class_sizes(labels):
+  mask = lb.select_labeled(labels, 274, seed=0)
+  counts = lb.per_class_counts(labels, mask)
+  sizes = {c: int((labels == c).sum()) for c in range(10)}
+  for cls, size in sizes.items():
+    assert abs(counts[cls] - 274 * size / len(labels)) <= 1, (cls, counts)
+
+
+def test_every_class_labeled_at_the_smallest_budget(labels):
+  counts = lb.per_class_counts(labels, lb.select_labeled(labels, 10, seed=3))
+  assert counts == {c: 1 for c in range(10)}
+
+
+def test_deterministic_for_a_seed_and_different_across_seeds(labels):
+  a = lb.select_labeled(labels, 100, seed=5)
+  assert np.array_equal(a, lb.select_labeled(labels, 100, seed=5))
+  assert not np.array_equal(a, lb.select_labeled(labels, 100, seed=6))
+
+
+def test_smaller_budget_is_inside_larger_one(labels):
+  previous = np.zeros(len(labels), dtype=bool)
+  for count in (10, 23, 100, 333, 800):
+    mask = lb.select_labeled(labels, count, seed=2)
+    assert not (previous & ~mask).any()
+    previous = mask
+
+
+@pytest.mark.parametrize("text,count", [("1%", 10), ("16.67%", 167), ("250", 250), ("100%", 1000)])
+def test_budget_text_resolves_to_a_count(text, count):
+  assert lb.LabelBudget(text).count(num_train=1000, num_classes=10) == count
+
+
+@pytest.mark.parametrize("text,fragment", [
+    ("0", "must be a positive count"),
+    ("-5", "is not a count"),
+    ("0%", "must be a percentage in (0%, 100%]"),
+    ("150%", "must be a percentage in (0%, 100%]"),
+    ("lots", "is not a count"),
+])
+def test_malformed_budgets_are_refused(text, fragment):
+  with pytest.raises(lb.BudgetError, match=None) as error:
+    lb.LabelBudget(text)
+  assert fragment in str(error.value) and repr(text) in str(error.value)
+
+
+def test_budget_larger_than_training_set_is_refused():
+  with pytest.raises(lb.BudgetError, match="larger than the 1000 training images"):
+    lb.LabelBudget("1001").count(num_train=1000, num_classes=10)
+
+
+def test_budget_below_class_count_is_refused():
+  with pytest.raises(lb.BudgetError, match="fewer than the 10 classes"):
+    lb.LabelBudget("0.5%").count(num_train=1000, num_classes=10)

@@ -1,0 +1,137 @@
+"""The whole pipeline on tiny doodles with LocalDagRunner; assertions read ml-metadata and files.
+
+One session fixture makes three runs (they share one pipeline root and ml-metadata):
+  good: trains, is blessed, pushes;  same: nothing changed, so the cache serves everything up to
+  the Trainer;  crippled: zero epochs, so only the Trainer and what follows rerun, and the
+  untrained model is not blessed and pushes nothing.
+"""
+import dataclasses
+import glob
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from components.tfds_example_gen import label_budget
+from components.tfds_example_gen import spec as example_gen_spec
+from pipeline import config as config_lib
+from pipeline import local_runner
+from pipeline import pipeline as pipeline_lib
+from pipeline import run_results
+from sources import features
+from sources import tfds_source
+from tests.conftest import TINY_DATA
+
+LABELS = "30%"
+MIN_ACCURACY = 0.25
+MODEL_STAGE = (pipeline_lib.TRAINER, pipeline_lib.EVALUATOR, pipeline_lib.PUSHER)
+
+
+@pytest.fixture(scope="session")
+def tiny_config(tmp_path_factory, tfds_dir) -> config_lib.PipelineConfig:
+  return config_lib.PipelineConfig(
+      name="fewlabels-test",
+      output_dir=str(tmp_path_factory.mktemp("pipeline")),
+      data=config_lib.DataConfig(dataset=TINY_DATA, tfds_data_dir=tfds_dir, label_budget=LABELS),
+      model=config_lib.ModelConfig(lstm_width=16, lstm_layers=2),
+      training=config_lib.TrainingConfig(epochs=12, early_stopping_patience=3),
+      evaluation=config_lib.EvaluationConfig(min_accuracy=MIN_ACCURACY))
+
+
+@pytest.fixture(scope="session")
+def runs(tiny_config):
+  good = local_runner.run(tiny_config)
+  same = local_runner.run(tiny_config)
+  crippled = local_runner.run(dataclasses.replace(
+      tiny_config, training=dataclasses.replace(tiny_config.training, epochs=0)))
+  return {"good": good, "same": same, "crippled": crippled}
+
+
+def _records(examples_artifact, split):
+  files = glob.glob(os.path.join(examples_artifact.uri, f"Split-{split}", "*.gz"))
+  return [tf.train.Example.FromString(r.numpy())
+          for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+
+
+def _int(example, key):
+  return example.features.feature[key].int64_list.value[0]
+
+
+def test_every_component_ran_and_the_model_was_blessed_and_pushed(runs):
+  good = runs["good"]
+  expected = set(pipeline_lib.DATA_STAGE + MODEL_STAGE) | {pipeline_lib.BASELINE_RESOLVER}
+  assert expected <= set(good.components)
+  for component in pipeline_lib.DATA_STAGE + MODEL_STAGE:
+    assert good.components[component].state == "COMPLETE", component
+  assert good.test_accuracy is not None and good.test_accuracy >= MIN_ACCURACY
+  assert good.blessed
+  assert good.pushed_to and os.path.isfile(os.path.join(good.pushed_to, "saved_model.pb"))
+
+
+def test_pushed_model_serves_raw_examples(runs, tfds_dir):
+  builder = tfds_source.load_builder(TINY_DATA, tfds_dir)
+  images, labels = next(iter(builder.as_dataset(split="test", batch_size=64, as_supervised=True)))
+  serialized = [
+      tf.train.Example(features=tf.train.Features(feature={
+          features.IMAGE_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(
+              value=[image.numpy().tobytes()]))})).SerializeToString()
+      for image in images]
+  serve = tf.saved_model.load(runs["good"].pushed_to).signatures["serving_default"]
+  probabilities = serve(examples=tf.constant(serialized))["probabilities"].numpy()
+  assert probabilities.shape == (64, 10)
+  assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+  # Better than chance, on images given as a client would (image feature only).
+  assert (probabilities.argmax(axis=1) == labels.numpy()).mean() > 0.2
+
+
+def test_example_gen_writes_the_budgeted_splits(runs, tfds_dir):
+  examples = runs["good"].components[pipeline_lib.EXAMPLE_GEN].output("examples")
+  labeled = _records(examples, example_gen_spec.LABELED_SPLIT)
+  unlabeled = _records(examples, example_gen_spec.UNLABELED_SPLIT)
+  test = _records(examples, example_gen_spec.TEST_SPLIT)
+  source = tfds_source.describe(TINY_DATA, tfds_dir)
+  budget = label_budget.LabelBudget(LABELS).count(source.num_train, source.num_classes)
+  assert (len(labeled), len(unlabeled), len(test)) == (
+      budget, source.num_train - budget, source.num_test)
+  labeled_ids = {_int(e, features.EXAMPLE_ID_KEY) for e in labeled}
+  unlabeled_ids = {_int(e, features.EXAMPLE_ID_KEY) for e in unlabeled}
+  assert not labeled_ids & unlabeled_ids
+  assert labeled_ids | unlabeled_ids == set(range(source.num_train))
+  assert {_int(e, features.LABEL_KEY) for e in unlabeled} == {features.NO_LABEL}
+  per_class = np.bincount([_int(e, features.LABEL_KEY) for e in labeled], minlength=10)
+  assert per_class.max() - per_class.min() <= 1
+  # The images are the data set's own bytes, compact (one 784-byte feature).
+  builder = tfds_source.load_builder(TINY_DATA, tfds_dir)
+  first = next(iter(builder.as_dataset(split="train[0:1]", as_supervised=True)))[0].numpy()
+  stored = next(e for e in labeled + unlabeled if _int(e, features.EXAMPLE_ID_KEY) == 0)
+  assert stored.features.feature[features.IMAGE_KEY].bytes_list.value[0] == first.tobytes()
+  assert run_results.custom_value(examples, example_gen_spec.SPLIT_COUNTS_PROPERTY)
+
+
+def test_evaluation_has_accuracy_per_class(runs):
+  import tensorflow_model_analysis as tfma
+  evaluation = runs["good"].components[pipeline_lib.EVALUATOR].output("evaluation")
+  result = tfma.load_eval_result(evaluation.uri)
+  class_slices = {key for key, _ in result.slicing_metrics if key}
+  assert class_slices == {((features.LABEL_KEY, c),) for c in range(10)}
+
+
+def test_rerun_with_nothing_changed_reuses_the_cache(runs):
+  same = runs["same"]
+  for component in pipeline_lib.DATA_STAGE + (pipeline_lib.TRAINER,):
+    assert same.components[component].state == "CACHED", component
+  assert same.blessed  # the same model against itself: no regression
+
+
+def test_changed_training_setting_reruns_only_the_model_stage(runs, tiny_config):
+  crippled = runs["crippled"]
+  for component in pipeline_lib.DATA_STAGE:
+    assert crippled.components[component].state == "CACHED", component
+  assert crippled.components[pipeline_lib.TRAINER].state == "COMPLETE"
+  assert crippled.test_accuracy < MIN_ACCURACY
+  assert not crippled.blessed
+  assert crippled.pushed_to is None
+  # Only blessed runs added versions; each push went to a new directory.
+  versions = {os.path.join(tiny_config.serving_dir, v) for v in os.listdir(tiny_config.serving_dir)}
+  assert versions == {runs["good"].pushed_to, runs["same"].pushed_to}

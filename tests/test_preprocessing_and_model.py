@@ -1,0 +1,103 @@
+"""preprocessing_fn, the classifier's shape, and the LEGW learning-rate rules."""
+import math
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models import autograph_speedup
+from models import classifier
+from models import lr_schedule
+from models import preprocessing
+from sources import features
+
+
+def test_preprocessing_scales_to_minus_one_one_and_shapes_rows():
+  image = np.zeros((28, 28), np.uint8)
+  image[0, 0], image[0, 1], image[27, 27] = 255, 51, 128
+  other = np.full((28, 28), 255, np.uint8)
+  out = preprocessing.preprocessing_fn({
+      features.IMAGE_KEY: tf.constant([[image.tobytes()], [other.tobytes()]]),
+      features.LABEL_KEY: tf.constant([[3], [features.NO_LABEL]], tf.int64),
+      features.EXAMPLE_ID_KEY: tf.constant([[10], [11]], tf.int64),
+  })
+  rows = out[preprocessing.SEQUENCE_KEY].numpy()
+  assert rows.shape == (2, 28, 28) and rows.dtype == np.float32
+  assert rows[0, 0, 0] == pytest.approx(1.0)
+  assert rows[0, 0, 1] == pytest.approx((51 / 255 - 0.5) * 2, abs=1e-6)
+  assert rows[0, 27, 27] == pytest.approx((128 / 255 - 0.5) * 2, abs=1e-6)
+  assert rows[0, 5, 5] == pytest.approx(-1.0)
+  assert np.allclose(rows[1], 1.0)
+  # Row-major: timestep t is image row t.
+  assert rows[0, 0, 1] != rows[0, 1, 0]
+  assert out[preprocessing.LABEL_KEY].numpy().tolist() == [3, features.NO_LABEL]
+  assert out[preprocessing.EXAMPLE_ID_KEY].numpy().tolist() == [10, 11]
+
+
+@pytest.mark.parametrize("width,layers,classes", [(8, 1, 10), (16, 3, 345)])
+def test_classifier_outputs_class_probabilities(width, layers, classes):
+  model = classifier.build_classifier(width, layers, 28, classes)
+  out = model(np.zeros((4, 28, 28), np.float32)).numpy()
+  assert out.shape == (4, classes)
+  assert np.allclose(out.sum(axis=1), 1.0, atol=1e-5)
+  lstms = [l for l in model.layers if isinstance(l, tf.keras.layers.LSTM)]
+  assert [l.units for l in lstms] == [width] * layers
+
+
+@pytest.mark.parametrize("n,batch", [(100, 32), (5000, 32), (5001, 32), (11690, 64),
+                                     (116690, 512), (583310, 4096)])
+def test_auto_batch_size_follows_the_research_rule(n, batch):
+  assert lr_schedule.auto_batch_size(n) == batch
+
+
+@pytest.mark.parametrize("batch,lr,warmup", [(32, 0.001, 2.0), (128, 0.002, 8.0), (2048, 0.008, 128.0)])
+def test_legw_scales_rate_by_sqrt_and_warmup_linearly(batch, lr, warmup):
+  assert lr_schedule.scaled_learning_rate(0.001, batch, 32) == pytest.approx(lr)
+  assert lr_schedule.scaled_warmup_epochs(2.0, batch, 32) == pytest.approx(warmup)
+
+
+def test_schedule_warms_up_linearly_then_decays_exponentially():
+  schedule = lr_schedule.LegwSchedule.for_batch(
+      base_learning_rate=0.001, batch_size=128, base_batch_size=32, warmup_epochs=1.0,
+      steps_per_epoch=10, decay_epochs=25.0)
+  peak = 0.002
+  assert schedule.warmup_steps == 40  # 1 epoch at batch 32 -> 4 epochs at batch 128
+  assert float(schedule(0)) == pytest.approx(peak / 40)
+  assert float(schedule(19)) == pytest.approx(peak * 20 / 40)
+  assert float(schedule(39)) == pytest.approx(peak)
+  assert float(schedule(40)) == pytest.approx(peak)
+  assert float(schedule(40 + 10 * 25)) == pytest.approx(peak * math.exp(-1), rel=1e-5)
+  assert float(schedule(40 + 5)) == pytest.approx(peak * math.exp(-0.5 / 25), rel=1e-5)
+
+
+def test_schedule_survives_serialization():
+  schedule = lr_schedule.LegwSchedule(0.004, 100, 20, 25.0)
+  restored = tf.keras.optimizers.schedules.deserialize(
+      tf.keras.optimizers.schedules.serialize(schedule))
+  assert isinstance(restored, lr_schedule.LegwSchedule)
+  for step in (0, 50, 99, 100, 500):
+    assert float(restored(step)) == pytest.approx(float(schedule(step)))
+
+
+def _losses_after_training():
+  rng = np.random.default_rng(0)
+  x = rng.normal(size=(128, 28, 28)).astype(np.float32)
+  y = rng.integers(0, 10, 128)
+  tf.keras.utils.set_random_seed(0)
+  model = classifier.build_classifier(8, 2, 28, 10)
+  model.compile(tf.keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+  return model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0).history["loss"]
+
+
+def test_skipping_autograph_for_tf_keras_trains_identically():
+  # Must run before anything else has installed the rule in this process: compare both ways.
+  from tensorflow.python.autograph.core import config
+  saved = config.CONVERSION_RULES
+  try:
+    config.CONVERSION_RULES = tuple(r for r in saved if not r.matches("tf_keras"))
+    converted = _losses_after_training()
+    assert autograph_speedup.skip_autograph_for_tf_keras()
+    skipped = _losses_after_training()
+  finally:
+    config.CONVERSION_RULES = saved
+  assert np.allclose(converted, skipped, rtol=1e-6)
