@@ -30,7 +30,7 @@ $(STAMP): requirements.lock setup.py
 	  echo "make: no Python 3.10 found: install it (pyenv install 3.10, apt install python3.10, or uv python install 3.10) and retry" >&2; exit 1; fi; \
 	[ -x $(PY) ] || $$python310 -m venv $(VENV)
 	$(PY) -m pip install --quiet "uv==$(UV_VERSION)"
-	$(UV) pip sync --python $(PY) requirements.lock
+	$(UV) pip install --python $(PY) -r requirements.lock
 	$(UV) pip install --python $(PY) --no-deps -e .
 	touch $(STAMP)
 

@@ -22,3 +22,12 @@ def quickdraw_dir() -> pathlib.Path:
   if not path.is_dir():
     pytest.skip(f"real Quick, Draw! files not found at {path}")
   return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _plain_argv():
+  """TFX's Beam executors parse sys.argv as absl flags: pytest's own -v -x would be misread."""
+  import sys
+  saved, sys.argv = sys.argv, sys.argv[:1]
+  yield
+  sys.argv = saved

@@ -1,0 +1,14 @@
+# The image every Kubeflow V2 / Vertex AI task runs in: the official TFX 1.16 image plus this
+# package, so Transform and the Trainer find models.preprocessing and models.run_fn by import path.
+#   docker build -t REGION-docker.pkg.dev/PROJECT/REPO/fewlabels:VERSION .
+#   fewlabels compile --image REGION-docker.pkg.dev/PROJECT/REPO/fewlabels:VERSION ...
+FROM gcr.io/tfx-oss-public/tfx:1.16.0
+ENV TF_USE_LEGACY_KERAS=1
+WORKDIR /fewlabels
+COPY setup.py README.md ./
+COPY pipeline ./pipeline
+COPY components ./components
+COPY models ./models
+COPY sources ./sources
+# The base image already holds TFX and its pinned stack: install only this package.
+RUN pip install --no-cache-dir --no-deps .
