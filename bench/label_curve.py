@@ -42,7 +42,7 @@ def main():
   args = parser.parse_args()
   logging.basicConfig(level=logging.WARNING)
   autograph_speedup.skip_autograph_for_tf_keras()
-  builder = tfds_source.load_builder(args.data, args.tfds_data_dir)
+  builder = tfds_source.load_builder(tfds_source.SourceSpec(args.data, args.tfds_data_dir))
   train_x, train_y = load_split(builder, "train")
   test_x, test_y = load_split(builder, "test")
   strategy = tf.distribute.get_strategy()

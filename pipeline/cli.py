@@ -40,6 +40,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
                          "as 'mnist' prepared in --tfds-data-dir (default: %(default)s)")
   data.add_argument("--tfds-data-dir", default=None, metavar="DIR",
                     help="TFDS data directory (default: TFDS's own, ~/tensorflow_datasets)")
+  data.add_argument("--manual-dir", default=None, metavar="DIR",
+                    help="source files for builders that read local files, e.g. the official "
+                         "Quick, Draw! <class>.npy files for --data quickdraw_files")
   data.add_argument("--labels", default=d.data.label_budget, metavar="COUNT|PERCENT%",
                     help="label budget: images that keep their labels (default: %(default)s)")
   data.add_argument("--seed", type=int, default=d.data.seed,
@@ -91,7 +94,8 @@ def config_from_args(args, output_dir: str, **overrides) -> config_lib.PipelineC
       name=args.name,
       output_dir=output_dir,
       data=config_lib.DataConfig(dataset=args.data, tfds_data_dir=args.tfds_data_dir,
-                                 label_budget=args.labels, seed=args.seed),
+                                 manual_dir=args.manual_dir, label_budget=args.labels,
+                                 seed=args.seed),
       model=dataclasses.replace(base.model, lstm_width=args.lstm_width,
                                 lstm_layers=args.lstm_layers),
       training=dataclasses.replace(base.training, epochs=args.epochs, batch_size=args.batch_size,
@@ -143,7 +147,7 @@ def _compile(args) -> None:
 def _known_errors() -> tuple:
   from components.data_validation_gate.executor import DataAnomaliesError
   from components.tfds_example_gen.label_budget import BudgetError
-  from sources.tfds_source import DataSourceError
+  from sources.errors import DataSourceError
   return (config_lib.ConfigError, BudgetError, DataSourceError, DataAnomaliesError)
 
 

@@ -12,6 +12,7 @@ import os
 from typing import Any, Dict, Optional, Tuple, Union
 
 from components.tfds_example_gen import label_budget
+from sources import tfds_source
 
 AUTO = "auto"
 DEFAULT_IMAGE = "gcr.io/tfx-oss-public/tfx:1.16.0"
@@ -32,14 +33,20 @@ class DataConfig:
   # `doodles[/CONFIG]` (generated offline) or a TFDS catalog name prepared in tfds_data_dir.
   dataset: str = "doodles/demo"
   tfds_data_dir: Optional[str] = None  # None: TFDS's default (~/tensorflow_datasets)
+  manual_dir: Optional[str] = None  # source files for builders that read local files
   label_budget: str = "5%"  # a count (700) or a percentage of the training images (1.67%)
   seed: int = 0  # chooses the labeled images; the same seed gives nested budgets
   train_split: str = "train"
   test_split: str = "test"
 
   def __post_init__(self):
-    label_budget.LabelBudget(self.label_budget)  # raises BudgetError, a ConfigError-like ValueError
+    label_budget.LabelBudget(self.label_budget)  # raises BudgetError naming the value
     _require(bool(self.dataset.strip()), "dataset '' is empty: expected a TFDS name")
+
+  @property
+  def source(self) -> tfds_source.SourceSpec:
+    return tfds_source.SourceSpec(self.dataset, self.tfds_data_dir, self.manual_dir,
+                                  self.train_split, self.test_split)
 
 
 @dataclasses.dataclass(frozen=True)

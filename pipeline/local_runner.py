@@ -15,8 +15,7 @@ from sources import tfds_source
 def run(config: config_lib.PipelineConfig) -> run_results.RunSummary:
   """Checks the data and budget first (clear errors before any work), runs, summarizes."""
   data = config.data
-  source = tfds_source.describe(data.dataset, data.tfds_data_dir, data.train_split,
-                                data.test_split)
+  source = tfds_source.describe(data.source)
   count = label_budget.LabelBudget(data.label_budget).count(source.num_train, source.num_classes)
   logging.info("Data %s: %d training images (%d labeled), %d test images, %d classes",
                source.name, source.num_train, count, source.num_test, source.num_classes)

@@ -67,12 +67,13 @@ def eval_config(evaluation: config_lib.EvaluationConfig) -> tfma.EvalConfig:
           accuracy, tfma.MetricConfig(class_name="ExampleCount")])])
 
 
-def create_pipeline(config: config_lib.PipelineConfig, num_classes: int,
-                    metadata_connection_config: Optional[object] = None) -> tfx.dsl.Pipeline:
-  data, training = config.data, config.training
+def _data_stage(config: config_lib.PipelineConfig, code_version: str) -> List[base_node.BaseNode]:
+  """ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> gate -> Transform."""
+  data = config.data
   example_gen = TFDSExampleGen(
-      dataset=data.dataset, tfds_data_dir=data.tfds_data_dir, label_budget=data.label_budget,
-      seed=data.seed, train_split=data.train_split, test_split=data.test_split
+      dataset=data.dataset, tfds_data_dir=data.tfds_data_dir, manual_dir=data.manual_dir,
+      label_budget=data.label_budget, seed=data.seed, train_split=data.train_split,
+      test_split=data.test_split
   ).with_id(EXAMPLE_GEN)
   statistics_gen = tfx.components.StatisticsGen(
       examples=example_gen.outputs["examples"]).with_id(STATISTICS_GEN)
@@ -83,8 +84,6 @@ def create_pipeline(config: config_lib.PipelineConfig, num_classes: int,
       schema=schema_gen.outputs["schema"]).with_id(EXAMPLE_VALIDATOR)
   data_gate = DataValidationGate(
       anomalies=example_validator.outputs["anomalies"]).with_id(DATA_GATE)
-
-  code_version = model_code_version()
   transform = tfx.components.Transform(
       examples=example_gen.outputs["examples"],
       schema=schema_gen.outputs["schema"],
@@ -96,6 +95,30 @@ def create_pipeline(config: config_lib.PipelineConfig, num_classes: int,
       custom_config={run_fn_lib.CODE_VERSION_KEY: code_version},
   ).with_id(TRANSFORM)
   transform.add_upstream_node(data_gate)  # a failed gate stops everything after it
+  return [example_gen, statistics_gen, schema_gen, example_validator, data_gate, transform]
+
+
+def create_pipeline(config: config_lib.PipelineConfig, num_classes: int,
+                    metadata_connection_config: Optional[object] = None,
+                    data_stage_only: bool = False) -> tfx.dsl.Pipeline:
+  """The whole pipeline; `data_stage_only` stops after Transform (the ingest benchmark)."""
+  code_version = model_code_version()
+  components = _data_stage(config, code_version)
+  if not data_stage_only:
+    components += _model_stage(config, num_classes, code_version, components)
+  return tfx.dsl.Pipeline(
+      pipeline_name=config.name,
+      pipeline_root=config.pipeline_root,
+      components=components,
+      enable_cache=True,
+      metadata_connection_config=metadata_connection_config,
+      beam_pipeline_args=list(config.beam_pipeline_args))
+
+
+def _model_stage(config: config_lib.PipelineConfig, num_classes: int, code_version: str,
+                 data_stage: List[base_node.BaseNode]) -> List[base_node.BaseNode]:
+  """Trainer -> Evaluator (against the latest blessed model) -> Pusher."""
+  example_gen, _, schema_gen, _, _, transform = data_stage
 
   trainer = tfx.components.Trainer(
       run_fn=RUN_FN,
@@ -107,7 +130,7 @@ def create_pipeline(config: config_lib.PipelineConfig, num_classes: int,
       eval_args=tfx.proto.EvalArgs(splits=[example_gen_spec.LABELED_SPLIT]),
       custom_config={
           run_fn_lib.MODEL_CONFIG_KEY: config_lib.to_dict(config.model),
-          run_fn_lib.TRAINING_CONFIG_KEY: config_lib.to_dict(training),
+          run_fn_lib.TRAINING_CONFIG_KEY: config_lib.to_dict(config.training),
           run_fn_lib.NUM_CLASSES_KEY: num_classes,
           run_fn_lib.CODE_VERSION_KEY: code_version,
       }).with_id(TRAINER)
@@ -130,13 +153,4 @@ def create_pipeline(config: config_lib.PipelineConfig, num_classes: int,
           filesystem=tfx.proto.PushDestination.Filesystem(
               base_directory=config.serving_dir))).with_id(PUSHER)
 
-  components: List[base_node.BaseNode] = [
-      example_gen, statistics_gen, schema_gen, example_validator, data_gate, transform,
-      trainer, baseline, evaluator, pusher]
-  return tfx.dsl.Pipeline(
-      pipeline_name=config.name,
-      pipeline_root=config.pipeline_root,
-      components=components,
-      enable_cache=True,
-      metadata_connection_config=metadata_connection_config,
-      beam_pipeline_args=list(config.beam_pipeline_args))
+  return [trainer, baseline, evaluator, pusher]

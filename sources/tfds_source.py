@@ -4,20 +4,22 @@ import logging
 from typing import Optional, Tuple
 
 import numpy as np
+import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from sources import doodles
+from sources import mnist_idx
+from sources import quickdraw_files
+from sources.errors import DataSourceError
 from sources import features
 
 # Short names a user may type for the project's own builders.
 ALIASES = {"doodles": doodles.NAME}
-# Builders that need no download, so they can be prepared wherever the pipeline runs.
-_OFFLINE_BUILDERS = (doodles.FewlabelsDoodles,)
+# Builders that need no download (generated, or read from local files in the manual dir), so
+# they can be prepared wherever the pipeline runs.
+_OFFLINE_BUILDERS = (doodles.FewlabelsDoodles, quickdraw_files.QuickdrawFiles,
+                     mnist_idx.MnistIdx)
 IMAGE_SHAPE = (features.IMAGE_SIZE, features.IMAGE_SIZE, 1)
-
-
-class DataSourceError(ValueError):
-  """A data set that cannot be opened; the message is one line for the user."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +50,9 @@ def open_builder(dataset: str, data_dir: Optional[str]) -> tfds.core.DatasetBuil
     raise DataSourceError(
         f"unknown data set {dataset!r}: expected 'doodles[/CONFIG]' or a TensorFlow Datasets "
         "catalog name such as 'mnist'") from None
-  except ValueError as e:  # A bad config name; TFDS's message spans lines.
+  except ValueError as e:  # A bad config name; TFDS wraps the builder's own message.
+    while e.__cause__ is not None:
+      e = e.__cause__
     raise DataSourceError(f"data set {dataset!r}: {str(e).splitlines()[0]}") from None
 
 
@@ -60,43 +64,56 @@ def class_names(dataset: str, data_dir: Optional[str]) -> Tuple[str, ...]:
   return tuple(info.features[info.supervised_keys[1]].names)
 
 
-def load_builder(dataset: str, data_dir: Optional[str], train_split: str = "train",
-                 test_split: str = "test") -> tfds.core.DatasetBuilder:
+@dataclasses.dataclass(frozen=True)
+class SourceSpec:
+  """Which data set, and where its prepared data and its source files are."""
+  dataset: str
+  data_dir: Optional[str] = None  # TFDS data dir; None: TFDS's default
+  manual_dir: Optional[str] = None  # local source files, for builders that read them
+  train_split: str = "train"
+  test_split: str = "test"
+
+
+def load_builder(source: SourceSpec) -> tfds.core.DatasetBuilder:
   """Returns a prepared builder, or raises DataSourceError saying what to do."""
-  name = canonical_name(dataset)
-  builder = open_builder(dataset, data_dir)
+  name = canonical_name(source.dataset)
+  builder = open_builder(source.dataset, source.data_dir)
   if not builder.is_prepared():
     if not isinstance(builder, _OFFLINE_BUILDERS):
       raise DataSourceError(
           f"data set {name!r} is not prepared in TFDS data dir {builder.data_dir_root!r}: "
           "prepare it there (`tfds build` where the internet is reachable) or pass "
           "--tfds-data-dir")
-    logging.info("Generating %s into %s", name, builder.data_dir)
-    builder.download_and_prepare()
-  _check_layout(dataset, builder, train_split, test_split)
+    if builder.MANUAL_DOWNLOAD_INSTRUCTIONS and not (
+        source.manual_dir and tf.io.gfile.isdir(source.manual_dir)):
+      raise DataSourceError(
+          f"data set {name!r} reads local files: --manual-dir {source.manual_dir!r} is not a "
+          "directory")
+    logging.info("Preparing %s into %s", name, builder.data_dir)
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(
+        manual_dir=source.manual_dir))
+  _check_layout(source, builder)
   return builder
 
 
-def _check_layout(dataset: str, builder: tfds.core.DatasetBuilder, train_split: str,
-                  test_split: str) -> None:
+def _check_layout(source: SourceSpec, builder: tfds.core.DatasetBuilder) -> None:
   info = builder.info
-  for split in (train_split, test_split):
+  for split in (source.train_split, source.test_split):
     if split not in info.splits:
       raise DataSourceError(
-          f"data set {dataset!r} has no split {split!r}: it has {sorted(info.splits)}")
-  class_names(dataset, builder.data_dir_root)
+          f"data set {source.dataset!r} has no split {split!r}: it has {sorted(info.splits)}")
+  class_names(source.dataset, source.data_dir)
   image = info.features[info.supervised_keys[0]]
   if tuple(image.shape) != IMAGE_SHAPE or image.np_dtype != np.uint8:
-    raise DataSourceError(f"data set {dataset!r} has {image.np_dtype} images of shape "
+    raise DataSourceError(f"data set {source.dataset!r} has {image.np_dtype} images of shape "
                           f"{tuple(image.shape)}: expected uint8 of shape {IMAGE_SHAPE}")
 
 
-def describe(dataset: str, data_dir: Optional[str], train_split: str = "train",
-             test_split: str = "test") -> SourceInfo:
-  builder = load_builder(dataset, data_dir, train_split, test_split)
+def describe(source: SourceSpec) -> SourceInfo:
+  builder = load_builder(source)
   info = builder.info
   return SourceInfo(
-      name=canonical_name(dataset),
-      num_train=info.splits[train_split].num_examples,
-      num_test=info.splits[test_split].num_examples,
-      class_names=class_names(dataset, data_dir))
+      name=canonical_name(source.dataset),
+      num_train=info.splits[source.train_split].num_examples,
+      num_test=info.splits[source.test_split].num_examples,
+      class_names=class_names(source.dataset, source.data_dir))

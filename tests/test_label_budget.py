@@ -18,17 +18,21 @@ def test_selects_exactly_the_budget(labels, count):
 
 
 def test_balanced_classes_get_equal_shares(labels):
-  balanced = labels[labels != 3]
-  counts = lb.per_class_counts(balanced, lb.select_labeled(balanced, 90, seed=1))
-  assert counts == {c: 10 for c in range(10) if c != 3}
+  counts = lb.per_class_counts(labels, lb.select_labeled(labels, 90, seed=1))
+  assert counts == {c: 9 for c in range(10)}
 
 
-def test_shares_follow_class_sizes(labels):
-  mask = lb.select_labeled(labels, 274, seed=0)
-  counts = lb.per_class_counts(labels, mask)
-  sizes = {c: int((labels == c).sum()) for c in range(10)}
-  for cls, size in sizes.items():
-    assert abs(counts[cls] - 274 * size / len(labels)) <= 1, (cls, counts)
+def test_uneven_classes_still_get_equal_shares(labels):
+  counts = lb.per_class_counts(labels, lb.select_labeled(labels, 273, seed=0))
+  assert sorted(counts.values()) == [27] * 7 + [28] * 3
+  assert sum(counts.values()) == 273
+
+
+def test_budget_beyond_a_class_is_refused_naming_the_class(labels):
+  small = np.concatenate([labels[labels != 4], np.full(5, 4)])
+  lb.check_balance(small, 50, class_names=[f"c{i}" for i in range(10)])
+  with pytest.raises(lb.BudgetError, match="needs 6 labeled images of class 'c4', which has only 5"):
+    lb.check_balance(small, 51, class_names=[f"c{i}" for i in range(10)])
 
 
 def test_every_class_labeled_at_the_smallest_budget(labels):
@@ -76,3 +80,12 @@ def test_budget_larger_than_training_set_is_refused():
 def test_budget_below_class_count_is_refused():
   with pytest.raises(lb.BudgetError, match="fewer than the 10 classes"):
     lb.LabelBudget("0.5%").count(num_train=1000, num_classes=10)
+
+
+def test_paper_preset_gives_the_research_counts_at_its_scale():
+  budgets = lb.expand_budgets(["paper"])
+  assert len(budgets) == 18
+  counts = [lb.LabelBudget(b).count(lb.PAPER_TRAIN_SIZE, 10) for b in budgets]
+  assert counts == list(lb.PAPER_BUDGET_COUNTS)
+  assert budgets[0] == "16.67%" and budgets[-1] == "0.33%"
+  assert lb.expand_budgets(["5%", "paper", "700"])[::19] == ("5%", "700")

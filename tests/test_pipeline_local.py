@@ -70,7 +70,7 @@ def test_every_component_ran_and_the_model_was_blessed_and_pushed(runs):
 
 
 def test_pushed_model_serves_raw_examples(runs, tfds_dir):
-  builder = tfds_source.load_builder(TINY_DATA, tfds_dir)
+  builder = tfds_source.load_builder(tfds_source.SourceSpec(TINY_DATA, tfds_dir))
   images, labels = next(iter(builder.as_dataset(split="test", batch_size=64, as_supervised=True)))
   serialized = [
       tf.train.Example(features=tf.train.Features(feature={
@@ -90,7 +90,7 @@ def test_example_gen_writes_the_budgeted_splits(runs, tfds_dir):
   labeled = _records(examples, example_gen_spec.LABELED_SPLIT)
   unlabeled = _records(examples, example_gen_spec.UNLABELED_SPLIT)
   test = _records(examples, example_gen_spec.TEST_SPLIT)
-  source = tfds_source.describe(TINY_DATA, tfds_dir)
+  source = tfds_source.describe(tfds_source.SourceSpec(TINY_DATA, tfds_dir))
   budget = label_budget.LabelBudget(LABELS).count(source.num_train, source.num_classes)
   assert (len(labeled), len(unlabeled), len(test)) == (
       budget, source.num_train - budget, source.num_test)
@@ -102,7 +102,7 @@ def test_example_gen_writes_the_budgeted_splits(runs, tfds_dir):
   per_class = np.bincount([_int(e, features.LABEL_KEY) for e in labeled], minlength=10)
   assert per_class.max() - per_class.min() <= 1
   # The images are the data set's own bytes, compact (one 784-byte feature).
-  builder = tfds_source.load_builder(TINY_DATA, tfds_dir)
+  builder = tfds_source.load_builder(tfds_source.SourceSpec(TINY_DATA, tfds_dir))
   first = next(iter(builder.as_dataset(split="train[0:1]", as_supervised=True)))[0].numpy()
   stored = next(e for e in labeled + unlabeled if _int(e, features.EXAMPLE_ID_KEY) == 0)
   assert stored.features.feature[features.IMAGE_KEY].bytes_list.value[0] == first.tobytes()

@@ -17,9 +17,10 @@ class TFDSExampleGen(base_beam_component.BaseBeamComponent):
   EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
 
   def __init__(self, dataset: str, label_budget: str, seed: int = 0,
-               tfds_data_dir: Optional[str] = None, train_split: str = "train",
-               test_split: str = "test"):
+               tfds_data_dir: Optional[str] = None, manual_dir: Optional[str] = None,
+               train_split: str = "train", test_split: str = "test"):
     super().__init__(spec=spec.TFDSExampleGenSpec(
-        dataset=dataset, tfds_data_dir=tfds_data_dir, label_budget=label_budget, seed=seed,
+        dataset=dataset, tfds_data_dir=tfds_data_dir, manual_dir=manual_dir,
+        label_budget=label_budget, seed=seed,
         train_split=train_split, test_split=test_split,
         examples=types.Channel(type=standard_artifacts.Examples)))

@@ -53,14 +53,14 @@ def read_labels(builder: tfds.core.DatasetBuilder, split: str) -> np.ndarray:
 class _ReadShard(beam.DoFn):
   """Reads images [start, stop) of one split; emits (role, serialized example)."""
 
-  def __init__(self, dataset: str, data_dir: Optional[str], split: str,
+  def __init__(self, source: tfds_source.SourceSpec, split: str,
                labeled_mask: Optional[np.ndarray]):
-    self._dataset, self._data_dir, self._split = dataset, data_dir, split
+    self._source, self._split = source, split
     self._labeled_mask = labeled_mask
     self._builder = None
 
   def setup(self):
-    self._builder = tfds_source.load_builder(self._dataset, self._data_dir)
+    self._builder = tfds_source.load_builder(self._source)
 
   def process(self, shard: Tuple[int, int]) -> Iterator[Tuple[str, bytes]]:
     start, stop = shard
@@ -85,32 +85,40 @@ class Executor(base_beam_executor.BaseBeamExecutor):
   def Do(self, input_dict: Dict[str, List[Any]], output_dict: Dict[str, List[Any]],
          exec_properties: Dict[str, Any]) -> None:
     self._log_startup(input_dict, output_dict, exec_properties)
-    dataset = exec_properties[spec.DATASET_KEY]
-    data_dir = exec_properties.get(spec.TFDS_DATA_DIR_KEY) or None
-    train_split = exec_properties[spec.TRAIN_SPLIT_KEY]
-    test_split = exec_properties[spec.TEST_SPLIT_KEY]
+    source = tfds_source.SourceSpec(
+        dataset=exec_properties[spec.DATASET_KEY],
+        data_dir=exec_properties.get(spec.TFDS_DATA_DIR_KEY) or None,
+        manual_dir=exec_properties.get(spec.MANUAL_DIR_KEY) or None,
+        train_split=exec_properties[spec.TRAIN_SPLIT_KEY],
+        test_split=exec_properties[spec.TEST_SPLIT_KEY])
     seed = int(exec_properties[spec.SEED_KEY])
 
-    builder = tfds_source.load_builder(dataset, data_dir, train_split, test_split)
+    builder = tfds_source.load_builder(source)
     started = time.monotonic()
-    labels = read_labels(builder, train_split)
-    num_classes = builder.info.features[builder.info.supervised_keys[1]].num_classes
+    labels = read_labels(builder, source.train_split)
+    class_names = builder.info.features[builder.info.supervised_keys[1]].names
     budget = label_budget.LabelBudget(exec_properties[spec.LABEL_BUDGET_KEY])
-    mask = label_budget.select_labeled(labels, budget.count(len(labels), num_classes), seed)
+    count = budget.count(len(labels), len(class_names))
+    label_budget.check_balance(labels, count, class_names)
+    mask = label_budget.select_labeled(labels, count, seed)
+    per_class = label_budget.per_class_counts(labels, mask)
     logging.info("Label budget %s: %d of %d training images keep their labels (%.1f s)",
-                 budget.text, mask.sum(), len(labels), time.monotonic() - started)
+                 budget.text, count, len(labels), time.monotonic() - started)
+    if count % len(class_names):
+      logging.info("Budget %d is not a multiple of %d classes: per class %s", count,
+                   len(class_names), per_class)
 
     examples = artifact_utils.get_single_instance(output_dict[spec.EXAMPLES_KEY])
     examples.split_names = artifact_utils.encode_split_names(list(spec.SPLITS))
     examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
-    num_test = builder.info.splits[test_split].num_examples
+    num_test = builder.info.splits[source.test_split].num_examples
     with self._make_beam_pipeline() as pipeline:
       train = (pipeline
                | "TrainShards" >> beam.Create(_shards(len(labels)))
-               | "ReadTrain" >> beam.ParDo(_ReadShard(dataset, data_dir, train_split, mask)))
+               | "ReadTrain" >> beam.ParDo(_ReadShard(source, source.train_split, mask)))
       test = (pipeline
               | "TestShards" >> beam.Create(_shards(num_test))
-              | "ReadTest" >> beam.ParDo(_ReadShard(dataset, data_dir, test_split, None)))
+              | "ReadTest" >> beam.ParDo(_ReadShard(source, source.test_split, None)))
       by_split = ((train, test)
                   | "AllRows" >> beam.Flatten()
                   | "BySplit" >> beam.Partition(
@@ -126,5 +134,5 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     examples.set_string_custom_property(spec.SPLIT_COUNTS_PROPERTY, json.dumps(counts))
     examples.set_string_custom_property(
         spec.LABELED_PER_CLASS_PROPERTY,
-        json.dumps(label_budget.per_class_counts(labels, mask), sort_keys=True))
+        json.dumps(per_class, sort_keys=True))
     logging.info("Wrote %s in %.1f s", counts, time.monotonic() - started)

@@ -1,8 +1,9 @@
-"""Which training images keep their labels: an exact, stratified, nested, seeded choice.
+"""Which training images keep their labels: an exact, class-balanced, nested, seeded choice.
 
 Every image gets a place in one fixed order per seed; a budget of B takes the first B places.
 So a smaller budget's labeled set is always inside a larger one's (a sweep compares like with
-like), and within the order the classes take turns in proportion to their size.
+like). In the order the classes take turns, one image each, so every class gets B / classes
+labels (the first B mod classes classes of a round get one more), as the research method did.
 """
 import dataclasses
 import re
@@ -56,17 +57,24 @@ def labeling_order(labels: np.ndarray, seed: int) -> np.ndarray:
   """Indices of all images in the order they receive labels as the budget grows."""
   labels = np.asarray(labels)
   shuffled = np.random.default_rng(seed).permutation(len(labels))
-  rank = np.empty(len(labels), dtype=np.float64)
-  position = np.zeros(len(labels), dtype=np.float64)
+  turn = np.empty(len(labels), dtype=np.int64)
   for cls in np.unique(labels):
     members = shuffled[labels[shuffled] == cls]
-    rank[members] = np.arange(len(members))
-    # Midpoint of the image's share of its class: classes advance in proportion to size.
-    position[members] = (np.arange(len(members)) + 0.5) / len(members)
-  # Every class's first image comes before anything else, so no class is left without a label
-  # as long as the budget covers the number of classes.
-  position[rank == 0] = -1.0
-  return np.lexsort((labels, position))
+    turn[members] = np.arange(len(members))
+  # Round r gives each class its r-th image; within a round classes keep their index order.
+  return np.lexsort((labels, turn))
+
+
+def check_balance(labels: np.ndarray, count: int, class_names=None) -> None:
+  """Refuses a budget that some class cannot fill with its share of images."""
+  values, sizes = np.unique(np.asarray(labels), return_counts=True)
+  share = -(-count // len(values))  # ceil: the classes that get one more
+  for value, size in zip(values, sizes):
+    if size < share:
+      name = class_names[value] if class_names is not None else value
+      raise BudgetError(
+          f"label budget {count} needs {share} labeled images of class {name!r}, "
+          f"which has only {size} training images")
 
 
 def select_labeled(labels: np.ndarray, count: int, seed: int) -> np.ndarray:
@@ -79,3 +87,17 @@ def select_labeled(labels: np.ndarray, count: int, seed: int) -> np.ndarray:
 def per_class_counts(labels: np.ndarray, mask: np.ndarray) -> Dict[int, int]:
   values, counts = np.unique(np.asarray(labels)[mask], return_counts=True)
   return {int(v): int(c) for v, c in zip(values, counts)}
+
+
+# The research method's 18 label budgets: counts of its 700,000 training images (16.67% down to
+# 0.33%). As percentages they apply to a training set of any size; at 700,000 they give exactly
+# these counts.
+PAPER_TRAIN_SIZE = 700_000
+PAPER_BUDGET_COUNTS = (116_690, 105_000, 93_310, 81_690, 70_000, 58_310, 46_690, 35_000, 23_310,
+                       11_690, 10_500, 9_310, 8_190, 7_000, 5_810, 4_690, 3_500, 2_310)
+PRESETS = {"paper": tuple(f"{100 * c / PAPER_TRAIN_SIZE:.2f}%" for c in PAPER_BUDGET_COUNTS)}
+
+
+def expand_budgets(texts) -> tuple:
+  """Budget texts with preset names (e.g. `paper`) replaced by their budgets."""
+  return tuple(b for text in texts for b in PRESETS.get(text, (text,)))

@@ -1,0 +1,139 @@
+"""Ingest benchmark: the research method's data size through the pipeline's data stage.
+
+Builds official-format Quick, Draw! class files by repeating the real rows of
+../shared/data/quickdraw up to 72,500 per class (700,000 train + 25,000 test over 10 classes),
+prepares them with the `quickdraw_files` builder, then runs ExampleGen, StatisticsGen, SchemaGen,
+ExampleValidator, the data gate and Transform with LocalDagRunner. Prints rows/s per component
+(from ml-metadata's execution times), total wall time and peak memory, and as a reference from
+the same run, the rate of a plain TFDS read of the same prepared data.
+
+  python bench/ingest.py [--quickdraw-dir ../shared/data/quickdraw] [--per-class 72500]
+                         [--work-dir bench_output/ingest] [--beam-arg=--direct_num_workers=2 ...]
+Quick, Draw! data: Google, CC BY 4.0.
+"""
+import argparse
+import dataclasses
+import logging
+import os
+import platform
+import resource
+import shutil
+import sys
+import time
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import numpy as np  # noqa: E402
+import tensorflow_datasets as tfds  # noqa: E402
+from tfx import v1 as tfx  # noqa: E402
+from tfx.orchestration import metadata  # noqa: E402
+
+from pipeline import config as config_lib  # noqa: E402
+from pipeline import pipeline as pipeline_lib  # noqa: E402
+from pipeline import run_results  # noqa: E402
+from sources import quickdraw_files  # noqa: E402
+from sources import tfds_source  # noqa: E402
+
+TEST_PER_CLASS = 2_500
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write_repeated_class_files(source_dir: str, target_dir: str, per_class: int) -> None:
+  """Each class file's real rows, repeated to `per_class` rows, written in the official format."""
+  os.makedirs(target_dir, exist_ok=True)
+  for name in quickdraw_files.DEFAULT_CLASSES:
+    rows = np.load(os.path.join(source_dir, f"{name}.npy"), mmap_mode="r", allow_pickle=False)
+    out = np.lib.format.open_memmap(os.path.join(target_dir, f"{name}.npy"), mode="w+",
+                                    dtype=np.uint8, shape=(per_class, rows.shape[1]))
+    for start in range(0, per_class, len(rows)):
+      stop = min(start + len(rows), per_class)
+      out[start:stop] = rows[:stop - start]
+    out.flush()
+    del out
+
+
+def peak_memory_gb() -> float:
+  own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+  children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+  return max(own, children) / 1024 / 1024  # ru_maxrss is in KiB on Linux
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--quickdraw-dir", default=os.path.join(_HERE, "..", "..", "shared", "data",
+                                                              "quickdraw"))
+  parser.add_argument("--per-class", type=int, default=72_500)
+  parser.add_argument("--labels", default="16.67%")
+  parser.add_argument("--work-dir", default="bench_output/ingest")
+  parser.add_argument("--beam-arg", action="append", default=[])
+  args = parser.parse_args()
+  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+  for chatty in ("apache_beam", "tensorflow_transform"):
+    logging.getLogger(chatty).setLevel(logging.WARNING)
+  if not os.path.isdir(args.quickdraw_dir):
+    sys.exit(f"ingest: Quick, Draw! files not found at {args.quickdraw_dir}")
+  work = os.path.abspath(args.work_dir)
+  shutil.rmtree(work, ignore_errors=True)
+  started = time.monotonic()
+
+  write_repeated_class_files(args.quickdraw_dir, os.path.join(work, "files"), args.per_class)
+  train_per_class = args.per_class - TEST_PER_CLASS
+  source = tfds_source.SourceSpec(
+      f"quickdraw_files/default_train{train_per_class}_test{TEST_PER_CLASS}",
+      os.path.join(work, "tfds"), os.path.join(work, "files"))
+  prepare_started = time.monotonic()
+  builder = tfds_source.load_builder(source)
+  prepare_seconds = time.monotonic() - prepare_started
+
+  read_started = time.monotonic()
+  read_rows = sum(len(batch[1]) for batch in tfds.as_numpy(
+      builder.as_dataset(split="train", batch_size=4096, as_supervised=True)))
+  read_rate = read_rows / (time.monotonic() - read_started)
+
+  base = config_lib.PipelineConfig()
+  config = dataclasses.replace(
+      base, name="fewlabels-ingest", output_dir=os.path.join(work, "pipeline"),
+      data=config_lib.DataConfig(dataset=source.dataset, tfds_data_dir=source.data_dir,
+                                 manual_dir=source.manual_dir, label_budget=args.labels),
+      beam_pipeline_args=base.beam_pipeline_args + tuple(args.beam_arg))
+  stage_started = time.monotonic()
+  tfx.orchestration.LocalDagRunner().run(pipeline_lib.create_pipeline(
+      config, 10, metadata.sqlite_metadata_connection_config(config.metadata_path),
+      data_stage_only=True))
+  stage_seconds = time.monotonic() - stage_started
+
+  store = run_results.open_store(config.metadata_path)
+  info = builder.info.splits
+  total_rows = info["train"].num_examples + info["test"].num_examples
+  rows = {pipeline_lib.EXAMPLE_GEN: total_rows, pipeline_lib.STATISTICS_GEN: total_rows,
+          pipeline_lib.TRANSFORM: info["train"].num_examples}
+  print(f"\nmachine: {platform.node()}, {os.cpu_count()} cores, "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GB, "
+        f"{platform.platform()}")
+  print(f"data: {info['train'].num_examples:,} train + {info['test'].num_examples:,} test images "
+        f"(real Quick, Draw! rows repeated), labels {args.labels}, beam args "
+        f"{' '.join(config.beam_pipeline_args)}")
+  print(f"one-off TFDS preparation: {prepare_seconds:.0f} s "
+        f"({total_rows / prepare_seconds:,.0f} rows/s)")
+  print(f"reference, plain TFDS read of the train split: {read_rate:,.0f} rows/s\n")
+  print("| component | seconds | rows/s | rows/s vs plain TFDS read |")
+  print("|---|---|---|---|")
+  for component in pipeline_lib.DATA_STAGE:
+    execution = _latest_execution(store, config.name, component)
+    seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000
+    rate = rows.get(component)
+    rate_text = f"{rate / seconds:,.0f}" if rate else "-"
+    ratio = f"{rate / seconds / read_rate:.2f}x" if rate else "-"
+    print(f"| {component} | {seconds:.0f} | {rate_text} | {ratio} |")
+  print(f"\ndata stage wall time: {stage_seconds:.0f} s; whole benchmark "
+        f"{time.monotonic() - started:.0f} s; peak memory {peak_memory_gb():.2f} GB")
+  print(f"outputs under {work} (delete when done)")
+
+
+def _latest_execution(store, pipeline_name, component):
+  context = store.get_context_by_type_and_name("node", f"{pipeline_name}.{component}")
+  return max(store.get_executions_by_context(context.id), key=lambda e: e.id)
+
+
+if __name__ == "__main__":
+  main()
