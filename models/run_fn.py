@@ -13,6 +13,7 @@ from models import autograph_speedup
 from models import classifier
 from models import distribution
 from models import export
+from models import fault_injection
 from models import input_fn
 from models import lr_schedule
 from models import progress
@@ -24,6 +25,7 @@ TRAINING_CONFIG_KEY = "training"
 NUM_CLASSES_KEY = "num_classes"
 CODE_VERSION_KEY = "code_version"  # only there so that a code change invalidates the cache
 HISTORY_FILE = "history.json"
+BACKUP_DIR = "backup"
 
 
 def _compile(model: tf.keras.Model, schedule: tf.keras.optimizers.schedules.LearningRateSchedule):
@@ -45,12 +47,14 @@ def train_classifier(model: tf.keras.Model, examples: tf.data.Dataset,
     raise ValueError("the labeled split has no training examples left to train on")
   batch_size = (lr_schedule.auto_batch_size(num_train) if training.batch_size == config_lib.AUTO
                 else training.batch_size)
+  per_replica = distribution.check_global_batch(batch_size, strategy)
   steps_per_epoch = math.ceil(num_train / batch_size)
   schedule = lr_schedule.LegwSchedule.for_batch(
       training.base_learning_rate, batch_size, training.base_batch_size, training.warmup_epochs,
       steps_per_epoch, training.decay_epochs)
-  logging.info("Training on %d labeled images: batch %d, %d steps/epoch, peak LR %.5f, "
-               "warmup %d steps", num_train, batch_size, steps_per_epoch,
+  logging.info("Training on %d labeled images: global batch %d (%d per replica, %d replicas), "
+               "%d steps/epoch, peak LR %.5f, warmup %d steps", num_train, batch_size,
+               per_replica, strategy.num_replicas_in_sync, steps_per_epoch,
                schedule.peak_learning_rate, schedule.warmup_steps)
   with strategy.scope():
     _compile(model, schedule)
@@ -67,8 +71,10 @@ def train_classifier(model: tf.keras.Model, examples: tf.data.Dataset,
                                            patience=training.early_stopping_patience,
                                            restore_best_weights=True),
           tf.keras.callbacks.TensorBoard(log_dir=log_dir),
+          # A worker restarted in the same run directory resumes from the last finished epoch.
+          tf.keras.callbacks.BackupAndRestore(backup_dir=os.path.join(log_dir, BACKUP_DIR)),
           progress.ProgressLogger("fine-tune", training.epochs),
-      ])
+      ] + fault_injection.callbacks())
   return {"num_train": num_train, "batch_size": batch_size,
           "epochs": [dict(zip(history.history, values))
                      for values in zip(*history.history.values())]}

@@ -43,6 +43,12 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
   data.add_argument("--manual-dir", default=None, metavar="DIR",
                     help="source files for builders that read local files, e.g. the official "
                          "Quick, Draw! <class>.npy files for --data quickdraw_files")
+  data.add_argument("--classes", default="", metavar="A,B,...",
+                    help="keep only these classes, e.g. 10 of quickdraw_bitmap's 345 "
+                         "(default: all)")
+  data.add_argument("--test-split", default=d.data.test_split, metavar="SPLIT|holdout:N",
+                    help="the test split, or holdout:N to take N test images per class from "
+                         "the training split (default: %(default)s)")
   data.add_argument("--labels", default=d.data.label_budget, metavar="COUNT|PERCENT%",
                     help="label budget: images that keep their labels (default: %(default)s)")
   data.add_argument("--seed", type=int, default=d.data.seed,
@@ -95,7 +101,8 @@ def config_from_args(args, output_dir: str, **overrides) -> config_lib.PipelineC
       output_dir=output_dir,
       data=config_lib.DataConfig(dataset=args.data, tfds_data_dir=args.tfds_data_dir,
                                  manual_dir=args.manual_dir, label_budget=args.labels,
-                                 seed=args.seed),
+                                 seed=args.seed, test_split=args.test_split,
+                                 classes=tuple(c for c in args.classes.split(",") if c)),
       model=dataclasses.replace(base.model, lstm_width=args.lstm_width,
                                 lstm_layers=args.lstm_layers),
       training=dataclasses.replace(base.training, epochs=args.epochs, batch_size=args.batch_size,
@@ -125,6 +132,22 @@ def build_parser() -> argparse.ArgumentParser:
   compile_.add_argument("--image", default=config_lib.DEFAULT_IMAGE,
                         help="container image with this package installed (default: %(default)s)")
   _add_config_flags(compile_)
+  workers = commands.add_parser(
+      "workers", help="train on N local processes with MultiWorkerMirroredStrategy",
+      description="Run the Trainer's run_fn on N local worker processes (127.0.0.1, TF_CONFIG) "
+                  "over the Transform output of the last `fewlabels run` in --output; a rerun "
+                  "after a failure resumes from the last finished epoch.")
+  workers.add_argument("--output", default=config_lib.PipelineConfig().output_dir, metavar="DIR",
+                       help="output dir of an earlier `fewlabels run` (default: %(default)s)")
+  workers.add_argument("--name", default=config_lib.PipelineConfig().name,
+                       help="pipeline name (default: %(default)s)")
+  workers.add_argument("--num-workers", type=_positive_int, default=2, help="(default: %(default)s)")
+  workers.add_argument("--epochs", type=int, default=None,
+                       help="override the run's training epochs")
+  workers.add_argument("--join-timeout", type=float, default=300.0,
+                       help="seconds for every worker to start training (default: %(default)s)")
+  workers.add_argument("--fail-after-epoch", type=_positive_int, default=None,
+                       help="fault injection: the last worker exits after this epoch")
   return parser
 
 
@@ -144,11 +167,26 @@ def _compile(args) -> None:
   print(f"wrote {kubeflow_v2_runner.compile_pipeline(config, args.output)}")
 
 
+def _workers(args) -> None:
+  from pipeline import local_workers
+  output = os.path.abspath(args.output)
+  if not os.path.isfile(os.path.join(output, "metadata.sqlite")):
+    raise config_lib.ConfigError(f"--output {output!r} holds no pipeline run: run `fewlabels run "
+                                 "--output DIR` first")
+  fn_args = local_workers.trainer_inputs(output, args.name, args.epochs)
+  exported = local_workers.launch(fn_args, args.num_workers, args.join_timeout,
+                                  args.fail_after_epoch)
+  print(f"trained on {args.num_workers} workers; model exported to {exported}")
+
+
 def _known_errors() -> tuple:
   from components.data_validation_gate.executor import DataAnomaliesError
   from components.tfds_example_gen.label_budget import BudgetError
+  from models.distribution import DistributionError
+  from pipeline.local_workers import WorkerError
   from sources.errors import DataSourceError
-  return (config_lib.ConfigError, BudgetError, DataSourceError, DataAnomaliesError)
+  return (config_lib.ConfigError, BudgetError, DataSourceError, DataAnomaliesError,
+          DistributionError, WorkerError)
 
 
 def _configure_logging() -> None:
@@ -162,7 +200,7 @@ def main(argv: Optional[List[str]] = None) -> int:
   _configure_logging()
   args = build_parser().parse_args(argv)
   try:
-    {"run": _run, "compile": _compile}[args.command](args)
+    {"run": _run, "compile": _compile, "workers": _workers}[args.command](args)
   except _known_errors() as e:
     print(f"fewlabels: error: {e}", file=sys.stderr)
     return 1

@@ -37,16 +37,25 @@ class DataConfig:
   label_budget: str = "5%"  # a count (700) or a percentage of the training images (1.67%)
   seed: int = 0  # chooses the labeled images; the same seed gives nested budgets
   train_split: str = "train"
+  # Or `holdout:N`: N test images per class carved from the training split (for data sets
+  # without a test split, such as the catalog's quickdraw_bitmap).
   test_split: str = "test"
+  classes: Tuple[str, ...] = ()  # keep only these classes (e.g. 10 of quickdraw_bitmap's 345)
 
   def __post_init__(self):
     label_budget.LabelBudget(self.label_budget)  # raises BudgetError naming the value
     _require(bool(self.dataset.strip()), "dataset '' is empty: expected a TFDS name")
+    if self.test_split.startswith("holdout:"):
+      holdout = self.test_split[len("holdout:"):]
+      _require(holdout.isdigit() and int(holdout) > 0,
+               f"test split {self.test_split!r} must be holdout:N with N a positive count")
+    for index, name in enumerate(self.classes):
+      _require(name not in self.classes[:index], f"class {name!r} is listed twice in classes")
 
   @property
   def source(self) -> tfds_source.SourceSpec:
     return tfds_source.SourceSpec(self.dataset, self.tfds_data_dir, self.manual_dir,
-                                  self.train_split, self.test_split)
+                                  self.train_split, self.test_split, self.classes)
 
 
 @dataclasses.dataclass(frozen=True)

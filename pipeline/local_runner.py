@@ -5,7 +5,8 @@ import os
 from tfx import v1 as tfx
 from tfx.orchestration import metadata
 
-from components.tfds_example_gen import label_budget
+from components.tfds_example_gen import spec as example_gen_spec
+from components.tfds_example_gen import split_plan
 from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
@@ -15,12 +16,14 @@ from sources import tfds_source
 def run(config: config_lib.PipelineConfig) -> run_results.RunSummary:
   """Checks the data and budget first (clear errors before any work), runs, summarizes."""
   data = config.data
-  source = tfds_source.describe(data.source)
-  count = label_budget.LabelBudget(data.label_budget).count(source.num_train, source.num_classes)
-  logging.info("Data %s: %d training images (%d labeled), %d test images, %d classes",
-               source.name, source.num_train, count, source.num_test, source.num_classes)
+  # The same plan as ExampleGen's: every data and budget error shows before the pipeline starts.
+  plan = split_plan.make_plan(tfds_source.load_builder(data.source), data.source,
+                              data.label_budget, data.seed)
+  logging.info("Data %s: %s images, %d classes", data.dataset,
+               {name: plan.count(role) for role, name in enumerate(example_gen_spec.SPLITS)},
+               len(plan.class_names))
   os.makedirs(config.output_dir, exist_ok=True)
   tfx.orchestration.LocalDagRunner().run(pipeline_lib.create_pipeline(
-      config, source.num_classes,
+      config, len(plan.class_names),
       metadata.sqlite_metadata_connection_config(config.metadata_path)))
   return run_results.summarize(config.metadata_path, config.name)

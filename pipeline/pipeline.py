@@ -73,7 +73,7 @@ def _data_stage(config: config_lib.PipelineConfig, code_version: str) -> List[ba
   example_gen = TFDSExampleGen(
       dataset=data.dataset, tfds_data_dir=data.tfds_data_dir, manual_dir=data.manual_dir,
       label_budget=data.label_budget, seed=data.seed, train_split=data.train_split,
-      test_split=data.test_split
+      test_split=data.test_split, classes=data.classes
   ).with_id(EXAMPLE_GEN)
   statistics_gen = tfx.components.StatisticsGen(
       examples=example_gen.outputs["examples"]).with_id(STATISTICS_GEN)

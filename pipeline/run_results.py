@@ -21,7 +21,7 @@ STATE_NAMES = {v: k for k, v in metadata_store_pb2.Execution.State.items()}
 class ComponentRun:
   component_id: str
   state: str  # COMPLETE, CACHED, FAILED, ...
-  properties: Dict[str, str]
+  properties: Dict[str, object]  # the execution's parameters, e.g. custom_config (JSON)
   outputs: Dict[str, List[metadata_store_pb2.Artifact]]
 
   def output(self, key: str) -> Optional[metadata_store_pb2.Artifact]:
@@ -43,12 +43,14 @@ def open_store(metadata_path: str) -> mlmd.MetadataStore:
   return mlmd.MetadataStore(metadata.sqlite_metadata_connection_config(metadata_path))
 
 
+def _plain(value: metadata_store_pb2.Value):
+  kind = value.WhichOneof("value")
+  return getattr(value, kind) if kind else None
+
+
 def custom_value(artifact: metadata_store_pb2.Artifact, key: str):
   value = artifact.custom_properties.get(key)
-  if value is None:
-    return None
-  kind = value.WhichOneof("value")
-  return getattr(value, kind) if kind != "struct_value" else value.struct_value
+  return None if value is None else _plain(value)
 
 
 def run_ids(store: mlmd.MetadataStore, pipeline_name: str) -> List[str]:
@@ -90,7 +92,7 @@ def component_runs(store: mlmd.MetadataStore, run_id: str) -> Dict[str, Componen
     result[component_id] = ComponentRun(
         component_id=component_id,
         state=STATE_NAMES.get(execution.last_known_state, "UNKNOWN"),
-        properties={k: str(v) for k, v in execution.custom_properties.items()},
+        properties={k: _plain(v) for k, v in execution.custom_properties.items()},
         outputs=outputs)
   return result
 

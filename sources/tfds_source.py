@@ -22,19 +22,6 @@ _OFFLINE_BUILDERS = (doodles.FewlabelsDoodles, quickdraw_files.QuickdrawFiles,
 IMAGE_SHAPE = (features.IMAGE_SIZE, features.IMAGE_SIZE, 1)
 
 
-@dataclasses.dataclass(frozen=True)
-class SourceInfo:
-  """What the pipeline needs to know about a data set before it runs."""
-  name: str
-  num_train: int
-  num_test: int
-  class_names: Tuple[str, ...]
-
-  @property
-  def num_classes(self) -> int:
-    return len(self.class_names)
-
-
 def canonical_name(dataset: str) -> str:
   """`doodles/tiny` -> `fewlabels_doodles/tiny`; catalog names pass through."""
   name, _, config = dataset.partition("/")
@@ -71,7 +58,12 @@ class SourceSpec:
   data_dir: Optional[str] = None  # TFDS data dir; None: TFDS's default
   manual_dir: Optional[str] = None  # local source files, for builders that read them
   train_split: str = "train"
-  test_split: str = "test"
+  test_split: str = "test"  # or `holdout:N`: N test images per class taken from train_split
+  classes: Tuple[str, ...] = ()  # keep only these classes, renumbered in this order
+
+  @property
+  def holdout(self) -> bool:
+    return self.test_split.startswith("holdout:")
 
 
 def load_builder(source: SourceSpec) -> tfds.core.DatasetBuilder:
@@ -98,7 +90,7 @@ def load_builder(source: SourceSpec) -> tfds.core.DatasetBuilder:
 
 def _check_layout(source: SourceSpec, builder: tfds.core.DatasetBuilder) -> None:
   info = builder.info
-  for split in (source.train_split, source.test_split):
+  for split in (source.train_split,) + (() if source.holdout else (source.test_split,)):
     if split not in info.splits:
       raise DataSourceError(
           f"data set {source.dataset!r} has no split {split!r}: it has {sorted(info.splits)}")
@@ -107,13 +99,3 @@ def _check_layout(source: SourceSpec, builder: tfds.core.DatasetBuilder) -> None
   if tuple(image.shape) != IMAGE_SHAPE or image.np_dtype != np.uint8:
     raise DataSourceError(f"data set {source.dataset!r} has {image.np_dtype} images of shape "
                           f"{tuple(image.shape)}: expected uint8 of shape {IMAGE_SHAPE}")
-
-
-def describe(source: SourceSpec) -> SourceInfo:
-  builder = load_builder(source)
-  info = builder.info
-  return SourceInfo(
-      name=canonical_name(source.dataset),
-      num_train=info.splits[source.train_split].num_examples,
-      num_test=info.splits[source.test_split].num_examples,
-      class_names=class_names(source.dataset, source.data_dir))

@@ -1,13 +1,18 @@
 """Shared fixtures: one TFDS data dir per session, real data by path, one set of pipeline runs."""
 import os
+import dataclasses
 import pathlib
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before anything imports TensorFlow
 
 import pytest  # noqa: E402
 
+from pipeline import config as config_lib  # noqa: E402
+
 SHARED_DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
 TINY_DATA = "doodles/tiny"
+LABELS = "30%"
+MIN_ACCURACY = 0.25
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +36,27 @@ def _plain_argv():
   saved, sys.argv = sys.argv, sys.argv[:1]
   yield
   sys.argv = saved
+
+
+@pytest.fixture(scope="session")
+def tiny_config(tmp_path_factory, tfds_dir) -> config_lib.PipelineConfig:
+  return config_lib.PipelineConfig(
+      name="fewlabels-test",
+      output_dir=str(tmp_path_factory.mktemp("pipeline")),
+      data=config_lib.DataConfig(dataset=TINY_DATA, tfds_data_dir=tfds_dir, label_budget=LABELS),
+      model=config_lib.ModelConfig(lstm_width=16, lstm_layers=2),
+      training=config_lib.TrainingConfig(epochs=12, early_stopping_patience=3),
+      evaluation=config_lib.EvaluationConfig(min_accuracy=MIN_ACCURACY))
+
+
+@pytest.fixture(scope="session")
+def runs(tiny_config):
+  """Three pipeline runs in one output dir (see test_pipeline_local.py)."""
+  from pipeline import local_runner
+  good = local_runner.run(tiny_config)
+  same = local_runner.run(tiny_config)
+  crippled = local_runner.run(dataclasses.replace(
+      tiny_config, training=dataclasses.replace(tiny_config.training, epochs=0)))
+  return {"good": good, "same": same, "crippled": crippled}
+
+

@@ -36,6 +36,10 @@ class _no_raise:
     (["--lstm-width", "0"], "model lstm_width 0"),
     (["--min-accuracy", "1.5"], "evaluation min_accuracy 1.5"),
     (["--validation-fraction", "1"], "training validation_fraction 1.0"),
+    (["--classes", "cat,zebra"], "class 'zebra' is not in the data set's 10 classes"),
+    (["--classes", "cat,dog,cat"], "class 'cat' is listed twice"),
+    (["--test-split", "holdout:many"], "test split 'holdout:many' must be holdout:N"),
+    (["--test-split", "validation"], "has no split 'validation'"),
 ])
 def test_run_refuses_bad_values(capsys, tmp_path, tfds_dir, argv, fragment):
   output = tmp_path / "out"

@@ -5,7 +5,6 @@ One session fixture makes three runs (they share one pipeline root and ml-metada
   the Trainer;  crippled: zero epochs, so only the Trainer and what follows rerun, and the
   untrained model is not blessed and pushes nothing.
 """
-import dataclasses
 import glob
 import os
 
@@ -15,37 +14,13 @@ import tensorflow as tf
 
 from components.tfds_example_gen import label_budget
 from components.tfds_example_gen import spec as example_gen_spec
-from pipeline import config as config_lib
-from pipeline import local_runner
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
 from sources import features
 from sources import tfds_source
-from tests.conftest import TINY_DATA
+from tests.conftest import LABELS, MIN_ACCURACY, TINY_DATA
 
-LABELS = "30%"
-MIN_ACCURACY = 0.25
 MODEL_STAGE = (pipeline_lib.TRAINER, pipeline_lib.EVALUATOR, pipeline_lib.PUSHER)
-
-
-@pytest.fixture(scope="session")
-def tiny_config(tmp_path_factory, tfds_dir) -> config_lib.PipelineConfig:
-  return config_lib.PipelineConfig(
-      name="fewlabels-test",
-      output_dir=str(tmp_path_factory.mktemp("pipeline")),
-      data=config_lib.DataConfig(dataset=TINY_DATA, tfds_data_dir=tfds_dir, label_budget=LABELS),
-      model=config_lib.ModelConfig(lstm_width=16, lstm_layers=2),
-      training=config_lib.TrainingConfig(epochs=12, early_stopping_patience=3),
-      evaluation=config_lib.EvaluationConfig(min_accuracy=MIN_ACCURACY))
-
-
-@pytest.fixture(scope="session")
-def runs(tiny_config):
-  good = local_runner.run(tiny_config)
-  same = local_runner.run(tiny_config)
-  crippled = local_runner.run(dataclasses.replace(
-      tiny_config, training=dataclasses.replace(tiny_config.training, epochs=0)))
-  return {"good": good, "same": same, "crippled": crippled}
 
 
 def _records(examples_artifact, split):
@@ -90,14 +65,14 @@ def test_example_gen_writes_the_budgeted_splits(runs, tfds_dir):
   labeled = _records(examples, example_gen_spec.LABELED_SPLIT)
   unlabeled = _records(examples, example_gen_spec.UNLABELED_SPLIT)
   test = _records(examples, example_gen_spec.TEST_SPLIT)
-  source = tfds_source.describe(tfds_source.SourceSpec(TINY_DATA, tfds_dir))
-  budget = label_budget.LabelBudget(LABELS).count(source.num_train, source.num_classes)
-  assert (len(labeled), len(unlabeled), len(test)) == (
-      budget, source.num_train - budget, source.num_test)
+  splits = tfds_source.load_builder(tfds_source.SourceSpec(TINY_DATA, tfds_dir)).info.splits
+  num_train, num_test = splits["train"].num_examples, splits["test"].num_examples
+  budget = label_budget.LabelBudget(LABELS).count(num_train, 10)
+  assert (len(labeled), len(unlabeled), len(test)) == (budget, num_train - budget, num_test)
   labeled_ids = {_int(e, features.EXAMPLE_ID_KEY) for e in labeled}
   unlabeled_ids = {_int(e, features.EXAMPLE_ID_KEY) for e in unlabeled}
   assert not labeled_ids & unlabeled_ids
-  assert labeled_ids | unlabeled_ids == set(range(source.num_train))
+  assert labeled_ids | unlabeled_ids == set(range(num_train))
   assert {_int(e, features.LABEL_KEY) for e in unlabeled} == {features.NO_LABEL}
   per_class = np.bincount([_int(e, features.LABEL_KEY) for e in labeled], minlength=10)
   assert per_class.max() - per_class.min() <= 1

@@ -1,5 +1,5 @@
 """TFDSExampleGen: a TFX ExampleGen for any TensorFlow Datasets builder (TFX has none)."""
-from typing import Optional
+from typing import Optional, Sequence
 
 from tfx import types
 from tfx.dsl.components.base import base_beam_component
@@ -18,9 +18,10 @@ class TFDSExampleGen(base_beam_component.BaseBeamComponent):
 
   def __init__(self, dataset: str, label_budget: str, seed: int = 0,
                tfds_data_dir: Optional[str] = None, manual_dir: Optional[str] = None,
-               train_split: str = "train", test_split: str = "test"):
+               train_split: str = "train", test_split: str = "test",
+               classes: Sequence[str] = ()):
     super().__init__(spec=spec.TFDSExampleGenSpec(
         dataset=dataset, tfds_data_dir=tfds_data_dir, manual_dir=manual_dir,
-        label_budget=label_budget, seed=seed,
+        label_budget=label_budget, seed=seed, classes=",".join(classes),
         train_split=train_split, test_split=test_split,
         examples=types.Channel(type=standard_artifacts.Examples)))

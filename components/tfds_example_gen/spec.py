@@ -10,6 +10,7 @@ SPLITS = (LABELED_SPLIT, UNLABELED_SPLIT, TEST_SPLIT)
 DATASET_KEY = "dataset"
 TFDS_DATA_DIR_KEY = "tfds_data_dir"
 MANUAL_DIR_KEY = "manual_dir"
+CLASSES_KEY = "classes"  # comma-separated class names to keep; empty keeps all
 LABEL_BUDGET_KEY = "label_budget"
 SEED_KEY = "seed"
 TRAIN_SPLIT_KEY = "train_split"
@@ -26,6 +27,7 @@ class TFDSExampleGenSpec(component_spec.ComponentSpec):
       DATASET_KEY: component_spec.ExecutionParameter(type=str),
       TFDS_DATA_DIR_KEY: component_spec.ExecutionParameter(type=str, optional=True),
       MANUAL_DIR_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+      CLASSES_KEY: component_spec.ExecutionParameter(type=str, optional=True),
       LABEL_BUDGET_KEY: component_spec.ExecutionParameter(type=str),
       SEED_KEY: component_spec.ExecutionParameter(type=int),
       TRAIN_SPLIT_KEY: component_spec.ExecutionParameter(type=str),

@@ -1,0 +1,103 @@
+"""Which split every source image goes to: labeled, unlabeled, test, or dropped.
+
+Decided from the labels alone, before any image is read: an optional class filter (labels are
+renumbered in the filter's order), an optional test hold-out carved per class from the
+training split (for data sets such as `quickdraw_bitmap` that have no test split), and the
+label budget.
+"""
+import dataclasses
+import re
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+from components.tfds_example_gen import label_budget
+from components.tfds_example_gen import spec
+from sources import tfds_source
+from sources.errors import DataSourceError
+
+DROP = -1  # a role for images of classes outside the filter
+# Roles are indices into spec.SPLITS.
+LABELED = spec.SPLITS.index(spec.LABELED_SPLIT)
+UNLABELED = spec.SPLITS.index(spec.UNLABELED_SPLIT)
+TEST = spec.SPLITS.index(spec.TEST_SPLIT)
+_HOLDOUT = re.compile(r"^holdout:(\d+)$")
+_LABEL_READ_BATCH = 8192
+
+
+def holdout_per_class(test_split: str) -> Optional[int]:
+  """N for a test split given as `holdout:N` (N test images per class from the train split)."""
+  match = _HOLDOUT.match(test_split)
+  return int(match.group(1)) if match else None
+
+
+@dataclasses.dataclass
+class SplitPlan:
+  class_names: Tuple[str, ...]
+  label_map: np.ndarray  # source label -> output label, DROP for filtered-out classes
+  train_roles: np.ndarray  # per image of the source train split: LABELED, UNLABELED, TEST, DROP
+  test_roles: Optional[np.ndarray]  # per image of the source test split; None with a hold-out
+  train_labels: np.ndarray  # output labels of the source train split (DROP where dropped)
+
+  def count(self, role: int) -> int:
+    total = int((self.train_roles == role).sum())
+    if self.test_roles is not None:
+      total += int((self.test_roles == role).sum())
+    return total
+
+  def labeled_per_class(self):
+    return label_budget.per_class_counts(self.train_labels, self.train_roles == LABELED)
+
+
+def read_labels(builder: tfds.core.DatasetBuilder, split: str) -> np.ndarray:
+  """All labels of a split in file order, without decoding the images."""
+  image_key, label_key = builder.info.supervised_keys
+  ds = builder.as_dataset(split=split, shuffle_files=False,
+                          decoders={image_key: tfds.decode.SkipDecoding()})
+  ds = ds.map(lambda ex: ex[label_key]).batch(_LABEL_READ_BATCH)
+  return np.concatenate([batch for batch in tfds.as_numpy(ds)] or [np.zeros(0, np.int64)])
+
+
+def label_map(source_names: Sequence[str], classes: Optional[Sequence[str]]) -> np.ndarray:
+  if not classes:
+    return np.arange(len(source_names))
+  mapping = np.full(len(source_names), DROP)
+  for new, name in enumerate(classes):
+    if name not in source_names:
+      raise DataSourceError(f"class {name!r} is not in the data set's {len(source_names)} classes")
+    mapping[list(source_names).index(name)] = new
+  return mapping
+
+
+def first_per_class(labels: np.ndarray, per_class: int, num_classes: int) -> np.ndarray:
+  """Mask of the first `per_class` images of each class, in file order."""
+  mask = np.zeros(len(labels), dtype=bool)
+  for cls in range(num_classes):
+    members = np.flatnonzero(labels == cls)
+    if len(members) <= per_class:
+      raise DataSourceError(f"test hold-out of {per_class} per class leaves no training images "
+                            f"of class {cls} ({len(members)} in all)")
+    mask[members[:per_class]] = True
+  return mask
+
+
+def make_plan(builder: tfds.core.DatasetBuilder, source: tfds_source.SourceSpec,
+              budget_text: str, seed: int) -> SplitPlan:
+  source_names = tfds_source.class_names(source.dataset, source.data_dir)
+  mapping = label_map(source_names, source.classes)
+  names = tuple(source.classes) if source.classes else tuple(source_names)
+  labels = mapping[read_labels(builder, source.train_split)]
+  roles = np.where(labels == DROP, DROP, UNLABELED)
+  holdout = holdout_per_class(source.test_split)
+  test_roles = None
+  if holdout is not None:
+    roles[first_per_class(labels, holdout, len(names))] = TEST
+  else:
+    test_labels = mapping[read_labels(builder, source.test_split)]
+    test_roles = np.where(test_labels == DROP, DROP, TEST)
+  pool = np.flatnonzero(roles == UNLABELED)
+  count = label_budget.LabelBudget(budget_text).count(len(pool), len(names))
+  label_budget.check_balance(labels[pool], count, names)
+  roles[pool[label_budget.select_labeled(labels[pool], count, seed)]] = LABELED
+  return SplitPlan(names, mapping, roles, test_roles, labels)
