@@ -67,7 +67,7 @@ def main() -> None:
   parser.add_argument("--work-dir", default="bench_output/ingest")
   parser.add_argument("--beam-arg", action="append", default=[])
   args = parser.parse_args()
-  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)
   for chatty in ("apache_beam", "tensorflow_transform"):
     logging.getLogger(chatty).setLevel(logging.WARNING)
   if not os.path.isdir(args.quickdraw_dir):

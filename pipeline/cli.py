@@ -190,7 +190,8 @@ def _known_errors() -> tuple:
 
 
 def _configure_logging() -> None:
-  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
+                      force=True)  # imports before this may have set up absl's handler
   for chatty in ("apache_beam", "tensorflow_transform"):  # thousands of lines of internals
     logging.getLogger(chatty).setLevel(logging.WARNING)
   warnings.filterwarnings("ignore", category=FutureWarning)  # google-cloud's Python 3.10 notices

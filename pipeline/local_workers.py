@@ -117,7 +117,8 @@ def launch(fn_args: Dict, num_workers: int, join_timeout: float = 300.0,
 
 def _worker_main(args_file: str) -> None:
   """One worker: run_fn with the FnArgs in `args_file` and TF_CONFIG from the environment."""
-  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
+                      force=True)  # imports before this may have set up absl's handler
   from tfx.components.trainer.fn_args_utils import FnArgs
   from models import run_fn
   with open(args_file) as f:
