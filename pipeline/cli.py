@@ -131,6 +131,19 @@ def build_parser() -> argparse.ArgumentParser:
                         help="where the cluster writes artifacts, e.g. gs://bucket/fewlabels")
   compile_.add_argument("--image", default=config_lib.DEFAULT_IMAGE,
                         help="container image with this package installed (default: %(default)s)")
+  vertex = compile_.add_argument_group("training on Vertex AI (optional)")
+  v = config_lib.VertexTrainingConfig()
+  vertex.add_argument("--vertex-project", default=v.project, metavar="PROJECT",
+                      help="train as a Vertex AI custom job in this project (default: inside "
+                           "the pipeline task)")
+  vertex.add_argument("--vertex-region", default=v.region, help="(default: %(default)s)")
+  vertex.add_argument("--replica-count", type=_positive_int, default=v.replica_count,
+                      help="workers in all, chief included (default: %(default)s)")
+  vertex.add_argument("--machine-type", default=v.machine_type, help="(default: %(default)s)")
+  vertex.add_argument("--accelerator-type", default=v.accelerator_type,
+                      help="e.g. NVIDIA_TESLA_T4 (default: none)")
+  vertex.add_argument("--accelerator-count", type=int, default=v.accelerator_count,
+                      help="accelerators per worker (default: %(default)s)")
   _add_config_flags(compile_)
   workers = commands.add_parser(
       "workers", help="train on N local processes with MultiWorkerMirroredStrategy",
@@ -163,7 +176,12 @@ def _run(args) -> None:
 
 def _compile(args) -> None:
   from pipeline import kubeflow_v2_runner
-  config = config_from_args(args, args.pipeline_root, image=args.image)
+  config = config_from_args(
+      args, args.pipeline_root, image=args.image,
+      vertex=config_lib.VertexTrainingConfig(
+          project=args.vertex_project, region=args.vertex_region,
+          replica_count=args.replica_count, machine_type=args.machine_type,
+          accelerator_type=args.accelerator_type, accelerator_count=args.accelerator_count))
   print(f"wrote {kubeflow_v2_runner.compile_pipeline(config, args.output)}")
 
 

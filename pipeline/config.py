@@ -117,6 +117,42 @@ class EvaluationConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class VertexTrainingConfig:
+  """Training as a Vertex AI custom job with a worker pool (Kubeflow V2 only)."""
+  project: str = ""  # empty: the Trainer trains inside its own pipeline task
+  region: str = "us-central1"
+  replica_count: int = 1  # workers in all: one chief plus replica_count - 1 workers
+  machine_type: str = "n1-standard-8"
+  accelerator_type: str = ""  # e.g. NVIDIA_TESLA_T4; empty: CPU only
+  accelerator_count: int = 0
+
+  def __post_init__(self):
+    _require(self.replica_count >= 1,
+             f"vertex replica_count {self.replica_count!r} must be at least 1")
+    _require(self.accelerator_count >= 0,
+             f"vertex accelerator_count {self.accelerator_count!r} must be >= 0")
+    _require(bool(self.accelerator_type) == (self.accelerator_count > 0),
+             f"vertex accelerator_type {self.accelerator_type!r} and accelerator_count "
+             f"{self.accelerator_count} must be given together")
+
+  @property
+  def enabled(self) -> bool:
+    return bool(self.project)
+
+  def worker_pool_specs(self, image: str) -> list:
+    """Vertex AI CustomJob worker pools: the chief, then the other workers."""
+    machine = {"machine_type": self.machine_type}
+    if self.accelerator_count:
+      machine.update(accelerator_type=self.accelerator_type,
+                     accelerator_count=self.accelerator_count)
+    pool = {"machine_spec": machine, "container_spec": {"image_uri": image}}
+    pools = [dict(pool, replica_count=1)]
+    if self.replica_count > 1:
+      pools.append(dict(pool, replica_count=self.replica_count - 1))
+    return pools
+
+
+@dataclasses.dataclass(frozen=True)
 class PipelineConfig:
   name: str = "fewlabels"
   output_dir: str = "pipeline_output"  # pipeline root, ml-metadata and pushed models live here
@@ -124,6 +160,7 @@ class PipelineConfig:
   model: ModelConfig = ModelConfig()
   training: TrainingConfig = TrainingConfig()
   evaluation: EvaluationConfig = EvaluationConfig()
+  vertex: VertexTrainingConfig = VertexTrainingConfig()
   # Beam options for the data components, e.g. ("--runner=DataflowRunner", "--project=...").
   beam_pipeline_args: Tuple[str, ...] = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
   image: str = DEFAULT_IMAGE  # the container image the Kubeflow V2 tasks run in

@@ -120,7 +120,17 @@ def _model_stage(config: config_lib.PipelineConfig, num_classes: int, code_versi
   """Trainer -> Evaluator (against the latest blessed model) -> Pusher."""
   example_gen, _, schema_gen, _, _, transform = data_stage
 
-  trainer = tfx.components.Trainer(
+  trainer_class, vertex_config = tfx.components.Trainer, {}
+  if config.vertex.enabled:
+    trainer_class = tfx.extensions.google_cloud_ai_platform.Trainer
+    vertex_config = {
+        tfx.extensions.google_cloud_ai_platform.ENABLE_VERTEX_KEY: True,
+        tfx.extensions.google_cloud_ai_platform.VERTEX_REGION_KEY: config.vertex.region,
+        tfx.extensions.google_cloud_ai_platform.TRAINING_ARGS_KEY: {
+            "project": config.vertex.project,
+            "job_spec": {"worker_pool_specs": config.vertex.worker_pool_specs(config.image)}},
+    }
+  trainer = trainer_class(
       run_fn=RUN_FN,
       examples=transform.outputs["transformed_examples"],
       transform_graph=transform.outputs["transform_graph"],
@@ -133,6 +143,7 @@ def _model_stage(config: config_lib.PipelineConfig, num_classes: int, code_versi
           run_fn_lib.TRAINING_CONFIG_KEY: config_lib.to_dict(config.training),
           run_fn_lib.NUM_CLASSES_KEY: num_classes,
           run_fn_lib.CODE_VERSION_KEY: code_version,
+          **vertex_config,
       }).with_id(TRAINER)
 
   baseline = tfx.dsl.Resolver(

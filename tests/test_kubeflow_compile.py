@@ -41,3 +41,32 @@ def test_compiled_spec_has_every_task_with_dependencies_and_image(tmp_path, caps
   assert "models.run_fn.run_fn" in text and "models.preprocessing.preprocessing_fn" in text
   assert "--runner=DataflowRunner" in text and "--region=europe-west4" in text
   assert "gs://bucket/root" in text
+
+
+def test_vertex_training_puts_the_worker_pool_in_the_trainer_task(tmp_path):
+  output = tmp_path / "vertex.json"
+  assert cli.main(["compile", "--output", str(output), "--pipeline-root", "gs://bucket/root",
+                   "--image", IMAGE, "--vertex-project", "my-project", "--vertex-region",
+                   "europe-west4", "--replica-count", "3", "--machine-type", "n1-highmem-16",
+                   "--accelerator-type", "NVIDIA_TESLA_T4", "--accelerator-count", "2"]) == 0
+  spec = json.loads(output.read_text())
+  pipeline_spec = spec.get("pipelineSpec", spec)
+  trainer_executor = next(e for name, e in pipeline_spec["deploymentSpec"]["executors"].items()
+                          if name.startswith(pipeline_lib.TRAINER))
+  assert trainer_executor["container"]["image"] == IMAGE
+  # The custom_config travels as JSON inside the Trainer task's parameters.
+  config = _trainer_custom_config(pipeline_spec)
+  assert config["ai_platform_training_args"]["project"] == "my-project"
+  assert config["ai_platform_vertex_region"] == "europe-west4"
+  pools = config["ai_platform_training_args"]["job_spec"]["worker_pool_specs"]
+  assert [p["replica_count"] for p in pools] == [1, 2]  # the chief, then two workers
+  for pool in pools:
+    assert pool["container_spec"]["image_uri"] == IMAGE
+    assert pool["machine_spec"] == {"machine_type": "n1-highmem-16",
+                                    "accelerator_type": "NVIDIA_TESLA_T4", "accelerator_count": 2}
+  assert config["ai_platform_enable_vertex"] is True
+
+
+def _trainer_custom_config(pipeline_spec):
+  parameters = pipeline_spec["root"]["dag"]["tasks"][pipeline_lib.TRAINER]["inputs"]["parameters"]
+  return json.loads(parameters["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
