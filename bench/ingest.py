@@ -73,10 +73,12 @@ def main() -> None:
   if not os.path.isdir(args.quickdraw_dir):
     sys.exit(f"ingest: Quick, Draw! files not found at {args.quickdraw_dir}")
   work = os.path.abspath(args.work_dir)
-  shutil.rmtree(work, ignore_errors=True)
+  # The prepared data is reused across runs (preparing is a one-off); the pipeline is not.
+  shutil.rmtree(os.path.join(work, "pipeline"), ignore_errors=True)
   started = time.monotonic()
 
-  write_repeated_class_files(args.quickdraw_dir, os.path.join(work, "files"), args.per_class)
+  if not os.path.isdir(os.path.join(work, "files")):
+    write_repeated_class_files(args.quickdraw_dir, os.path.join(work, "files"), args.per_class)
   train_per_class = args.per_class - TEST_PER_CLASS
   source = tfds_source.SourceSpec(
       f"quickdraw_files/default_train{train_per_class}_test{TEST_PER_CLASS}",

@@ -6,7 +6,6 @@ Defaults run on a laptop in minutes. The research method's full scale (METHOD.md
   TrainingConfig(batch_size="auto", base_learning_rate=0.001, epochs=100)
 """
 import dataclasses
-import json
 import math
 import os
 from typing import Any, Dict, Optional, Tuple, Union
@@ -184,15 +183,3 @@ class PipelineConfig:
 
 def to_dict(config: Any) -> Dict[str, Any]:
   return dataclasses.asdict(config)
-
-
-def training_from_dict(values: Dict[str, Any]) -> TrainingConfig:
-  return TrainingConfig(**values)
-
-
-def model_from_dict(values: Dict[str, Any]) -> ModelConfig:
-  return ModelConfig(**values)
-
-
-def dumps(config: Any) -> str:
-  return json.dumps(to_dict(config), sort_keys=True)

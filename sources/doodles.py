@@ -8,10 +8,10 @@ import dataclasses
 import re
 from typing import Optional
 
-import numpy as np
 import tensorflow_datasets as tfds
 
 from sources import doodle_drawing
+from sources import image_builder
 
 NAME = "fewlabels_doodles"
 _CONFIG_PATTERN = re.compile(r"^train(\d+)_test(\d+)_seed(\d+)$")
@@ -40,18 +40,14 @@ PRESETS = (
 )
 
 
-class FewlabelsDoodles(tfds.core.GeneratorBasedBuilder):
+class FewlabelsDoodles(image_builder.ImageClassBuilder):
   """Procedural Quick, Draw!-style doodles, 28x28 grayscale, 10 classes."""
 
-  VERSION = tfds.core.Version("1.0.0")
   BUILDER_CONFIGS = list(PRESETS)
   DEFAULT_CONFIG_NAME = "demo"
 
   @classmethod
-  def get_builder_config(cls, name, version=None):
-    preset = super().get_builder_config(name, version)
-    if preset is not None:
-      return preset
+  def config_from_name(cls, name):
     match = _CONFIG_PATTERN.match(name)
     if not match:
       raise ValueError(
@@ -60,17 +56,8 @@ class FewlabelsDoodles(tfds.core.GeneratorBasedBuilder):
     num_train, num_test, seed = (int(g) for g in match.groups())
     return _config(num_train, num_test, seed)
 
-  def _info(self) -> tfds.core.DatasetInfo:
-    return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict({
-            # Raw uint8 storage: PNG encoding would dominate the generation time.
-            "image": tfds.features.Tensor(
-                shape=(doodle_drawing.IMAGE_SIZE, doodle_drawing.IMAGE_SIZE, 1), dtype=np.uint8),
-            "label": tfds.features.ClassLabel(names=doodle_drawing.CLASS_NAMES),
-        }),
-        supervised_keys=("image", "label"),
-        description=__doc__,
-    )
+  def class_names(self):
+    return doodle_drawing.CLASS_NAMES
 
   def _split_generators(self, dl_manager):
     del dl_manager  # Nothing to download: everything is drawn here.

@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from sources import features
+from sources import image_builder
 from sources.errors import DataSourceError
 
 NAME = "mnist_idx"
@@ -72,10 +73,9 @@ def read_images_and_labels(directory: str, split: str) -> Tuple[np.ndarray, np.n
   return pixels, np.frombuffer(labels, dtype=np.uint8, offset=8)
 
 
-class MnistIdx(tfds.core.GeneratorBasedBuilder):
+class MnistIdx(image_builder.ImageClassBuilder):
   """MNIST-format images from local IDX files."""
 
-  VERSION = tfds.core.Version("1.0.0")
   BUILDER_CONFIGS = [
       IdxConfig(name="mnist", description="MNIST digits",
                 class_names=tuple(str(d) for d in range(10))),
@@ -83,16 +83,8 @@ class MnistIdx(tfds.core.GeneratorBasedBuilder):
   ]
   MANUAL_DOWNLOAD_INSTRUCTIONS = "Put the four IDX files (plain or .gz) in the manual dir."
 
-  def _info(self) -> tfds.core.DatasetInfo:
-    return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict({
-            "image": tfds.features.Tensor(
-                shape=(features.IMAGE_SIZE, features.IMAGE_SIZE, 1), dtype=np.uint8),
-            "label": tfds.features.ClassLabel(names=list(self.builder_config.class_names)),
-        }),
-        supervised_keys=("image", "label"),
-        description=__doc__,
-    )
+  def class_names(self):
+    return self.builder_config.class_names
 
   def _split_generators(self, dl_manager):
     directory = str(dl_manager.manual_dir)

@@ -21,6 +21,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from sources import features
+from sources import image_builder
 from sources.errors import DataSourceError
 
 NAME = "quickdraw_files"
@@ -80,10 +81,9 @@ def open_class_file(path: str) -> np.ndarray:
   return rows
 
 
-class QuickdrawFiles(tfds.core.GeneratorBasedBuilder):
+class QuickdrawFiles(image_builder.ImageClassBuilder):
   """Quick, Draw! numpy bitmaps from local files, 28x28 grayscale."""
 
-  VERSION = tfds.core.Version("1.0.0")
   BUILDER_CONFIGS = [_config("default", 70_000, 2_500, name="paper")]
   DEFAULT_CONFIG_NAME = "paper"
   MANUAL_DOWNLOAD_INSTRUCTIONS = (
@@ -91,31 +91,16 @@ class QuickdrawFiles(tfds.core.GeneratorBasedBuilder):
       "gs://quickdraw_dataset/full/numpy_bitmap/) in the manual dir.")
 
   @classmethod
-  def get_builder_config(cls, name, version=None):
-    preset = super().get_builder_config(name, version)
-    if preset is not None:
-      return preset
+  def config_from_name(cls, name):
     match = _CONFIG_PATTERN.match(name)
     if not match:
       raise ValueError(f"quickdraw_files config {name!r} is not 'paper' nor of the form "
-                       "<default|all|a+b+...>_train<N>_test<M>")
+                       "<default|a+b+...>_train<N>_test<M>")
     class_names_of(match["classes"])  # unknown or duplicate names fail here, before any work
     return _config(match["classes"], int(match["train"]), int(match["test"]))
 
-  def _class_names(self) -> Tuple[str, ...]:
+  def class_names(self) -> Tuple[str, ...]:
     return class_names_of(self.builder_config.classes)
-
-  def _info(self) -> tfds.core.DatasetInfo:
-    return self.dataset_info_from_configs(
-        features=tfds.features.FeaturesDict({
-            "image": tfds.features.Tensor(
-                shape=(features.IMAGE_SIZE, features.IMAGE_SIZE, 1), dtype=np.uint8),
-            "label": tfds.features.ClassLabel(names=list(self._class_names())),
-        }),
-        supervised_keys=("image", "label"),
-        homepage="https://github.com/googlecreativelab/quickdraw-dataset",
-        description=__doc__,
-    )
 
   def _split_generators(self, dl_manager):
     files = self._open_files(str(dl_manager.manual_dir))
@@ -128,7 +113,7 @@ class QuickdrawFiles(tfds.core.GeneratorBasedBuilder):
     if not os.path.isdir(manual_dir):
       raise DataSourceError(f"{manual_dir}: Quick, Draw! directory not found")
     return [open_class_file(os.path.join(manual_dir, f"{name}.npy"))
-            for name in self._class_names()]
+            for name in self.class_names()]
 
   def _generate_examples(self, files: List[np.ndarray], split: str):
     test = self.builder_config.test_per_class

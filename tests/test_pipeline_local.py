@@ -9,7 +9,6 @@ import glob
 import os
 
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from components.tfds_example_gen import label_budget

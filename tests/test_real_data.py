@@ -4,7 +4,6 @@ Real-data tests read ../shared/data and skip when it is absent; the bad-input te
 own broken files.
 """
 import gzip
-import os
 import pathlib
 
 import numpy as np

@@ -8,7 +8,7 @@ training while every split keeps one schema (a missing feature would fail valida
 import json
 import logging
 import time
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Tuple
 
 import apache_beam as beam
 import numpy as np

@@ -1,0 +1,126 @@
+"""Input-feed benchmark: the Trainer's tf.data input against the research code's feed.
+
+On the real drawings of ../shared/data/quickdraw: runs the pipeline's data stage once
+(ExampleGen -> Transform) and then, in the same run, measures
+  1. the Trainer's input (models.input_fn over Transform's output): the first pass, which
+     streams from the files, and later passes, served from the cache;
+  2. the research code's feed, ../shared/bench/seed_feed_baseline.py on the same images;
+  3. training throughput of the Trainer's fit loop (models.run_fn.train_classifier) against
+     plain Keras fit on in-memory arrays, same model.
+  python bench/input_feed.py [--quickdraw-dir DIR] [--work-dir bench_output/input_feed]
+Quick, Draw! data: Google, CC BY 4.0.
+"""
+import argparse
+import dataclasses
+import logging
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tensorflow_transform as tft  # noqa: E402
+from tfx import v1 as tfx  # noqa: E402
+from tfx.orchestration import metadata  # noqa: E402
+
+from models import autograph_speedup, classifier, input_fn, lr_schedule, run_fn  # noqa: E402
+from pipeline import config as config_lib  # noqa: E402
+from pipeline import pipeline as pipeline_lib  # noqa: E402
+from pipeline import run_results  # noqa: E402
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_SEED_FEED = os.path.join(_HERE, "..", "..", "shared", "bench", "seed_feed_baseline.py")
+BATCH = 256
+
+
+def rate(batches: tf.data.Dataset, num_batches: int) -> float:
+  iterator = iter(batches)
+  started = time.perf_counter()
+  seen = 0
+  for _ in range(num_batches):
+    seen += int(tf.shape(next(iterator)[1])[0])
+  return seen / (time.perf_counter() - started)
+
+
+def seed_feed_rate(quickdraw_dir: str) -> float:
+  out = subprocess.run([sys.executable, _SEED_FEED, quickdraw_dir, "100"], check=True,
+                       capture_output=True, text=True).stdout
+  return float(re.search(r"seed from_generator feed: ([\d,]+)", out).group(1).replace(",", ""))
+
+
+def main() -> None:
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--quickdraw-dir", default=os.path.join(_HERE, "..", "..", "shared", "data",
+                                                              "quickdraw"))
+  parser.add_argument("--work-dir", default="bench_output/input_feed")
+  parser.add_argument("--lstm-width", type=int, default=64)
+  args = parser.parse_args()
+  logging.basicConfig(level=logging.WARNING, force=True)
+  if not os.path.isdir(args.quickdraw_dir):
+    sys.exit(f"input_feed: Quick, Draw! files not found at {args.quickdraw_dir}")
+  work = os.path.abspath(args.work_dir)
+  shutil.rmtree(work, ignore_errors=True)
+  base = config_lib.PipelineConfig()
+  config = dataclasses.replace(
+      base, name="fewlabels-feed", output_dir=os.path.join(work, "pipeline"),
+      data=config_lib.DataConfig(dataset="quickdraw_files/default_train3000_test999",
+                                 tfds_data_dir=os.path.join(work, "tfds"),
+                                 manual_dir=os.path.abspath(args.quickdraw_dir),
+                                 label_budget="50%"))
+  tfx.orchestration.LocalDagRunner().run(pipeline_lib.create_pipeline(
+      config, 10, metadata.sqlite_metadata_connection_config(config.metadata_path),
+      data_stage_only=True))
+  store = run_results.open_store(config.metadata_path)
+  transform = run_results.component_runs(
+      store, run_results.latest_run_id(store, config.name))[pipeline_lib.TRANSFORM]
+  examples_uri = transform.output("transformed_examples").uri
+  tft_output = tft.TFTransformOutput(transform.output("transform_graph").uri)
+  files = [os.path.join(examples_uri, f"Split-{s}", "*") for s in ("labeled", "unlabeled")]
+
+  examples = input_fn.read_transformed(files, tft_output)
+  pairs = input_fn.as_pairs(input_fn.labeled_only(examples))
+  num = input_fn.count(pairs)  # fills the cache as the first epoch would
+  streamed = rate(input_fn.training_batches(
+      input_fn.as_pairs(input_fn.labeled_only(input_fn.read_transformed(files, tft_output))),
+      num, BATCH, 0), num // BATCH)
+  cached = rate(input_fn.training_batches(pairs, num, BATCH, 0), 4 * (num // BATCH))
+  seed = seed_feed_rate(args.quickdraw_dir)
+
+  autograph_speedup.skip_autograph_for_tf_keras()
+  x = np.stack([r.numpy() for r, _ in pairs])
+  y = np.array([l.numpy() for _, l in pairs])
+  strategy = tf.distribute.get_strategy()
+  training = config_lib.TrainingConfig(epochs=3, batch_size=BATCH, early_stopping_patience=10)
+  model = classifier.build_classifier(args.lstm_width, 3, 28, 10)
+  started = time.perf_counter()
+  run_fn.train_classifier(model, examples, training, os.path.join(work, "logs"), strategy)
+  pipeline_fit = 3 * num / (time.perf_counter() - started)
+  plain = classifier.build_classifier(args.lstm_width, 3, 28, 10)
+  plain.compile(tf.keras.optimizers.Adam(lr_schedule.scaled_learning_rate(1e-3, BATCH, 32)),
+                "sparse_categorical_crossentropy", ["accuracy"])
+  started = time.perf_counter()
+  plain.fit(x, y, batch_size=BATCH, epochs=3, verbose=0)
+  plain_fit = 3 * num / (time.perf_counter() - started)
+
+  print(f"\nmachine: {platform.node()}, {os.cpu_count()} cores, {platform.platform()}")
+  print(f"data: {num:,} real Quick, Draw! training images through the pipeline's Transform; "
+        f"batch {BATCH}")
+  print("| feed | images/s | vs research feed |")
+  print("|---|---|---|")
+  print(f"| research code's feed (seed_feed_baseline.py) | {seed:,.0f} | 1.0x |")
+  print(f"| Trainer input, first pass (streaming from files) | {streamed:,.0f} | "
+        f"{streamed / seed:.0f}x |")
+  print(f"| Trainer input, cached | {cached:,.0f} | {cached / seed:.0f}x |")
+  print(f"\nfit throughput, LSTM width {args.lstm_width}, 3 epochs incl. first-step tracing:")
+  print(f"| Trainer fit loop | {pipeline_fit:,.0f} images/s | {pipeline_fit / plain_fit:.2f}x |")
+  print(f"| plain Keras fit on arrays | {plain_fit:,.0f} images/s | 1.00x |")
+
+
+if __name__ == "__main__":
+  main()
