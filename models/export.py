@@ -42,5 +42,11 @@ def export_serving_model(model: tf.keras.Model, tft_output: tft.TFTransformOutpu
                          serving_model_dir: str, strategy: tf.distribute.Strategy) -> None:
   """Every worker must save (the save runs collective ops); only the chief's copy is kept."""
   module = _ServingModule(model, tft_output)
-  target = serving_model_dir if is_chief(strategy) else tempfile.mkdtemp(prefix="worker_export_")
-  tf.saved_model.save(module, target, signatures={SERVING_SIGNATURE: module.serve})
+  if is_chief(strategy):
+    tf.saved_model.save(module, serving_model_dir, signatures={SERVING_SIGNATURE: module.serve})
+    return
+  scratch = tempfile.mkdtemp(prefix="worker_export_")
+  try:
+    tf.saved_model.save(module, scratch, signatures={SERVING_SIGNATURE: module.serve})
+  finally:
+    tf.io.gfile.rmtree(scratch)

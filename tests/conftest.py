@@ -9,7 +9,9 @@ import pytest  # noqa: E402
 
 from pipeline import config as config_lib  # noqa: E402
 
-SHARED_DATA = pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"
+# ../shared/data beside the repository, or wherever FEWLABELS_SHARED_DATA points.
+SHARED_DATA = pathlib.Path(os.environ.get(
+    "FEWLABELS_SHARED_DATA", pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"))
 TINY_DATA = "doodles/tiny"
 LABELS = "30%"
 MIN_ACCURACY = 0.25
