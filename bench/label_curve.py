@@ -18,7 +18,7 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 
 from components.tfds_example_gen import label_budget  # noqa: E402
-from models import autograph_speedup, classifier, preprocessing  # noqa: E402
+from models import autograph_speedup, classifier, input_fn, preprocessing  # noqa: E402
 from models import run_fn  # noqa: E402
 from pipeline import config as config_lib  # noqa: E402
 from sources import features, tfds_source  # noqa: E402
@@ -57,9 +57,7 @@ def main():
     for repeat in range(args.repeats):
       mask = label_budget.select_labeled(train_y, count, seed=repeat)
       tf.keras.utils.set_random_seed(repeat)
-      examples = tf.data.Dataset.from_tensor_slices({
-          preprocessing.SEQUENCE_KEY: train_x[mask], preprocessing.LABEL_KEY: train_y[mask],
-          preprocessing.EXAMPLE_ID_KEY: np.flatnonzero(mask)})
+      examples = input_fn.Examples(train_x[mask], train_y[mask], np.flatnonzero(mask))
       model = classifier.build_classifier(args.lstm_width, 3, 28, 10)
       run_fn.train_classifier(model, examples, training, "/tmp/label_curve_logs", strategy)
       accuracies.append(model.evaluate(test_x, test_y, verbose=0)[1])

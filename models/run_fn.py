@@ -34,7 +34,7 @@ def _compile(model: tf.keras.Model, schedule: tf.keras.optimizers.schedules.Lear
                 metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
 
 
-def train_classifier(model: tf.keras.Model, examples: tf.data.Dataset,
+def train_classifier(model: tf.keras.Model, examples: input_fn.Examples,
                      training: config_lib.TrainingConfig, log_dir: str,
                      strategy: tf.distribute.Strategy) -> Dict[str, Any]:
   """Fits `model` on the labeled examples with LEGW warmup; returns the training history."""
@@ -42,7 +42,7 @@ def train_classifier(model: tf.keras.Model, examples: tf.data.Dataset,
   validation = None
   if training.validation_fraction > 0:
     labeled, validation = input_fn.split_validation(labeled, training.validation_fraction)
-  num_train = input_fn.count(labeled)
+  num_train = len(labeled)
   if num_train == 0:
     raise ValueError("the labeled split has no training examples left to train on")
   batch_size = (lr_schedule.auto_batch_size(num_train) if training.batch_size == config_lib.AUTO
@@ -62,10 +62,10 @@ def train_classifier(model: tf.keras.Model, examples: tf.data.Dataset,
     return {"num_train": num_train, "batch_size": batch_size, "epochs": []}
   monitor = "val_loss" if validation is not None else "loss"
   history = model.fit(
-      input_fn.training_batches(input_fn.as_pairs(labeled), num_train, batch_size, training.seed),
+      input_fn.training_batches(labeled, batch_size, training.seed),
       epochs=training.epochs, steps_per_epoch=steps_per_epoch, verbose=0,
       validation_data=(None if validation is None
-                       else input_fn.evaluation_batches(input_fn.as_pairs(validation), batch_size)),
+                       else input_fn.evaluation_batches(validation, batch_size)),
       callbacks=[
           tf.keras.callbacks.EarlyStopping(monitor=monitor,
                                            patience=training.early_stopping_patience,
@@ -89,7 +89,7 @@ def run_fn(fn_args: FnArgs) -> None:
 
   strategy = distribution.create_strategy()
   tft_output = tft.TFTransformOutput(fn_args.transform_output)
-  examples = input_fn.read_transformed(fn_args.train_files, tft_output)
+  examples = input_fn.load(fn_args.train_files, tft_output)
   with strategy.scope():
     model = classifier.build_classifier(model_config.lstm_width, model_config.lstm_layers,
                                         model_config.dense_width, int(custom[NUM_CLASSES_KEY]))

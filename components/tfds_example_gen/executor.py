@@ -7,6 +7,7 @@ training while every split keeps one schema (a missing feature would fail valida
 """
 import json
 import logging
+import os
 import time
 from typing import Any, Dict, Iterator, List, Tuple
 
@@ -14,7 +15,6 @@ import apache_beam as beam
 import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
-from tfx.components.example_gen import write_split
 from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
@@ -28,6 +28,7 @@ from sources import tfds_source
 # Images per Beam work item: small enough to spread, large enough to amortise opening TFDS.
 _SHARD_SIZE = 20_000
 _READ_BATCH = 1024
+_FILE_PREFIX = "data_tfrecord"  # the file names TFX's own ExampleGens write
 
 
 def image_example(image: np.ndarray, label: int, example_id: int) -> bytes:
@@ -112,10 +113,14 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                   | "AllRows" >> beam.Flatten()
                   | "BySplit" >> beam.Partition(lambda row, _: row[0], len(spec.SPLITS)))
       for split, rows in zip(spec.SPLITS, by_split):
+        # Written as read, without TFX's WriteSplit: its Reshuffle makes the in-memory runner
+        # hold every example at once, and TFDS already stored the images shuffled.
         _ = (rows
              | f"Values[{split}]" >> beam.Values()
-             | f"WriteSplit[{split}]" >> write_split.WriteSplit(
-                 artifact_utils.get_split_uri([examples], split), output_format=None))
+             | f"Write[{split}]" >> beam.io.WriteToTFRecord(
+                 os.path.join(artifact_utils.get_split_uri([examples], split),
+                              _FILE_PREFIX),
+                 file_name_suffix=".gz"))
 
     examples.set_string_custom_property(spec.SPLIT_COUNTS_PROPERTY, json.dumps(counts))
     examples.set_string_custom_property(
