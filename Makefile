@@ -11,7 +11,7 @@ export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 1
 export PYTHONWARNINGS := ignore::FutureWarning
 
-.PHONY: demo test bench lock clean
+.PHONY: demo test lock clean
 
 demo: $(STAMP)
 	$(VENV)/bin/fewlabels run --data doodles/demo --labels 5% --output $(DEMO_OUTPUT)
