@@ -1,9 +1,10 @@
 """All settings of a fewlabels run, as typed dataclasses filled by the command line and runners.
 
 Defaults run on a laptop in minutes. The research method's full scale (METHOD.md) is:
-  DataConfig(dataset="quickdraw files, 10 classes", label_budget="16.67%" ... "0.33%")
+  DataConfig(dataset="quickdraw_files/paper", manual_dir=<official .npy files>,
+             label_budget=one of label_budget.PRESETS["paper"] ("16.67%" ... "0.33%"))
   ModelConfig(lstm_width=512, lstm_layers=3)
-  TrainingConfig(batch_size="auto", base_learning_rate=0.001, epochs=100)
+  TrainingConfig(batch_size="auto", base_learning_rate=0.001)
 """
 import dataclasses
 import math
