@@ -5,7 +5,6 @@ import os
 from tfx import v1 as tfx
 from tfx.orchestration import metadata
 
-from components.tfds_example_gen import spec as example_gen_spec
 from components.tfds_example_gen import split_plan
 from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
@@ -19,8 +18,7 @@ def run(config: config_lib.PipelineConfig) -> run_results.RunSummary:
   # The same plan as ExampleGen's: every data and budget error shows before the pipeline starts.
   plan = split_plan.make_plan(tfds_source.load_builder(data.source), data.source,
                               data.label_budget, data.seed)
-  logging.info("Data %s: %s images, %d classes", data.dataset,
-               {name: plan.count(role) for role, name in enumerate(example_gen_spec.SPLITS)},
+  logging.info("Data %s: %s images, %d classes", data.dataset, plan.counts(),
                len(plan.class_names))
   os.makedirs(config.output_dir, exist_ok=True)
   tfx.orchestration.LocalDagRunner().run(pipeline_lib.create_pipeline(

@@ -92,9 +92,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     builder = tfds_source.load_builder(source)
     started = time.monotonic()
     plan = split_plan.make_plan(builder, source, exec_properties[spec.LABEL_BUDGET_KEY], seed)
-    counts = {name: plan.count(role) for role, name in enumerate(spec.SPLITS)}
+    counts, per_class = plan.counts(), plan.labeled_per_class()
     logging.info("Split plan (%.1f s): %s; labeled per class %s", time.monotonic() - started,
-                 counts, plan.labeled_per_class())
+                 counts, per_class)
 
     examples = artifact_utils.get_single_instance(output_dict[spec.EXAMPLES_KEY])
     examples.split_names = artifact_utils.encode_split_names(list(spec.SPLITS))
@@ -125,5 +125,5 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     examples.set_string_custom_property(spec.SPLIT_COUNTS_PROPERTY, json.dumps(counts))
     examples.set_string_custom_property(
         spec.LABELED_PER_CLASS_PROPERTY,
-        json.dumps(plan.labeled_per_class(), sort_keys=True))
+        json.dumps(per_class, sort_keys=True))
     logging.info("Wrote %s in %.1f s", counts, time.monotonic() - started)

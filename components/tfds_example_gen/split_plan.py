@@ -7,7 +7,7 @@ label budget.
 """
 import dataclasses
 import re
-from typing import Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -45,6 +45,10 @@ class SplitPlan:
     if self.test_roles is not None:
       total += int((self.test_roles == role).sum())
     return total
+
+  def counts(self) -> Dict[str, int]:
+    """Images per output split, by split name."""
+    return {name: self.count(role) for role, name in enumerate(spec.SPLITS)}
 
   def labeled_per_class(self):
     return label_budget.per_class_counts(self.train_labels, self.train_roles == LABELED)
