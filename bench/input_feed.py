@@ -5,7 +5,7 @@ On the real drawings of ../shared/data/quickdraw: runs the pipeline's data stage
   1. the Trainer's input (models.input_fn over Transform's output): reading the files into
      memory (the streaming part), then the batches every epoch gathers from memory;
   2. the research code's feed, ../shared/bench/seed_feed_baseline.py on the same images;
-  3. training throughput of the Trainer's fit loop (models.run_fn.train_classifier) against
+  3. training throughput of the Trainer's fit loop (models.methods.train_classifier) against
      plain Keras fit on in-memory arrays, same model.
   python bench/input_feed.py [--quickdraw-dir DIR] [--work-dir bench_output/input_feed]
 Quick, Draw! data: Google, CC BY 4.0.
@@ -28,7 +28,7 @@ import tensorflow_transform as tft  # noqa: E402
 from tfx import v1 as tfx  # noqa: E402
 from tfx.orchestration import metadata  # noqa: E402
 
-from models import autograph_speedup, classifier, input_fn, lr_schedule, run_fn  # noqa: E402
+from models import autograph_speedup, classifier, input_fn, lr_schedule, methods  # noqa: E402
 from pipeline import config as config_lib  # noqa: E402
 from pipeline import pipeline as pipeline_lib  # noqa: E402
 from pipeline import run_results  # noqa: E402
@@ -96,7 +96,7 @@ def main() -> None:
   training = config_lib.TrainingConfig(epochs=3, batch_size=BATCH, early_stopping_patience=10)
   model = classifier.build_classifier(args.lstm_width, 3, 28, 10)
   started = time.perf_counter()
-  run_fn.train_classifier(model, examples, training, os.path.join(work, "logs"), strategy)
+  methods.train_classifier(model, labeled, None, training, os.path.join(work, "logs"), strategy)
   pipeline_fit = 3 * num / (time.perf_counter() - started)
   plain = classifier.build_classifier(args.lstm_width, 3, 28, 10)
   plain.compile(tf.keras.optimizers.Adam(lr_schedule.scaled_learning_rate(1e-3, BATCH, 32)),

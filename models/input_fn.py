@@ -29,15 +29,25 @@ class Examples:
   def __len__(self) -> int:
     return len(self.labels)
 
+  @classmethod
+  def empty(cls) -> "Examples":
+    return cls(np.zeros((0, features.IMAGE_SIZE, features.IMAGE_SIZE), np.float32),
+               np.zeros(0, np.int64), np.zeros(0, np.int64))
+
   def subset(self, mask: np.ndarray) -> "Examples":
     return Examples(self.rows[mask], self.labels[mask], self.ids[mask])
 
 
-def parsed_batches(file_patterns: List[str], tft_output: tft.TFTransformOutput) -> tf.data.Dataset:
-  """Batches of parsed transformed examples, streamed from the files in order."""
+def _files(file_patterns: List[str]) -> List[str]:
   files = sorted(f for pattern in file_patterns for f in tf.io.gfile.glob(pattern))
   if not files:
     raise FileNotFoundError(f"no transformed examples match {file_patterns}")
+  return files
+
+
+def parsed_batches(file_patterns: List[str], tft_output: tft.TFTransformOutput) -> tf.data.Dataset:
+  """Batches of parsed transformed examples, streamed from the files in order."""
+  files = _files(file_patterns)
   spec = tft_output.transformed_feature_spec()
   ds = tf.data.Dataset.from_tensor_slices(files).interleave(
       lambda f: tf.data.TFRecordDataset(f, compression_type="GZIP"),
@@ -46,8 +56,14 @@ def parsed_batches(file_patterns: List[str], tft_output: tft.TFTransformOutput) 
                                     num_parallel_calls=tf.data.AUTOTUNE).prefetch(2)
 
 
-def load(file_patterns: List[str], tft_output: tft.TFTransformOutput) -> Examples:
+def load(file_patterns: List[str], tft_output: tft.TFTransformOutput,
+         allow_empty: bool = False) -> Examples:
+  """All examples of the files in memory; `allow_empty`: files with no records are no error."""
   batches = list(parsed_batches(file_patterns, tft_output).as_numpy_iterator())
+  if not batches:
+    if allow_empty:
+      return Examples.empty()
+    raise ValueError(f"no transformed examples in {file_patterns}")
   return Examples(
       rows=np.concatenate([b[preprocessing.SEQUENCE_KEY] for b in batches]),
       labels=np.concatenate([b[preprocessing.LABEL_KEY] for b in batches]),
@@ -58,6 +74,10 @@ def labeled_only(examples: Examples) -> Examples:
   return examples.subset(examples.labels != features.NO_LABEL)
 
 
+def unlabeled_only(examples: Examples) -> Examples:
+  return examples.subset(examples.labels == features.NO_LABEL)
+
+
 def split_validation(examples: Examples, fraction: float) -> Tuple[Examples, Examples]:
   """Deterministic (train, validation) parts by a hash of the example id."""
   cut = int(round(fraction * _VALIDATION_BUCKETS))
@@ -66,9 +86,11 @@ def split_validation(examples: Examples, fraction: float) -> Tuple[Examples, Exa
   return examples.subset(bucket >= cut), examples.subset(bucket < cut)
 
 
-def _gathered(examples: Examples, indices: tf.data.Dataset) -> tf.data.Dataset:
-  rows, labels = tf.constant(examples.rows), tf.constant(examples.labels)
-  ds = indices.map(lambda i: (tf.gather(rows, i), tf.gather(labels, i)),
+def _gathered(examples: Examples, indices: tf.data.Dataset, autoencode: bool) -> tf.data.Dataset:
+  """Batches of (rows, labels), or (rows, rows) for an autoencoder."""
+  rows = tf.constant(examples.rows)
+  targets = rows if autoencode else tf.constant(examples.labels)
+  ds = indices.map(lambda i: (tf.gather(rows, i), tf.gather(targets, i)),
                    num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
   # A worker of a multi-worker run takes its share of each batch (there is one "file").
   options = tf.data.Options()
@@ -76,12 +98,21 @@ def _gathered(examples: Examples, indices: tf.data.Dataset) -> tf.data.Dataset:
   return ds.with_options(options)
 
 
-def training_batches(examples: Examples, batch_size: int, seed: int) -> tf.data.Dataset:
+def training_batches(examples: Examples, batch_size: int, seed: int,
+                     autoencode: bool = False) -> tf.data.Dataset:
   """Endless batches of (rows, label), reshuffled every epoch."""
   n = len(examples)
   indices = tf.data.Dataset.range(n).shuffle(n, seed=seed, reshuffle_each_iteration=True)
-  return _gathered(examples, indices.repeat().batch(batch_size))
+  return _gathered(examples, indices.repeat().batch(batch_size), autoencode)
 
 
-def evaluation_batches(examples: Examples, batch_size: int) -> tf.data.Dataset:
-  return _gathered(examples, tf.data.Dataset.range(len(examples)).batch(batch_size))
+def evaluation_batches(examples: Examples, batch_size: int,
+                       autoencode: bool = False) -> tf.data.Dataset:
+  """One pass in order; the last batch may be partial."""
+  return _gathered(examples, tf.data.Dataset.range(len(examples)).batch(batch_size), autoencode)
+
+
+def concatenate(parts: List[Examples]) -> Examples:
+  return Examples(np.concatenate([p.rows for p in parts]),
+                  np.concatenate([p.labels for p in parts]),
+                  np.concatenate([p.ids for p in parts]))

@@ -53,6 +53,22 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
                     help="label budget: images that keep their labels (default: %(default)s)")
   data.add_argument("--seed", type=int, default=d.data.seed,
                     help="chooses the labeled images (default: %(default)s)")
+  method = parser.add_argument_group("learning method")
+  method.add_argument("--method", default=d.method, metavar="NAME",
+                      help=f"one of {', '.join(config_lib.METHODS)} (default: %(default)s)")
+  method.add_argument("--pretrain-epochs", type=int, default=d.pretraining.epochs_per_stage,
+                      help="epochs per layer-wise pre-training stage (default: %(default)s)")
+  method.add_argument("--pretrain-batch-size", type=_batch_size, default=d.pretraining.batch_size,
+                      help="pre-training global batch, or 'auto' (default: %(default)s)")
+  method.add_argument("--pretrain-max-images", type=int, default=d.pretraining.max_images,
+                      help="pre-train on a sample of this many images; 0: all "
+                           "(default: %(default)s)")
+  method.add_argument("--self-training-rounds", type=int, default=d.self_training.max_rounds,
+                      help="most self-training rounds; 0: until a stop rule (default: %(default)s)")
+  method.add_argument("--self-training-window", type=int, default=d.self_training.window,
+                      help="unlabeled images predicted per round (default: %(default)s)")
+  method.add_argument("--self-training-min-pool", type=int, default=d.self_training.min_pool,
+                      help="stop when fewer unlabeled images are left (default: %(default)s)")
   model = parser.add_argument_group("model and training")
   model.add_argument("--lstm-width", type=int, default=d.model.lstm_width,
                      help="units per LSTM layer; the research method uses 512 (default: %(default)s)")
@@ -99,6 +115,7 @@ def config_from_args(args, output_dir: str, **overrides) -> config_lib.PipelineC
       base,
       name=args.name,
       output_dir=output_dir,
+      method=args.method,
       data=config_lib.DataConfig(dataset=args.data, tfds_data_dir=args.tfds_data_dir,
                                  manual_dir=args.manual_dir, label_budget=args.labels,
                                  seed=args.seed, test_split=args.test_split,
@@ -109,6 +126,12 @@ def config_from_args(args, output_dir: str, **overrides) -> config_lib.PipelineC
                                    base_learning_rate=args.learning_rate,
                                    warmup_epochs=args.warmup_epochs,
                                    validation_fraction=args.validation_fraction),
+      pretraining=dataclasses.replace(base.pretraining, epochs_per_stage=args.pretrain_epochs,
+                                      batch_size=args.pretrain_batch_size,
+                                      max_images=args.pretrain_max_images),
+      self_training=dataclasses.replace(base.self_training, max_rounds=args.self_training_rounds,
+                                        window=args.self_training_window,
+                                        min_pool=args.self_training_min_pool),
       evaluation=config_lib.EvaluationConfig(min_accuracy=args.min_accuracy,
                                              max_regression=args.max_regression),
       beam_pipeline_args=_beam_args(args),
@@ -200,11 +223,13 @@ def _workers(args) -> None:
 def _known_errors() -> tuple:
   from components.data_validation_gate.executor import DataAnomaliesError
   from components.tfds_example_gen.label_budget import BudgetError
+  from models.autoencoder import BaseModelError
   from models.distribution import DistributionError
+  from models.pretraining import PretrainingError
   from pipeline.local_workers import WorkerError
   from sources.errors import DataSourceError
   return (config_lib.ConfigError, BudgetError, DataSourceError, DataAnomaliesError,
-          DistributionError, WorkerError)
+          DistributionError, WorkerError, BaseModelError, PretrainingError)
 
 
 def _configure_logging() -> None:

@@ -12,6 +12,13 @@ from pipeline import run_results
 from sources import tfds_source
 
 
+def check_pool(method: str, unlabeled: int) -> None:
+  """The methods that learn from the unlabeled pool need one."""
+  if unlabeled == 0 and method != config_lib.SUPERVISED:
+    raise config_lib.ConfigError(f"method {method!r} learns from unlabeled images but the label "
+                                 "budget leaves none: lower --labels or use --method supervised")
+
+
 def run(config: config_lib.PipelineConfig) -> run_results.RunSummary:
   """Checks the data and budget first (clear errors before any work), runs, summarizes."""
   data = config.data
@@ -20,6 +27,7 @@ def run(config: config_lib.PipelineConfig) -> run_results.RunSummary:
                               data.label_budget, data.seed)
   logging.info("Data %s: %s images, %d classes", data.dataset, plan.counts(),
                len(plan.class_names))
+  check_pool(config.method, plan.count(split_plan.UNLABELED))
   os.makedirs(config.output_dir, exist_ok=True)
   tfx.orchestration.LocalDagRunner().run(pipeline_lib.create_pipeline(
       config, len(plan.class_names),

@@ -16,7 +16,10 @@ import threading
 import time
 from typing import Dict, List, Optional
 
+from tfx.utils import path_utils
+
 from components.tfds_example_gen import spec as example_gen_spec
+from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
 
@@ -50,9 +53,16 @@ def trainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int]) -
   custom_config = json.loads(trainer.properties["custom_config"])
   if epochs is not None:
     custom_config["training"]["epochs"] = epochs
+  splits = [example_gen_spec.LABELED_SPLIT]
+  if custom_config["method"] in config_lib.SELF_TRAINING_METHODS:
+    splits.append(example_gen_spec.UNLABELED_SPLIT)
+  base_model = None
+  if pipeline_lib.PRETRAINER in runs:
+    base_model = path_utils.serving_model_dir(runs[pipeline_lib.PRETRAINER].output("model").uri)
   work = os.path.join(output_dir, WORKERS_DIR)
   return {
-      "train_files": [os.path.join(examples.uri, f"Split-{example_gen_spec.LABELED_SPLIT}", "*")],
+      "train_files": [os.path.join(examples.uri, f"Split-{split}", "*") for split in splits],
+      "base_model": base_model,
       "transform_output": transform.output("transform_graph").uri,
       "serving_model_dir": os.path.join(work, "serving_model"),
       "model_run_dir": os.path.join(work, "model_run"),
@@ -63,7 +73,7 @@ def trainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int]) -
 def _stream(name: str, process: subprocess.Popen, joined: threading.Event) -> None:
   for line in process.stdout:
     line = line.rstrip()
-    if "fine-tune: epoch" in line or "Training on" in line:
+    if "global batch" in line:  # the fit loop's first line: this worker joined
       joined.set()
     logging.info("[%s] %s", name, line)
 

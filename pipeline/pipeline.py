@@ -1,8 +1,10 @@
 """create_pipeline: the fewlabels TFX pipeline, built from a PipelineConfig.
 
 data in (TFDSExampleGen) -> statistics, schema, validation (gate) -> Transform
+-> LayerwisePretrainer (pre-trained encoder; only for the methods that use one)
 -> Trainer (fine-tuned classifier) -> Evaluator (against the last blessed model) -> Pusher
 """
+import dataclasses
 import hashlib
 import pathlib
 from typing import List, Optional
@@ -12,6 +14,7 @@ from tfx import v1 as tfx
 from tfx.dsl.components.base import base_node
 
 from components.data_validation_gate.component import DataValidationGate
+from components.layerwise_pretrainer.component import LayerwisePretrainer
 from components.tfds_example_gen import spec as example_gen_spec
 from components.tfds_example_gen.component import TFDSExampleGen
 from models import export
@@ -30,6 +33,7 @@ SCHEMA_GEN = "SchemaGen"
 EXAMPLE_VALIDATOR = "ExampleValidator"
 DATA_GATE = "DataValidationGate"
 TRANSFORM = "Transform"
+PRETRAINER = "LayerwisePretrainer"
 TRAINER = "Trainer"
 BASELINE_RESOLVER = "LatestBlessedModelResolver"
 EVALUATOR = "Evaluator"
@@ -117,8 +121,19 @@ def create_pipeline(config: config_lib.PipelineConfig, num_classes: int,
 
 def _model_stage(config: config_lib.PipelineConfig, num_classes: int, code_version: str,
                  data_stage: List[base_node.BaseNode]) -> List[base_node.BaseNode]:
-  """Trainer -> Evaluator (against the latest blessed model) -> Pusher."""
+  """[LayerwisePretrainer ->] Trainer -> Evaluator (against the latest blessed model) -> Pusher."""
   example_gen, _, schema_gen, _, _, transform = data_stage
+  pretrainer, base_model = [], {}
+  if config.method in config_lib.PRETRAINED_METHODS:
+    pretrainer = [LayerwisePretrainer(
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        model=config.model, pretraining=config.pretraining, seed=config.training.seed,
+        code_version=code_version).with_id(PRETRAINER)]
+    base_model = {"base_model": pretrainer[0].outputs["model"]}
+  train_splits = [example_gen_spec.LABELED_SPLIT]
+  if config.method in config_lib.SELF_TRAINING_METHODS:
+    train_splits.append(example_gen_spec.UNLABELED_SPLIT)  # the pool of pseudo-labels
 
   trainer_class, vertex_config = tfx.components.Trainer, {}
   if config.vertex.enabled:
@@ -135,16 +150,20 @@ def _model_stage(config: config_lib.PipelineConfig, num_classes: int, code_versi
       examples=transform.outputs["transformed_examples"],
       transform_graph=transform.outputs["transform_graph"],
       schema=schema_gen.outputs["schema"],
-      train_args=tfx.proto.TrainArgs(splits=[example_gen_spec.LABELED_SPLIT]),
-      # Model selection never looks at `test`: early stopping uses the labeled split.
+      train_args=tfx.proto.TrainArgs(splits=train_splits),
+      # Model selection never looks at `test`: a validation part of the labeled split decides.
       eval_args=tfx.proto.EvalArgs(splits=[example_gen_spec.LABELED_SPLIT]),
       custom_config={
+          run_fn_lib.METHOD_KEY: config.method,
           run_fn_lib.MODEL_CONFIG_KEY: config_lib.to_dict(config.model),
           run_fn_lib.TRAINING_CONFIG_KEY: config_lib.to_dict(config.training),
+          run_fn_lib.SELF_TRAINING_CONFIG_KEY: config_lib.to_dict(config.self_training),
+          run_fn_lib.DIAGNOSTIC_SOURCE_KEY: dataclasses.asdict(config.data.source),
           run_fn_lib.NUM_CLASSES_KEY: num_classes,
           run_fn_lib.CODE_VERSION_KEY: code_version,
           **vertex_config,
-      }).with_id(TRAINER)
+      },
+      **base_model).with_id(TRAINER)
 
   baseline = tfx.dsl.Resolver(
       strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
@@ -164,4 +183,4 @@ def _model_stage(config: config_lib.PipelineConfig, num_classes: int, code_versi
           filesystem=tfx.proto.PushDestination.Filesystem(
               base_directory=config.serving_dir))).with_id(PUSHER)
 
-  return [trainer, baseline, evaluator, pusher]
+  return pretrainer + [trainer, baseline, evaluator, pusher]

@@ -45,10 +45,14 @@ def tiny_config(tmp_path_factory, tfds_dir) -> config_lib.PipelineConfig:
   return config_lib.PipelineConfig(
       name="fewlabels-test",
       output_dir=str(tmp_path_factory.mktemp("pipeline")),
+      method=config_lib.SUPERVISED,
       data=config_lib.DataConfig(dataset=TINY_DATA, tfds_data_dir=tfds_dir, label_budget=LABELS),
       model=config_lib.ModelConfig(lstm_width=16, lstm_layers=2),
       training=config_lib.TrainingConfig(epochs=12, early_stopping_patience=3),
-      evaluation=config_lib.EvaluationConfig(min_accuracy=MIN_ACCURACY))
+      evaluation=config_lib.EvaluationConfig(min_accuracy=MIN_ACCURACY),
+      # Small enough for seconds per stage and round; min_pool 0: the tiny pool is 700.
+      pretraining=config_lib.PretrainingConfig(epochs_per_stage=2, batch_size=128),
+      self_training=config_lib.SelfTrainingConfig(window=300, min_pool=0, max_rounds=2))
 
 
 @pytest.fixture(scope="session")
@@ -62,3 +66,15 @@ def runs(tiny_config):
   return {"good": good, "same": same, "crippled": crippled}
 
 
+
+
+@pytest.fixture(scope="session")
+def method_runs(tiny_config, tmp_path_factory):
+  """The three methods beyond supervised, one after another in one output dir (the data stage
+  is cached after the first), as {method: RunSummary}."""
+  from pipeline import local_runner
+  output = str(tmp_path_factory.mktemp("methods"))
+  return {method: local_runner.run(dataclasses.replace(tiny_config, output_dir=output,
+                                                       method=method))
+          for method in (config_lib.LAYERWISE, config_lib.SELF_TRAINING,
+                         config_lib.SELF_TRAINING_LAYERWISE)}

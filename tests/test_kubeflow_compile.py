@@ -1,7 +1,10 @@
 """The Kubeflow V2 (Vertex AI Pipelines) spec: every task, its dependencies, the image."""
 import json
 
+import pytest
+
 from pipeline import cli
+from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
 
 IMAGE = "europe-docker.pkg.dev/example/fewlabels:1.2.3"
@@ -70,3 +73,29 @@ def test_vertex_training_puts_the_worker_pool_in_the_trainer_task(tmp_path):
 def _trainer_custom_config(pipeline_spec):
   parameters = pipeline_spec["root"]["dag"]["tasks"][pipeline_lib.TRAINER]["inputs"]["parameters"]
   return json.loads(parameters["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
+
+
+@pytest.mark.parametrize("method", config_lib.METHODS)
+def test_every_method_compiles_with_the_pretrainer_only_where_needed(tmp_path, method):
+  output = tmp_path / f"{method}.json"
+  assert cli.main(["compile", "--output", str(output), "--pipeline-root", "gs://bucket/root",
+                   "--image", IMAGE, "--method", method]) == 0
+  pipeline_spec = json.loads(output.read_text())
+  pipeline_spec = pipeline_spec.get("pipelineSpec", pipeline_spec)
+  tasks = pipeline_spec["root"]["dag"]["tasks"]
+  pretrained = method in config_lib.PRETRAINED_METHODS
+  assert (pipeline_lib.PRETRAINER in tasks) == pretrained
+  trainer_inputs = tasks[pipeline_lib.TRAINER]["inputs"].get("artifacts", {})
+  if pretrained:
+    assert pipeline_lib.TRANSFORM in set(tasks[pipeline_lib.PRETRAINER]["dependentTasks"])
+    assert trainer_inputs["base_model"]["taskOutputArtifact"]["producerTask"] == (
+        pipeline_lib.PRETRAINER)
+  else:
+    assert "base_model" not in trainer_inputs
+  config = _trainer_custom_config(pipeline_spec)
+  assert config["method"] == method
+  train_args = tasks[pipeline_lib.TRAINER]["inputs"]["parameters"]["train_args"]
+  expected_splits = (["labeled", "unlabeled"] if method in config_lib.SELF_TRAINING_METHODS
+                     else ["labeled"])
+  assert json.loads(train_args["runtimeValue"]["constantValue"]["stringValue"])["splits"] == (
+      expected_splits)

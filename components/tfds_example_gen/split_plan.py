@@ -86,6 +86,12 @@ def first_per_class(labels: np.ndarray, per_class: int, num_classes: int) -> np.
   return mask
 
 
+def output_train_labels(source: tfds_source.SourceSpec) -> np.ndarray:
+  """The training split's labels as the examples carry them (after the class filter), by id."""
+  mapping = label_map(tfds_source.class_names(source.dataset, source.data_dir), source.classes)
+  return mapping[read_labels(tfds_source.load_builder(source), source.train_split)]
+
+
 def make_plan(builder: tfds.core.DatasetBuilder, source: tfds_source.SourceSpec,
               budget_text: str, seed: int) -> SplitPlan:
   source_names = tfds_source.class_names(source.dataset, source.data_dir)

@@ -1,0 +1,57 @@
+"""Greedy layer-wise pre-training: stage k trains a k-layer autoencoder from stage k-1's layers."""
+import logging
+import os
+from typing import List, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+from models import autoencoder
+from models import input_fn
+from models import training_loop
+from pipeline import config as config_lib
+
+STAGE_LOSS_PROPERTY = "stage_{}_loss"  # custom property of the encoder artifact, per stage
+
+
+class PretrainingError(ValueError):
+  """Pre-training cannot start; the message is one line naming the reason."""
+
+
+def pretraining_images(labeled: input_fn.Examples, unlabeled: input_fn.Examples,
+                       pretraining: config_lib.PretrainingConfig, seed: int) -> input_fn.Examples:
+  """The unlabeled pool (plus the labeled images, labels ignored), sampled to max_images."""
+  if len(unlabeled) == 0:
+    raise PretrainingError("pre-training needs unlabeled images but the unlabeled split is empty: "
+                           "use a label budget below 100% or a method without pre-training")
+  parts = [unlabeled] + ([labeled] if pretraining.include_labeled_images else [])
+  images = input_fn.concatenate(parts)
+  if pretraining.max_images and len(images) > pretraining.max_images:
+    keep = np.random.default_rng(seed).choice(len(images), pretraining.max_images, replace=False)
+    images = images.subset(np.sort(keep))
+  return images
+
+
+def pretrain(images: input_fn.Examples, model: config_lib.ModelConfig,
+             pretraining: config_lib.PretrainingConfig, seed: int, log_dir: str,
+             strategy: tf.distribute.Strategy) -> Tuple[tf.keras.Model, List[dict]]:
+  """Returns the encoder of the last stage and each stage's history."""
+  training = pretraining.as_training(seed)
+  previous, stages = None, []
+  for depth in range(1, model.lstm_layers + 1):
+    with strategy.scope():
+      stage_model = autoencoder.build_autoencoder(model.lstm_width, depth)
+      if previous is not None:
+        autoencoder.carry_lstm_weights(previous, stage_model)
+    start = autoencoder.lstm_fingerprints(stage_model)
+    history = training_loop.fit(
+        stage_model, images, None, training, "mean_squared_error", [],
+        os.path.join(log_dir, f"stage_{depth}"), strategy,
+        stage=f"pre-training stage {depth}/{model.lstm_layers}", autoencode=True)
+    history.update(start_fingerprints=start, end_fingerprints=autoencoder.lstm_fingerprints(stage_model))
+    history["final_loss"] = history["epochs"][-1]["loss"] if history["epochs"] else None
+    logging.info("pre-training stage %d/%d: final reconstruction loss %s", depth,
+                 model.lstm_layers, history["final_loss"])
+    stages.append(history)
+    previous = stage_model
+  return autoencoder.encoder_of(previous), stages
