@@ -11,13 +11,21 @@ export TF_USE_LEGACY_KERAS := 1
 export TF_CPP_MIN_LOG_LEVEL := 1
 export PYTHONWARNINGS := ignore::FutureWarning
 
-.PHONY: demo test lock clean
+.PHONY: demo test browser lock clean
 
 demo: $(STAMP)
 	$(VENV)/bin/fewlabels run --data doodles/demo --labels 5% --output $(DEMO_OUTPUT)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -v tests
+
+# The report tests open pages in headless Chromium: Debian's package, installed when missing and
+# the machine allows (root with apt); otherwise those tests skip and say why.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 || \
+	  { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; } ; } || \
+	  echo "make: Chromium not installed: the browser tests of the reports will be skipped" >&2
 
 # Re-resolve the lock after editing requirements.in (needs the package registry).
 lock: $(STAMP)

@@ -100,7 +100,7 @@ def main() -> None:
       beam_pipeline_args=base.beam_pipeline_args + tuple(args.beam_arg))
   stage_started = time.monotonic()
   tfx.orchestration.LocalDagRunner().run(pipeline_lib.create_pipeline(
-      config, 10, metadata.sqlite_metadata_connection_config(config.metadata_path),
+      config, (), metadata.sqlite_metadata_connection_config(config.metadata_path),
       data_stage_only=True))
   stage_seconds = time.monotonic() - stage_started
 

@@ -73,7 +73,7 @@ def main() -> None:
                                  manual_dir=os.path.abspath(args.quickdraw_dir),
                                  label_budget="50%"))
   tfx.orchestration.LocalDagRunner().run(pipeline_lib.create_pipeline(
-      config, 10, metadata.sqlite_metadata_connection_config(config.metadata_path),
+      config, (), metadata.sqlite_metadata_connection_config(config.metadata_path),
       data_stage_only=True))
   store = run_results.open_store(config.metadata_path)
   transform = run_results.component_runs(

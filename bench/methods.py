@@ -8,6 +8,7 @@ class-balanced nested selection; decisions use a validation part of the labeled 
 part is read once per trained model, for the table only.
 
   python bench/methods.py [--quickdraw-dir ../shared/data/quickdraw] [--repeats 3]
+  python bench/methods.py --data doodles/demo --methods supervised --budgets 1% 5% 20%
 
 Writes one CSV row per cell as it finishes (a rerun skips the cells already in the CSV), then
 prints the Markdown table for docs/RESULTS.md. Data: Quick, Draw! (Google, CC BY 4.0).
@@ -71,11 +72,15 @@ def table(rows, budgets, method_names):
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--quickdraw-dir", type=pathlib.Path, default=DEFAULT_QUICKDRAW)
+  parser.add_argument("--data", default=None,
+                      help="another TFDS data set instead, e.g. doodles/demo")
   parser.add_argument("--train-per-class", type=int, default=3_499)
   parser.add_argument("--test-per-class", type=int, default=500)
   parser.add_argument("--budgets", nargs="+", default=["0.33%", "1.67%", "16.67%"])
   parser.add_argument("--methods", nargs="+", default=list(config_lib.METHODS))
   parser.add_argument("--repeats", type=int, default=3)
+  parser.add_argument("--only-repeats", type=int, nargs="+", default=None,
+                      help="run just these repeats (e.g. one process per core, one CSV)")
   parser.add_argument("--lstm-width", type=int, default=32)
   parser.add_argument("--epochs", type=int, default=60)
   parser.add_argument("--pretrain-epochs", type=int, default=5)
@@ -88,13 +93,13 @@ def main():
   logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)
   for method in args.methods:
     config_lib.check_method(method, config_lib.TrainingConfig(validation_fraction=0.1))
-  if not args.quickdraw_dir.is_dir():
+  if args.data is None and not args.quickdraw_dir.is_dir():
     sys.exit(f"methods bench: Quick, Draw! files not found at {args.quickdraw_dir}: pass "
              "--quickdraw-dir")
   autograph_speedup.skip_autograph_for_tf_keras()
 
   source = tfds_source.SourceSpec(
-      f"quickdraw_files/default_train{args.train_per_class}_test{args.test_per_class}",
+      args.data or f"quickdraw_files/default_train{args.train_per_class}_test{args.test_per_class}",
       data_dir=str(args.work_dir / "tfds"), manual_dir=str(args.quickdraw_dir))
   builder = tfds_source.load_builder(source)
   train_x, train_y = load_split(builder, "train")
@@ -115,7 +120,8 @@ def main():
   args.csv.parent.mkdir(parents=True, exist_ok=True)
   done = done_cells(args.csv)
   new_file = not args.csv.exists()
-  cells = [(r, b, m) for r in range(args.repeats) for b in args.budgets for m in args.methods]
+  repeats = args.only_repeats if args.only_repeats is not None else range(args.repeats)
+  cells = [(r, b, m) for r in repeats for b in args.budgets for m in args.methods]
   started = time.monotonic()
   with args.csv.open("a", newline="") as f:
     writer = csv.DictWriter(f, COLUMNS)
@@ -160,8 +166,9 @@ def main():
                    row, row["test_accuracy"], elapsed)
   rows = list(done_cells(args.csv).values())
   print(f"\nmachine: {machine}")
-  print(f"data: Quick, Draw! (Google, CC BY 4.0), 10 classes, {len(train_y):,} train / "
-        f"{len(test):,} test images; LSTM width {args.lstm_width}, 3 layers")
+  print(f"data: {source.dataset} ({'Quick, Draw!, Google, CC BY 4.0, ' if args.data is None else ''}"
+        f"{num_classes} classes), {len(train_y):,} train / {len(test):,} test images; "
+        f"LSTM width {args.lstm_width}, 3 layers")
   print(table(rows, args.budgets, args.methods))
 
 

@@ -168,6 +168,22 @@ def build_parser() -> argparse.ArgumentParser:
   vertex.add_argument("--accelerator-count", type=int, default=v.accelerator_count,
                       help="accelerators per worker (default: %(default)s)")
   _add_config_flags(compile_)
+  sweep = commands.add_parser(
+      "sweep", help="run label budgets x methods x repeats; CSV, figure and summary page",
+      description="Run the pipeline (LocalDagRunner) for every label budget, method and repeat "
+                  "in one output dir; cells already finished in its ml-metadata are skipped. "
+                  "Writes DIR/sweep/results.csv, accuracy_vs_labels.png and index.html.")
+  sweep.add_argument("--output", default="sweep_output", metavar="DIR",
+                     help="pipeline root, ml-metadata and the sweep's results (default: "
+                          "%(default)s)")
+  sweep.add_argument("--budgets", nargs="+", default=["paper"], metavar="BUDGET",
+                     help="label budgets (counts or percentages), or the preset 'paper' (the "
+                          "research method's 18, 16.67%% down to 0.33%%) (default: paper)")
+  sweep.add_argument("--methods", default=",".join(config_lib.METHODS), metavar="A,B,...",
+                     help="methods to compare (default: all four)")
+  sweep.add_argument("--repeats", type=int, default=3,
+                     help="runs per budget and method, seeds 0..N-1 (default: %(default)s)")
+  _add_config_flags(sweep)
   workers = commands.add_parser(
       "workers", help="train on N local processes with MultiWorkerMirroredStrategy",
       description="Run the Trainer's run_fn on N local worker processes (127.0.0.1, TF_CONFIG) "
@@ -208,6 +224,15 @@ def _compile(args) -> None:
   print(f"wrote {kubeflow_v2_runner.compile_pipeline(config, args.output)}")
 
 
+def _sweep(args) -> None:
+  from pipeline import sweep
+  config = config_from_args(args, os.path.abspath(args.output))
+  methods = [m for m in args.methods.split(",") if m]
+  directory = sweep.run_sweep(config, args.budgets, methods, args.repeats)
+  print(f"sweep results: {os.path.join(directory, sweep.CSV_FILE)}, "
+        f"{os.path.join(directory, sweep.FIGURE_FILE)}, {os.path.join(directory, sweep.SUMMARY_FILE)}")
+
+
 def _workers(args) -> None:
   from pipeline import local_workers
   output = os.path.abspath(args.output)
@@ -244,7 +269,7 @@ def main(argv: Optional[List[str]] = None) -> int:
   _configure_logging()
   args = build_parser().parse_args(argv)
   try:
-    {"run": _run, "compile": _compile, "workers": _workers}[args.command](args)
+    {"run": _run, "compile": _compile, "sweep": _sweep, "workers": _workers}[args.command](args)
   except _known_errors() as e:
     print(f"fewlabels: error: {e}", file=sys.stderr)
     return 1

@@ -228,6 +228,8 @@ class PipelineConfig:
   # Beam options for the data components, e.g. ("--runner=DataflowRunner", "--project=...").
   beam_pipeline_args: Tuple[str, ...] = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
   image: str = DEFAULT_IMAGE  # the container image the Kubeflow V2 tasks run in
+  # False (sweeps): evaluate and report only; no baseline comparison, nothing pushed.
+  push: bool = True
 
   def __post_init__(self):
     _require(bool(self.name) and all(c.isalnum() or c in "-_" for c in self.name),

@@ -14,11 +14,11 @@ from sources import tfds_source
 
 def compile_pipeline(config: config_lib.PipelineConfig, output_file: str) -> str:
   """Writes the pipeline spec to `output_file` and returns its path. Needs no cluster."""
-  num_classes = len(config.data.classes or tfds_source.class_names(config.data.dataset,
-                                                                    config.data.tfds_data_dir))
+  class_names = config.data.classes or tfds_source.class_names(config.data.dataset,
+                                                               config.data.tfds_data_dir)
   output_file = os.path.abspath(output_file)
   runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
       config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=config.image),
       output_dir=os.path.dirname(output_file), output_filename=os.path.basename(output_file))
-  runner.run(pipeline_lib.create_pipeline(config, num_classes))
+  runner.run(pipeline_lib.create_pipeline(config, class_names))
   return output_file

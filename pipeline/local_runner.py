@@ -19,17 +19,22 @@ def check_pool(method: str, unlabeled: int) -> None:
                                  "budget leaves none: lower --labels or use --method supervised")
 
 
-def run(config: config_lib.PipelineConfig) -> run_results.RunSummary:
-  """Checks the data and budget first (clear errors before any work), runs, summarizes."""
+def prepare(config: config_lib.PipelineConfig) -> split_plan.SplitPlan:
+  """The same plan as ExampleGen's: every data and budget error shows before the pipeline starts."""
   data = config.data
-  # The same plan as ExampleGen's: every data and budget error shows before the pipeline starts.
   plan = split_plan.make_plan(tfds_source.load_builder(data.source), data.source,
                               data.label_budget, data.seed)
   logging.info("Data %s: %s images, %d classes", data.dataset, plan.counts(),
                len(plan.class_names))
   check_pool(config.method, plan.count(split_plan.UNLABELED))
+  return plan
+
+
+def run(config: config_lib.PipelineConfig) -> run_results.RunSummary:
+  """Checks the data and budget first (clear errors before any work), runs, summarizes."""
+  plan = prepare(config)
   os.makedirs(config.output_dir, exist_ok=True)
   tfx.orchestration.LocalDagRunner().run(pipeline_lib.create_pipeline(
-      config, len(plan.class_names),
+      config, plan.class_names,
       metadata.sqlite_metadata_connection_config(config.metadata_path)))
   return run_results.summarize(config.metadata_path, config.name)

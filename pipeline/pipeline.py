@@ -3,17 +3,19 @@
 data in (TFDSExampleGen) -> statistics, schema, validation (gate) -> Transform
 -> LayerwisePretrainer (pre-trained encoder; only for the methods that use one)
 -> Trainer (fine-tuned classifier) -> Evaluator (against the last blessed model) -> Pusher
+-> EvaluationReport (one HTML page)
 """
 import dataclasses
 import hashlib
 import pathlib
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 from tfx.dsl.components.base import base_node
 
 from components.data_validation_gate.component import DataValidationGate
+from components.evaluation_report.component import EvaluationReport
 from components.layerwise_pretrainer.component import LayerwisePretrainer
 from components.tfds_example_gen import spec as example_gen_spec
 from components.tfds_example_gen.component import TFDSExampleGen
@@ -38,6 +40,7 @@ TRAINER = "Trainer"
 BASELINE_RESOLVER = "LatestBlessedModelResolver"
 EVALUATOR = "Evaluator"
 PUSHER = "Pusher"
+REPORT = "EvaluationReport"
 DATA_STAGE = (EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, EXAMPLE_VALIDATOR, DATA_GATE, TRANSFORM)
 
 
@@ -68,7 +71,8 @@ def eval_config(evaluation: config_lib.EvaluationConfig) -> tfma.EvalConfig:
                                   prediction_key=export.PREDICTION_KEY)],
       slicing_specs=[overall, tfma.SlicingSpec(feature_keys=[features.LABEL_KEY])],
       metrics_specs=[tfma.MetricsSpec(metrics=[
-          accuracy, tfma.MetricConfig(class_name="ExampleCount")])])
+          accuracy, tfma.MetricConfig(class_name="ExampleCount"),
+          tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot")])])
 
 
 def _data_stage(config: config_lib.PipelineConfig, code_version: str) -> List[base_node.BaseNode]:
@@ -102,14 +106,14 @@ def _data_stage(config: config_lib.PipelineConfig, code_version: str) -> List[ba
   return [example_gen, statistics_gen, schema_gen, example_validator, data_gate, transform]
 
 
-def create_pipeline(config: config_lib.PipelineConfig, num_classes: int,
+def create_pipeline(config: config_lib.PipelineConfig, class_names: Sequence[str],
                     metadata_connection_config: Optional[object] = None,
                     data_stage_only: bool = False) -> tfx.dsl.Pipeline:
   """The whole pipeline; `data_stage_only` stops after Transform (the ingest benchmark)."""
   code_version = model_code_version()
   components = _data_stage(config, code_version)
   if not data_stage_only:
-    components += _model_stage(config, num_classes, code_version, components)
+    components += _model_stage(config, list(class_names), code_version, components)
   return tfx.dsl.Pipeline(
       pipeline_name=config.name,
       pipeline_root=config.pipeline_root,
@@ -119,10 +123,25 @@ def create_pipeline(config: config_lib.PipelineConfig, num_classes: int,
       beam_pipeline_args=list(config.beam_pipeline_args))
 
 
-def _model_stage(config: config_lib.PipelineConfig, num_classes: int, code_version: str,
+def trainer_custom_config(config: config_lib.PipelineConfig, num_classes: int,
+                          code_version: str) -> dict:
+  """The Trainer's settings, as recorded in ml-metadata (sweeps find finished cells by them)."""
+  return {
+      run_fn_lib.METHOD_KEY: config.method,
+      run_fn_lib.MODEL_CONFIG_KEY: config_lib.to_dict(config.model),
+      run_fn_lib.TRAINING_CONFIG_KEY: config_lib.to_dict(config.training),
+      run_fn_lib.SELF_TRAINING_CONFIG_KEY: config_lib.to_dict(config.self_training),
+      run_fn_lib.DIAGNOSTIC_SOURCE_KEY: dataclasses.asdict(config.data.source),
+      run_fn_lib.NUM_CLASSES_KEY: num_classes,
+      run_fn_lib.CODE_VERSION_KEY: code_version,
+  }
+
+
+def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code_version: str,
                  data_stage: List[base_node.BaseNode]) -> List[base_node.BaseNode]:
-  """[LayerwisePretrainer ->] Trainer -> Evaluator (against the latest blessed model) -> Pusher."""
-  example_gen, _, schema_gen, _, _, transform = data_stage
+  """[LayerwisePretrainer ->] Trainer -> Evaluator (against the latest blessed model) -> Pusher,
+  and the report; without pushing (sweeps), no baseline and no Pusher."""
+  example_gen, statistics_gen, schema_gen, example_validator, _, transform = data_stage
   pretrainer, base_model = [], {}
   if config.method in config_lib.PRETRAINED_METHODS:
     pretrainer = [LayerwisePretrainer(
@@ -153,34 +172,37 @@ def _model_stage(config: config_lib.PipelineConfig, num_classes: int, code_versi
       train_args=tfx.proto.TrainArgs(splits=train_splits),
       # Model selection never looks at `test`: a validation part of the labeled split decides.
       eval_args=tfx.proto.EvalArgs(splits=[example_gen_spec.LABELED_SPLIT]),
-      custom_config={
-          run_fn_lib.METHOD_KEY: config.method,
-          run_fn_lib.MODEL_CONFIG_KEY: config_lib.to_dict(config.model),
-          run_fn_lib.TRAINING_CONFIG_KEY: config_lib.to_dict(config.training),
-          run_fn_lib.SELF_TRAINING_CONFIG_KEY: config_lib.to_dict(config.self_training),
-          run_fn_lib.DIAGNOSTIC_SOURCE_KEY: dataclasses.asdict(config.data.source),
-          run_fn_lib.NUM_CLASSES_KEY: num_classes,
-          run_fn_lib.CODE_VERSION_KEY: code_version,
-          **vertex_config,
-      },
+      custom_config={**trainer_custom_config(config, len(class_names), code_version),
+                     **vertex_config},
       **base_model).with_id(TRAINER)
 
-  baseline = tfx.dsl.Resolver(
-      strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-      model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-      model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
-  ).with_id(BASELINE_RESOLVER)
+  baseline = []
+  if config.push:
+    baseline = [tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id(BASELINE_RESOLVER)]
   evaluator = tfx.components.Evaluator(
       examples=example_gen.outputs["examples"],
       model=trainer.outputs["model"],
-      baseline_model=baseline.outputs["model"],
+      baseline_model=baseline[0].outputs["model"] if baseline else None,
       example_splits=[example_gen_spec.TEST_SPLIT],
       eval_config=eval_config(config.evaluation)).with_id(EVALUATOR)
-  pusher = tfx.components.Pusher(
-      model=trainer.outputs["model"],
-      model_blessing=evaluator.outputs["blessing"],
-      push_destination=tfx.proto.PushDestination(
-          filesystem=tfx.proto.PushDestination.Filesystem(
-              base_directory=config.serving_dir))).with_id(PUSHER)
-
-  return pretrainer + [trainer, baseline, evaluator, pusher]
+  pusher = []
+  if config.push:
+    pusher = [tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(
+                base_directory=config.serving_dir))).with_id(PUSHER)]
+  report = EvaluationReport(
+      evaluation=evaluator.outputs["evaluation"], blessing=evaluator.outputs["blessing"],
+      examples=example_gen.outputs["examples"], statistics=statistics_gen.outputs["statistics"],
+      anomalies=example_validator.outputs["anomalies"], model_run=trainer.outputs["model_run"],
+      pretrained_model=pretrainer[0].outputs["model"] if pretrainer else None,
+      class_names=class_names, method=config.method,
+      min_accuracy=config.evaluation.min_accuracy,
+      max_regression=config.evaluation.max_regression).with_id(REPORT)
+  return pretrainer + [trainer] + baseline + [evaluator] + pusher + [report]

@@ -1,19 +1,20 @@
 """Reading what a pipeline run did back from ml-metadata: executions, outputs, the verdict."""
 import dataclasses
 import json
+import os
 from typing import Dict, List, Optional
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
 
+from components.evaluation_report import executor as report_executor
 from components.tfds_example_gen import spec as example_gen_spec
 from pipeline import pipeline as pipeline_lib
 
 _PIPELINE_CONTEXT = "pipeline"
 _RUN_CONTEXT = "pipeline_run"
 _NODE_CONTEXT = "node"
-ACCURACY_METRIC = "sparse_categorical_accuracy"
 STATE_NAMES = {v: k for k, v in metadata_store_pb2.Execution.State.items()}
 
 
@@ -37,6 +38,7 @@ class RunSummary:
   test_accuracy: Optional[float]
   blessed: bool
   pushed_to: Optional[str]
+  report: Optional[str] = None  # the run's HTML report
 
 
 def open_store(metadata_path: str) -> mlmd.MetadataStore:
@@ -97,19 +99,6 @@ def component_runs(store: mlmd.MetadataStore, run_id: str) -> Dict[str, Componen
   return result
 
 
-def evaluation_accuracy(evaluation_uri: str) -> Optional[float]:
-  """Overall test accuracy of the candidate model, from TFMA's output."""
-  import tensorflow_model_analysis as tfma  # slow to import; only needed here
-  result = tfma.load_eval_result(evaluation_uri)
-  for slice_key, metrics in result.slicing_metrics:
-    if slice_key == ():
-      for per_output in metrics.values():
-        for per_class in per_output.values():
-          if ACCURACY_METRIC in per_class:
-            return float(per_class[ACCURACY_METRIC]["doubleValue"])
-  return None
-
-
 def summarize(metadata_path: str, pipeline_name: str, run_id: Optional[str] = None) -> RunSummary:
   store = open_store(metadata_path)
   run_id = run_id or latest_run_id(store, pipeline_name)
@@ -122,7 +111,7 @@ def summarize(metadata_path: str, pipeline_name: str, run_id: Optional[str] = No
   evaluator = components.get(pipeline_lib.EVALUATOR)
   accuracy, blessed = None, False
   if evaluator and evaluator.output("evaluation") is not None:
-    accuracy = evaluation_accuracy(evaluator.output("evaluation").uri)
+    accuracy = report_executor.read_evaluation(evaluator.output("evaluation").uri)["accuracy"]
     blessed = bool(custom_value(evaluator.output("blessing"), "blessed"))
   pusher = components.get(pipeline_lib.PUSHER)
   pushed_to = None
@@ -130,7 +119,11 @@ def summarize(metadata_path: str, pipeline_name: str, run_id: Optional[str] = No
     pushed = pusher.output("pushed_model")
     if custom_value(pushed, "pushed"):
       pushed_to = custom_value(pushed, "pushed_destination")
-  return RunSummary(run_id, components, split_counts, accuracy, blessed, pushed_to)
+  report = components.get(pipeline_lib.REPORT)
+  report_path = None
+  if report and report.output("report") is not None:
+    report_path = os.path.join(report.output("report").uri, report_executor.REPORT_FILE)
+  return RunSummary(run_id, components, split_counts, accuracy, blessed, pushed_to, report_path)
 
 
 def format_summary(summary: RunSummary) -> str:
@@ -143,6 +136,7 @@ def format_summary(summary: RunSummary) -> str:
       f"  test accuracy: {accuracy}",
       f"  blessed: {'yes' if summary.blessed else 'no'}",
       f"  pushed to: {summary.pushed_to or 'nothing pushed'}",
+      f"  report: {summary.report or 'none'}",
   ]
   if cached:
     lines.append(f"  reused from cache: {', '.join(cached)}")

@@ -48,7 +48,7 @@ def tiny_config(tmp_path_factory, tfds_dir) -> config_lib.PipelineConfig:
       method=config_lib.SUPERVISED,
       data=config_lib.DataConfig(dataset=TINY_DATA, tfds_data_dir=tfds_dir, label_budget=LABELS),
       model=config_lib.ModelConfig(lstm_width=16, lstm_layers=2),
-      training=config_lib.TrainingConfig(epochs=12, early_stopping_patience=3),
+      training=config_lib.TrainingConfig(epochs=20, early_stopping_patience=3),
       evaluation=config_lib.EvaluationConfig(min_accuracy=MIN_ACCURACY),
       # Small enough for seconds per stage and round; min_pool 0: the tiny pool is 700.
       pretraining=config_lib.PretrainingConfig(epochs_per_stage=2, batch_size=128),

@@ -20,7 +20,7 @@ def test_compiled_spec_has_every_task_with_dependencies_and_image(tmp_path, caps
   pipeline_spec = spec.get("pipelineSpec", spec)
   tasks = pipeline_spec["root"]["dag"]["tasks"]
   expected = set(pipeline_lib.DATA_STAGE) | {
-      pipeline_lib.TRAINER, pipeline_lib.EVALUATOR, pipeline_lib.PUSHER}
+      pipeline_lib.TRAINER, pipeline_lib.EVALUATOR, pipeline_lib.PUSHER, pipeline_lib.REPORT}
   assert expected <= set(tasks)
   # The Kubeflow V2 compiler splits the baseline Resolver into one task per resolved input.
   baseline_task = f"{pipeline_lib.BASELINE_RESOLVER}-model-resolver"
@@ -36,6 +36,8 @@ def test_compiled_spec_has_every_task_with_dependencies_and_image(tmp_path, caps
   assert {pipeline_lib.TRAINER, pipeline_lib.EXAMPLE_GEN, baseline_task} <= depends(
       pipeline_lib.EVALUATOR)
   assert pipeline_lib.EVALUATOR in depends(pipeline_lib.PUSHER)
+  assert {pipeline_lib.EVALUATOR, pipeline_lib.TRAINER, pipeline_lib.STATISTICS_GEN} <= depends(
+      pipeline_lib.REPORT)
 
   executors = pipeline_spec["deploymentSpec"]["executors"]
   containers = [e["container"] for e in executors.values() if "container" in e]

@@ -53,6 +53,17 @@ class SplitPlan:
   def labeled_per_class(self):
     return label_budget.per_class_counts(self.train_labels, self.train_roles == LABELED)
 
+  def pool_labels(self) -> np.ndarray:
+    """Labels of the images a label budget chooses from: all training images not held out."""
+    return self.train_labels[np.isin(self.train_roles, (LABELED, UNLABELED))]
+
+
+def budget_count(pool_labels: np.ndarray, budget_text: str, class_names: Sequence[str]) -> int:
+  """The number of labeled images `budget_text` gives this pool; BudgetError if impossible."""
+  count = label_budget.LabelBudget(budget_text).count(len(pool_labels), len(class_names))
+  label_budget.check_balance(pool_labels, count, class_names)
+  return count
+
 
 def read_labels(builder: tfds.core.DatasetBuilder, split: str) -> np.ndarray:
   """All labels of a split in file order, without decoding the images."""
@@ -107,7 +118,6 @@ def make_plan(builder: tfds.core.DatasetBuilder, source: tfds_source.SourceSpec,
     test_labels = mapping[read_labels(builder, source.test_split)]
     test_roles = np.where(test_labels == DROP, DROP, TEST)
   pool = np.flatnonzero(roles == UNLABELED)
-  count = label_budget.LabelBudget(budget_text).count(len(pool), len(names))
-  label_budget.check_balance(labels[pool], count, names)
+  count = budget_count(labels[pool], budget_text, names)
   roles[pool[label_budget.select_labeled(labels[pool], count, seed)]] = LABELED
   return SplitPlan(names, mapping, roles, test_roles, labels)

@@ -1,0 +1,286 @@
+"""Writes one self-contained HTML page about a run: test accuracy (TFMA), the push decision,
+the data, and the training curves of every stage."""
+import json
+import os
+from typing import Any, Dict, List, Optional
+
+import matplotlib.pyplot as plt
+from matplotlib import ticker
+import numpy as np
+import tensorflow as tf
+import tensorflow_data_validation as tfdv
+import tensorflow_model_analysis as tfma
+from tfx.dsl.components.base import base_executor
+from tfx.types import artifact_utils
+
+from components.data_validation_gate import executor as gate_executor
+from components.evaluation_report import render
+from components.layerwise_pretrainer import executor as pretrainer_executor
+from components.tfds_example_gen import spec as example_gen_spec
+from models import run_fn
+from sources import features
+
+EVALUATION_KEY = "evaluation"
+BLESSING_KEY = "blessing"
+EXAMPLES_KEY = "examples"
+STATISTICS_KEY = "statistics"
+ANOMALIES_KEY = "anomalies"
+MODEL_RUN_KEY = "model_run"
+PRETRAINED_MODEL_KEY = "pretrained_model"
+REPORT_KEY = "report"
+CLASS_NAMES_KEY = "class_names"  # JSON list
+METHOD_KEY = "method"
+MIN_ACCURACY_KEY = "min_accuracy"
+MAX_REGRESSION_KEY = "max_regression"
+REPORT_FILE = "report.html"
+ACCURACY = "sparse_categorical_accuracy"
+ACCURACY_DIFF = ACCURACY + "_diff"  # TFMA's candidate-minus-baseline value
+_CONFUSION = "multiClassConfusionMatrixAtThresholds"
+_STATS_FILE = "FeatureStats.pb"
+ATTRIBUTION = ("Quick, Draw! data: Google, CC BY 4.0 (quickdraw.withgoogle.com/data), where the "
+               "run used it.")
+
+
+def _metrics(slice_metrics) -> Dict[str, float]:
+  """{metric: value} of one slice, whatever the output and sub-key nesting."""
+  out = {}
+  for per_output in slice_metrics.values():
+    for per_sub_key in per_output.values():
+      out.update({k: v["doubleValue"] for k, v in per_sub_key.items() if "doubleValue" in v})
+  return out
+
+
+def _failure_text(failure) -> str:
+  """e.g. 'sparse_categorical_accuracy 0.2400 is below 0.2500'."""
+  threshold = failure.metric_threshold
+  if failure.metric_key.is_diff:
+    bound = threshold.change_threshold.absolute.value
+    what = "change against the baseline"
+  else:
+    bound = threshold.value_threshold.lower_bound.value
+    what = "value"
+  return (f"{failure.metric_key.name} {what} {failure.metric_value.double_value.value:+.4f} is "
+          f"below the threshold {bound:+.4f}")
+
+
+def read_evaluation(uri: str) -> Dict[str, Any]:
+  """Accuracy overall and per class, the baseline's, and the confusion matrix, from TFMA."""
+  result = tfma.load_eval_result(uri)
+  overall, per_class = {}, {}
+  for slice_key, slice_metrics in result.slicing_metrics:
+    metrics = _metrics(slice_metrics)
+    if slice_key == ():
+      overall = metrics
+    elif len(slice_key) == 1 and slice_key[0][0] == features.LABEL_KEY:
+      per_class[int(slice_key[0][1])] = metrics
+  confusion = None
+  for slice_key, plots in result.plots or []:
+    if slice_key != () or not plots:
+      continue
+    for per_output in plots.values():
+      for per_sub_key in per_output.values():
+        if _CONFUSION in per_sub_key:
+          entries = per_sub_key[_CONFUSION]["matrices"][0].get("entries", [])
+          size = 1 + max([max(int(e.get("actualClassId", 0)), int(e.get("predictedClassId", 0)))
+                          for e in entries] or [0])
+          confusion = np.zeros((size, size))
+          for e in entries:
+            confusion[int(e.get("actualClassId", 0)), int(e.get("predictedClassId", 0))] = (
+                e.get("numWeightedExamples", 0))
+  validation = tfma.load_validation_result(uri)
+  failures = [_failure_text(f) for per_slice in validation.metric_validations_per_slice
+              for f in per_slice.failures]
+  accuracy = overall.get(ACCURACY)
+  diff = overall.get(ACCURACY_DIFF)
+  return {"accuracy": accuracy, "examples": overall.get("example_count"),
+          "baseline_accuracy": None if diff is None or accuracy is None else accuracy - diff,
+          "per_class": per_class, "confusion": confusion,
+          "validation_ok": validation.validation_ok, "failures": failures}
+
+
+def _read_json(path: str) -> Optional[Any]:
+  if not tf.io.gfile.exists(path):
+    return None
+  with tf.io.gfile.GFile(path) as f:
+    return json.load(f)
+
+
+def _statistics_counts(statistics) -> Dict[str, int]:
+  counts = {}
+  for split in artifact_utils.decode_split_names(statistics.split_names):
+    path = os.path.join(artifact_utils.get_split_uri([statistics], split), _STATS_FILE)
+    if tf.io.gfile.exists(path):
+      counts[split] = int(tfdv.load_stats_binary(path).datasets[0].num_examples)
+  return counts
+
+
+def _class_name(names: List[str], index: int) -> str:
+  return names[index] if 0 <= index < len(names) else str(index)
+
+
+def _evaluation_section(evaluation, names, blessed, min_accuracy, max_regression) -> str:
+  decision = ('<span class="pass">BLESSED: pushed</span>' if blessed
+              else '<span class="fail">NOT BLESSED: not pushed</span>')
+  baseline = evaluation["baseline_accuracy"]
+  rows = [["test accuracy", render.fmt(evaluation["accuracy"]),
+           f"at least {min_accuracy:.4f}"],
+          ["baseline (last blessed model)",
+           "none yet" if baseline is None else render.fmt(baseline),
+           "" if baseline is None else f"drop at most {max_regression:.4f}"],
+          ["change against baseline",
+           "n/a" if baseline is None else f"{evaluation['accuracy'] - baseline:+.4f}", ""],
+          ["test examples", f"{evaluation['examples']:.0f}" if evaluation["examples"] else "n/a",
+           ""]]
+  failures = "".join(f"<li>{render.escape(f)}</li>" for f in evaluation["failures"])
+  per_class = [[render.escape(_class_name(names, c)), render.fmt(m.get(ACCURACY)),
+                f"{m.get('example_count', 0):.0f}"]
+               for c, m in sorted(evaluation["per_class"].items())]
+  parts = [f"<h2>Evaluation on the test split</h2><p>Decision: {decision}</p>",
+           render.table(["measure", "value", "threshold"], rows),
+           f"<ul>{failures}</ul>" if failures else "",
+           "<h3>Accuracy per class</h3>",
+           render.table(["class", "accuracy", "test examples"], per_class)]
+  if evaluation["confusion"] is not None:
+    matrix = evaluation["confusion"]
+    labels = [_class_name(names, i) for i in range(len(matrix))]
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    image = ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right")
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    for (i, j), value in np.ndenumerate(matrix):
+      ax.text(j, i, f"{value:.0f}", ha="center", va="center", fontsize=7,
+              color="white" if value > matrix.max() / 2 else "black")
+    fig.colorbar(image, ax=ax)
+    ax.set_title("Confusion matrix (test split)")
+    parts += ["<h3>Confusion matrix</h3>", render.figure_tag(fig, "confusion matrix")]
+  return "".join(parts)
+
+
+def _data_section(examples, statistics_counts, anomalies, names) -> str:
+  split_counts = json.loads(examples.get_string_custom_property(
+      example_gen_spec.SPLIT_COUNTS_PROPERTY) or "{}")
+  labeled = json.loads(examples.get_string_custom_property(
+      example_gen_spec.LABELED_PER_CLASS_PROPERTY) or "{}")
+  split_rows = [[render.escape(s), f"{split_counts.get(s, 0):,}",
+                 f"{statistics_counts[s]:,}" if s in statistics_counts else "n/a"]
+                for s in example_gen_spec.SPLITS]
+  class_rows = [[render.escape(_class_name(names, int(c))), f"{n:,}"]
+                for c, n in sorted(labeled.items(), key=lambda kv: int(kv[0]))]
+  found = "".join(f"<li>{render.escape(split)}: {render.escape(', '.join(problems))}</li>"
+                  for split, problems in sorted(anomalies.items()))
+  return "".join([
+      "<h2>Data</h2>",
+      render.table(["split", "examples written", "examples in statistics"], split_rows),
+      "<h3>Labeled examples per class</h3>", render.table(["class", "labeled"], class_rows),
+      "<h3>Anomalies</h3>",
+      f"<ul>{found}</ul>" if found else "<p>None found: every split matches the schema.</p>"])
+
+
+def _integer_x(ax) -> None:
+  ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+
+
+def _curves(epochs: List[Dict[str, float]], title: str):
+  fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.4))
+  for key, ax in (("loss", loss_ax), ("accuracy", acc_ax)):
+    for prefix, style in (("", "-"), ("val_", "--")):
+      values = [e[prefix + key] for e in epochs if prefix + key in e]
+      if values:
+        ax.plot(range(1, len(values) + 1), values, style,
+                label="validation" if prefix else "training")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(key)
+    _integer_x(ax)
+    ax.legend()
+  fig.suptitle(title)
+  return render.figure_tag(fig, title)
+
+
+def _training_section(history: Optional[dict], pretraining: Optional[dict]) -> str:
+  parts = ["<h2>Training</h2>"]
+  if pretraining:
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    for number, stage in enumerate(pretraining["stages"], start=1):
+      losses = [e["loss"] for e in stage["epochs"]]
+      ax.plot(range(1, len(losses) + 1), losses, marker="o", label=f"stage {number}")
+    ax.set_xlabel("epoch")
+    _integer_x(ax)
+    ax.set_ylabel("reconstruction loss (MSE)")
+    ax.legend()
+    ax.set_title(f"Layer-wise pre-training on {pretraining['images']:,} images")
+    parts += ["<h3>Pre-training: loss per stage</h3>",
+              render.figure_tag(fig, "pre-training loss per stage")]
+  if history is None:
+    return "".join(parts + ["<p>No training history was written.</p>"])
+  if history.get("epochs"):
+    parts += ["<h3>Fine-tuning</h3>",
+              f"<p>{history['num_train']:,} training labels, global batch "
+              f"{history['batch_size']}.</p>", _curves(history["epochs"], "Fine-tuning")]
+  report = history.get("self_training")
+  if report:
+    rounds = report["rounds"]
+    rows = [[r["round"], f"{r['num_labeled']:,}", f"{r['pool']:,}", sum(r["added_per_class"]),
+             render.fmt(r["validation_accuracy"]), render.fmt(r["pseudo_label_accuracy"])]
+            for r in rounds]
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    added = np.array([r["added_per_class"] for r in rounds])
+    bottom = np.zeros(len(rounds))
+    for cls in range(added.shape[1]):
+      ax.bar([r["round"] for r in rounds], added[:, cls], bottom=bottom, label=f"class {cls}")
+      bottom += added[:, cls]
+    ax.set_xlabel("round")
+    _integer_x(ax)
+    ax.set_ylabel("pseudo-labels added")
+    twin = ax.twinx()
+    twin.plot([r["round"] for r in rounds], [r["validation_accuracy"] for r in rounds], "k-o")
+    twin.set_ylabel("validation accuracy")
+    ax.set_title("Self-training: pseudo-labels per class and round")
+    parts += [f"<h3>Self-training</h3><p>Stopped: {render.escape(report['stop_reason'])}; kept "
+              f"round {report['best_round']} (best validation accuracy).</p>",
+              render.table(["round", "labels", "pool left", "added", "validation accuracy",
+                            "pseudo-label accuracy (diagnostic)"], rows, text_columns=0),
+              render.figure_tag(fig, "pseudo-labels added per round")]
+  return "".join(parts)
+
+
+class Executor(base_executor.BaseExecutor):
+
+  def Do(self, input_dict: Dict[str, List[Any]], output_dict: Dict[str, List[Any]],
+         exec_properties: Dict[str, Any]) -> None:
+    names = json.loads(exec_properties[CLASS_NAMES_KEY])
+    evaluation_uri = artifact_utils.get_single_uri(input_dict[EVALUATION_KEY])
+    evaluation = read_evaluation(evaluation_uri)
+    blessing = artifact_utils.get_single_instance(input_dict[BLESSING_KEY])
+    blessed = bool(blessing.get_int_custom_property("blessed"))
+    examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
+    statistics = artifact_utils.get_single_instance(input_dict[STATISTICS_KEY])
+    anomalies = gate_executor.anomalies_by_split(
+        artifact_utils.get_single_instance(input_dict[ANOMALIES_KEY]))
+    history = _read_json(os.path.join(artifact_utils.get_single_uri(input_dict[MODEL_RUN_KEY]),
+                                      run_fn.HISTORY_FILE))
+    pretraining = None
+    if input_dict.get(PRETRAINED_MODEL_KEY):
+      pretraining = _read_json(os.path.join(
+          artifact_utils.get_single_uri(input_dict[PRETRAINED_MODEL_KEY]),
+          pretrainer_executor.HISTORY_FILE))
+    method = exec_properties[METHOD_KEY]
+    html = render.page(
+        f"fewlabels run report: {method}",
+        [f"<p>Method <b>{render.escape(method)}</b>. Evaluation output: "
+         f"<code>{render.escape(evaluation_uri)}</code></p>",
+         _evaluation_section(evaluation, names, blessed, exec_properties[MIN_ACCURACY_KEY],
+                             exec_properties[MAX_REGRESSION_KEY]),
+         _data_section(examples, _statistics_counts(statistics), anomalies, names),
+         _training_section(history, pretraining)],
+        footer=ATTRIBUTION)
+    report = artifact_utils.get_single_instance(output_dict[REPORT_KEY])
+    path = os.path.join(report.uri, REPORT_FILE)
+    tf.io.gfile.makedirs(report.uri)
+    # Written under a temporary name, then renamed: a half-written report never looks complete.
+    with tf.io.gfile.GFile(path + ".tmp", "w") as f:
+      f.write(html)
+    tf.io.gfile.rename(path + ".tmp", path, overwrite=True)
+    report.set_float_custom_property("test_accuracy", evaluation["accuracy"] or 0.0)
+    report.set_string_custom_property("method", method)
