@@ -66,6 +66,10 @@ def _failure_text(failure) -> str:
 def read_evaluation(uri: str) -> Dict[str, Any]:
   """Accuracy overall and per class, the baseline's, and the confusion matrix, from TFMA."""
   result = tfma.load_eval_result(uri)
+  candidates = [spec.name for spec in result.config.model_specs if not spec.is_baseline]
+  if candidates and candidates[0]:
+    # Against a baseline the models are named; the plots are found only by the candidate's name.
+    result = tfma.load_eval_result(uri, model_name=candidates[0])
   overall, per_class = {}, {}
   for slice_key, slice_metrics in result.slicing_metrics:
     metrics = _metrics(slice_metrics)
