@@ -20,6 +20,7 @@ import logging
 import os
 import pathlib
 import platform
+import shutil
 import sys
 import time
 
@@ -82,9 +83,9 @@ def main():
   parser.add_argument("--only-repeats", type=int, nargs="+", default=None,
                       help="run just these repeats (e.g. one process per core, one CSV)")
   parser.add_argument("--lstm-width", type=int, default=32)
-  parser.add_argument("--epochs", type=int, default=60)
+  parser.add_argument("--epochs", type=int, default=40)
   parser.add_argument("--pretrain-epochs", type=int, default=5)
-  parser.add_argument("--rounds", type=int, default=4)
+  parser.add_argument("--rounds", type=int, default=3)
   parser.add_argument("--window", type=int, default=5_000)
   parser.add_argument("--validation-fraction", type=float, default=0.2)
   parser.add_argument("--csv", type=pathlib.Path, default=ROOT / "docs" / "results" / "methods.csv")
@@ -143,13 +144,17 @@ def main():
           images = pretraining.pretraining_images(input_fn.labeled_only(examples),
                                                   input_fn.unlabeled_only(examples),
                                                   pretraining_config, repeat)
-          encoders[repeat] = pretraining.pretrain(
-              images, model, pretraining_config, repeat,
-              str(args.work_dir / f"pretrain_{repeat}"), strategy)[0]
+          pretrain_dir = args.work_dir / f"pretrain_{repeat}"
+          shutil.rmtree(pretrain_dir, ignore_errors=True)
+          encoders[repeat] = pretraining.pretrain(images, model, pretraining_config, repeat,
+                                                  str(pretrain_dir), strategy)[0]
         encoder = encoders[repeat]
+      # Each cell its own log dir: BackupAndRestore must never resume another cell's training.
+      log_dir = args.work_dir / "logs" / f"{repeat}_{budget}_{method}"
+      shutil.rmtree(log_dir, ignore_errors=True)
       trained = methods.train(method, examples, model, dataclasses.replace(training, seed=repeat),
                               self_config, num_classes, encoder, "pre-trained encoder",
-                              str(args.work_dir / "logs"), strategy)
+                              str(log_dir), strategy)
       methods.score_against(lambda ids: train_y[ids], trained)
       outcome = trained.outcome
       row = {"repeat": repeat, "budget": budget, "labels": count, "method": method,
