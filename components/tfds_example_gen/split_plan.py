@@ -97,18 +97,23 @@ def first_per_class(labels: np.ndarray, per_class: int, num_classes: int) -> np.
   return mask
 
 
+def _train_labels(builder: tfds.core.DatasetBuilder,
+                  source: tfds_source.SourceSpec) -> Tuple[np.ndarray, Tuple[str, ...], np.ndarray]:
+  """(label map, output class names, output labels of the training split by id)."""
+  source_names = tfds_source.class_names(source.dataset, source.data_dir)
+  mapping = label_map(source_names, source.classes)
+  names = tuple(source.classes) if source.classes else tuple(source_names)
+  return mapping, names, mapping[read_labels(builder, source.train_split)]
+
+
 def output_train_labels(source: tfds_source.SourceSpec) -> np.ndarray:
   """The training split's labels as the examples carry them (after the class filter), by id."""
-  mapping = label_map(tfds_source.class_names(source.dataset, source.data_dir), source.classes)
-  return mapping[read_labels(tfds_source.load_builder(source), source.train_split)]
+  return _train_labels(tfds_source.load_builder(source), source)[2]
 
 
 def make_plan(builder: tfds.core.DatasetBuilder, source: tfds_source.SourceSpec,
               budget_text: str, seed: int) -> SplitPlan:
-  source_names = tfds_source.class_names(source.dataset, source.data_dir)
-  mapping = label_map(source_names, source.classes)
-  names = tuple(source.classes) if source.classes else tuple(source_names)
-  labels = mapping[read_labels(builder, source.train_split)]
+  mapping, names, labels = _train_labels(builder, source)
   roles = np.where(labels == DROP, DROP, UNLABELED)
   holdout = holdout_per_class(source.test_split)
   test_roles = None
