@@ -31,7 +31,7 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 
 from components.tfds_example_gen import label_budget  # noqa: E402
-from models import autograph_speedup, input_fn, methods, preprocessing, pretraining  # noqa: E402
+from models import autograph_speedup, input_fn, methods, pretraining  # noqa: E402
 from pipeline import config as config_lib  # noqa: E402
 from sources import features, tfds_source  # noqa: E402
 
@@ -44,8 +44,8 @@ COLUMNS = ["repeat", "budget", "labels", "method", "test_accuracy", "best_round"
 def load_split(builder, split):
   images, labels = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1,
                                                     as_supervised=True))
-  rows = preprocessing.scale_pixels(images.reshape(-1, features.IMAGE_SIZE, features.IMAGE_SIZE))
-  return rows.numpy(), labels.astype(np.int64)
+  return (images.reshape(-1, features.IMAGE_SIZE, features.IMAGE_SIZE).astype(np.uint8),
+          labels.astype(np.int64))
 
 
 def done_cells(path):

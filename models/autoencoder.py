@@ -1,6 +1,6 @@
 """Greedy layer-wise pre-training models: stacked-LSTM autoencoders and the encoder they leave.
 
-Stage k reconstructs the 28 image rows through k LSTM layers (all returning sequences) and a
+Stage k reconstructs the 28 image rows, scaled to [-1, 1], through k LSTM layers (all returning sequences) and a
 per-timestep Dense(28). Its LSTM layers share names with the classifier's
 (`classifier.lstm_layer_name`), so weights move between the models by layer name.
 """
@@ -12,7 +12,6 @@ import numpy as np
 import tensorflow as tf
 
 from models import classifier
-from models import preprocessing
 from sources import features
 
 ENCODER_FILE = "encoder.keras"  # inside the Model artifact's serving dir (the Trainer's base_model)
@@ -33,21 +32,15 @@ def lstm_fingerprints(model: tf.keras.Model) -> List[str]:
           .hexdigest()[:16] for layer in lstm_layers(model)]
 
 
-def _input() -> tf.keras.Input:
-  return tf.keras.Input(shape=(features.IMAGE_SIZE, features.IMAGE_SIZE),
-                        name=preprocessing.SEQUENCE_KEY)
-
-
 def build_autoencoder(lstm_width: int, depth: int) -> tf.keras.Model:
   """Stage `depth`: LSTM x depth (sequences out) -> Dense(28) per timestep."""
-  rows = _input()
-  x = rows
+  pixels, x = classifier.image_input()
   for index in range(depth):
     x = tf.keras.layers.LSTM(lstm_width, return_sequences=True,
                              name=classifier.lstm_layer_name(index))(x)
   out = tf.keras.layers.TimeDistributed(tf.keras.layers.Dense(features.IMAGE_SIZE),
                                         name=RECONSTRUCTION)(x)
-  return tf.keras.Model(rows, out, name=f"autoencoder_{depth}")
+  return tf.keras.Model(pixels, out, name=f"autoencoder_{depth}")
 
 
 def carry_lstm_weights(source: tf.keras.Model, target: tf.keras.Model) -> int:

@@ -1,4 +1,6 @@
 """The research method's classifier: stacked LSTMs over image rows, Dense, softmax."""
+from typing import Tuple
+
 import tensorflow as tf
 
 from models import preprocessing
@@ -10,14 +12,19 @@ def lstm_layer_name(index: int) -> str:
   return f"lstm_{index + 1}"
 
 
+def image_input() -> Tuple[tf.Tensor, tf.Tensor]:
+  """The models' input, uint8 image rows (Transform's pixels), and the rows scaled to [-1, 1]."""
+  pixels = tf.keras.Input(shape=(features.IMAGE_SIZE, features.IMAGE_SIZE), dtype=tf.uint8,
+                          name=preprocessing.PIXELS_KEY)
+  return pixels, preprocessing.scaling_layer()(pixels)
+
+
 def build_classifier(lstm_width: int, lstm_layers: int, dense_width: int,
                      num_classes: int) -> tf.keras.Model:
-  rows = tf.keras.Input(shape=(features.IMAGE_SIZE, features.IMAGE_SIZE),
-                        name=preprocessing.SEQUENCE_KEY)
-  x = rows
+  pixels, x = image_input()
   for index in range(lstm_layers):
     x = tf.keras.layers.LSTM(lstm_width, return_sequences=index < lstm_layers - 1,
                              name=lstm_layer_name(index))(x)
   x = tf.keras.layers.Dense(dense_width, name="dense")(x)
   probabilities = tf.keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
-  return tf.keras.Model(rows, probabilities, name="lstm_classifier")
+  return tf.keras.Model(pixels, probabilities, name="lstm_classifier")

@@ -24,8 +24,8 @@ class _ServingModule(tf.Module):
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
   def serve(self, serialized):
     raw = tf.io.parse_example(serialized, self._serving_spec)
-    rows = self.transform_layer(raw)[preprocessing.SEQUENCE_KEY]
-    return {PREDICTION_KEY: self.model(rows, training=False)}
+    pixels = preprocessing.decode_pixels(self.transform_layer(raw)[preprocessing.PIXELS_KEY])
+    return {PREDICTION_KEY: self.model(pixels, training=False)}
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:

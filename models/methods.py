@@ -32,9 +32,9 @@ def train_classifier(model: tf.keras.Model, train: input_fn.Examples,
 def predict_probabilities(model: tf.keras.Model, examples: input_fn.Examples) -> np.ndarray:
   """Class probabilities for every example, computed whole on each worker so that every worker
   of a multi-worker run takes the same self-training decisions."""
-  predict = tf.function(lambda rows: model(rows, training=False), input_signature=[
-      tf.TensorSpec([None, features.IMAGE_SIZE, features.IMAGE_SIZE], tf.float32)])
-  out = [predict(tf.constant(examples.rows[start:start + _PREDICT_BATCH])).numpy()
+  predict = tf.function(lambda pixels: model(pixels, training=False), input_signature=[
+      tf.TensorSpec([None, features.IMAGE_SIZE, features.IMAGE_SIZE], tf.uint8)])
+  out = [predict(tf.constant(examples.pixels[start:start + _PREDICT_BATCH])).numpy()
          for start in range(0, len(examples), _PREDICT_BATCH)]
   return np.concatenate(out) if out else np.zeros((0, model.output_shape[-1]), np.float32)
 

@@ -1,17 +1,38 @@
-"""Transform's preprocessing_fn: raw image bytes -> 28 timesteps of 28 features in [-1, 1]."""
+"""Transform's preprocessing_fn and the pixel encoding shared by the data stage and the model.
+
+Transform checks each image and passes its 784 uint8 pixels on as bytes; the model scales them
+itself (its first layer). Bytes are a quarter of the float32 rows to write, inflate and parse,
+so the Trainer reads Transform's output several times faster and holds the whole unlabeled pool
+in memory at one byte per pixel, and serving cannot scale differently from training.
+"""
 import tensorflow as tf
 
 from sources import features
 
 # Transformed features the model reads.
-SEQUENCE_KEY = "image_rows"  # float32 [28, 28]: one timestep per image row
+PIXELS_KEY = "image_pixels"  # bytes: IMAGE_BYTES uint8, row-major; one timestep per image row
 LABEL_KEY = features.LABEL_KEY  # int64; features.NO_LABEL in the unlabeled split
 EXAMPLE_ID_KEY = features.EXAMPLE_ID_KEY
 
+IMAGE_BYTES = features.IMAGE_SIZE * features.IMAGE_SIZE
+# The research method's scaling ((p / 255) - 0.5) * 2, as p * scale + offset: [0, 255] -> [-1, 1].
+PIXEL_SCALE = 2.0 / 255.0
+PIXEL_OFFSET = -1.0
+
 
 def scale_pixels(pixels: tf.Tensor) -> tf.Tensor:
-  """uint8 [0, 255] -> float32 [-1, 1], as the research method: ((p / 255) - 0.5) * 2."""
-  return (tf.cast(pixels, tf.float32) / 255.0 - 0.5) * 2.0
+  """uint8 [0, 255] -> float32 [-1, 1] (the model's first layer does the same)."""
+  return tf.cast(pixels, tf.float32) * PIXEL_SCALE + PIXEL_OFFSET
+
+
+def scaling_layer() -> tf.keras.layers.Layer:
+  return tf.keras.layers.Rescaling(PIXEL_SCALE, PIXEL_OFFSET, name="scale_pixels")
+
+
+def decode_pixels(encoded: tf.Tensor) -> tf.Tensor:
+  """[n] strings of IMAGE_BYTES bytes -> uint8 [n, 28, 28] image rows."""
+  return tf.reshape(tf.io.decode_raw(encoded, tf.uint8),
+                    [-1, features.IMAGE_SIZE, features.IMAGE_SIZE])
 
 
 def _flat(values: tf.Tensor) -> tf.Tensor:
@@ -19,9 +40,14 @@ def _flat(values: tf.Tensor) -> tf.Tensor:
 
 
 def preprocessing_fn(inputs):
-  pixels = tf.io.decode_raw(_flat(inputs[features.IMAGE_KEY]), tf.uint8)
-  rows = tf.reshape(scale_pixels(pixels), [-1, features.IMAGE_SIZE, features.IMAGE_SIZE])
+  images = _flat(inputs[features.IMAGE_KEY])
+  # An image of another size fails the Transform run here, not the Trainer later.
+  size_check = tf.debugging.assert_equal(
+      tf.strings.length(images), IMAGE_BYTES,
+      message=f"every image must hold {IMAGE_BYTES} bytes (28 x 28 uint8 pixels)")
+  with tf.control_dependencies([size_check]):
+    images = tf.identity(images)
   # Serving feeds only the image: TFT then drops the outputs that need the other features.
-  return {SEQUENCE_KEY: rows,
+  return {PIXELS_KEY: images,
           EXAMPLE_ID_KEY: _flat(inputs[features.EXAMPLE_ID_KEY]),
           LABEL_KEY: _flat(inputs[features.LABEL_KEY])}

@@ -11,7 +11,9 @@ from models import input_fn
 from models import training_loop
 from pipeline import config as config_lib
 
-STAGE_LOSS_PROPERTY = "stage_{}_loss"  # custom property of the encoder artifact, per stage
+# Custom properties of the encoder artifact.
+STAGE_LOSS_PROPERTY = "stage_{}_loss"  # per stage: the last epoch's reconstruction loss
+IMAGES_PROPERTY = "pretraining_images"
 
 
 class PretrainingError(ValueError):

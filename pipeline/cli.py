@@ -186,16 +186,20 @@ def build_parser() -> argparse.ArgumentParser:
   _add_config_flags(sweep)
   workers = commands.add_parser(
       "workers", help="train on N local processes with MultiWorkerMirroredStrategy",
-      description="Run the Trainer's run_fn on N local worker processes (127.0.0.1, TF_CONFIG) "
-                  "over the Transform output of the last `fewlabels run` in --output; a rerun "
-                  "after a failure resumes from the last finished epoch.")
+      description="Run the Trainer's run_fn or the layer-wise pre-training on N local worker "
+                  "processes (127.0.0.1, TF_CONFIG) over the Transform output of the last "
+                  "`fewlabels run` in --output; a rerun after a failure resumes from the last "
+                  "finished epoch. The trainer starts from the encoder that `--job pretrainer` "
+                  "left, if any, else from the run's.")
+  workers.add_argument("--job", choices=config_lib.WORKER_JOBS, default=config_lib.TRAINER_JOB,
+                       help="what the workers run (default: %(default)s)")
   workers.add_argument("--output", default=config_lib.PipelineConfig().output_dir, metavar="DIR",
                        help="output dir of an earlier `fewlabels run` (default: %(default)s)")
   workers.add_argument("--name", default=config_lib.PipelineConfig().name,
                        help="pipeline name (default: %(default)s)")
   workers.add_argument("--num-workers", type=_positive_int, default=2, help="(default: %(default)s)")
   workers.add_argument("--epochs", type=int, default=None,
-                       help="override the run's training epochs")
+                       help="override the run's training epochs (pretrainer: epochs per stage)")
   workers.add_argument("--join-timeout", type=float, default=300.0,
                        help="seconds for every worker to start training (default: %(default)s)")
   workers.add_argument("--fail-after-epoch", type=_positive_int, default=None,
@@ -239,10 +243,11 @@ def _workers(args) -> None:
   if not os.path.isfile(os.path.join(output, "metadata.sqlite")):
     raise config_lib.ConfigError(f"--output {output!r} holds no pipeline run: run `fewlabels run "
                                  "--output DIR` first")
-  fn_args = local_workers.trainer_inputs(output, args.name, args.epochs)
-  exported = local_workers.launch(fn_args, args.num_workers, args.join_timeout,
+  job_args = local_workers.job_inputs(args.job, output, args.name, args.epochs)
+  exported = local_workers.launch(args.job, job_args, args.num_workers, args.join_timeout,
                                   args.fail_after_epoch)
-  print(f"trained on {args.num_workers} workers; model exported to {exported}")
+  what = "model exported" if args.job == config_lib.TRAINER_JOB else "encoder written"
+  print(f"{args.job} ran on {args.num_workers} workers; {what} to {exported}")
 
 
 def _known_errors() -> tuple:

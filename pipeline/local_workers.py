@@ -1,11 +1,13 @@
-"""`fewlabels workers`: the Trainer's run_fn on N local processes under MultiWorkerMirroredStrategy.
+"""`fewlabels workers`: the Trainer's run_fn or the pre-training job on N local processes under
+MultiWorkerMirroredStrategy.
 
 For developing and testing multi-worker training on one machine (a cluster uses Vertex AI or
-Kubeflow instead): takes the Transform output and Trainer settings of the last run in an output
+Kubeflow instead): takes the Transform output and settings of the last run in an output
 directory, starts worker 0 (the chief) and workers 1..N-1 on 127.0.0.1 with free ports and
-TF_CONFIG, streams their logs, and stops them all if one fails. The run directory is fixed, so
+TF_CONFIG, streams their logs, and stops them all if one fails. The job's directory is fixed, so
 a rerun after a failure resumes from the last finished epoch (BackupAndRestore).
 """
+import dataclasses
 import json
 import logging
 import os
@@ -18,12 +20,17 @@ from typing import Dict, List, Optional
 
 from tfx.utils import path_utils
 
+from components.layerwise_pretrainer import executor as pretrainer_executor
 from components.tfds_example_gen import spec as example_gen_spec
+from models import autoencoder
+from models import distribution
 from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
 
 WORKERS_DIR = "workers"
+TRAINER, PRETRAINER = config_lib.TRAINER_JOB, config_lib.PRETRAINER_JOB
+_ARGS_FILE = "job_args.json"
 _POLL_SECONDS = 0.5
 
 
@@ -31,7 +38,7 @@ class WorkerError(RuntimeError):
   """A worker failed or never joined; the message is one line."""
 
 
-def _free_ports(count: int) -> List[int]:
+def free_ports(count: int) -> List[int]:
   sockets = []
   try:
     for _ in range(count):
@@ -44,12 +51,29 @@ def _free_ports(count: int) -> List[int]:
       s.close()
 
 
-def trainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int]) -> Dict:
-  """FnArgs fields for run_fn from the last run's Transform output and Trainer settings."""
+def _last_run(output_dir: str, pipeline_name: str) -> Dict[str, run_results.ComponentRun]:
   store = run_results.open_store(os.path.join(output_dir, "metadata.sqlite"))
-  runs = run_results.component_runs(store, run_results.latest_run_id(store, pipeline_name))
+  return run_results.component_runs(store, run_results.latest_run_id(store, pipeline_name))
+
+
+def _split_files(transform: run_results.ComponentRun, split: str) -> List[str]:
+  return [os.path.join(transform.output("transformed_examples").uri, f"Split-{split}", "*")]
+
+
+def _job_dir(output_dir: str, job: str) -> str:
+  return os.path.join(output_dir, WORKERS_DIR, job)
+
+
+def workers_encoder_dir(output_dir: str) -> str:
+  """Where `fewlabels workers --job pretrainer` leaves the encoder (the Trainer's base model)."""
+  return path_utils.serving_model_dir(_job_dir(output_dir, PRETRAINER))
+
+
+def trainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int]) -> Dict:
+  """FnArgs fields for run_fn from the last run's Transform output and Trainer settings; the
+  base model is the encoder pre-trained on workers when there is one, else the run's."""
+  runs = _last_run(output_dir, pipeline_name)
   transform, trainer = runs[pipeline_lib.TRANSFORM], runs[pipeline_lib.TRAINER]
-  examples = transform.output("transformed_examples")
   custom_config = json.loads(trainer.properties["custom_config"])
   if epochs is not None:
     custom_config["training"]["epochs"] = epochs
@@ -58,16 +82,56 @@ def trainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int]) -
     splits.append(example_gen_spec.UNLABELED_SPLIT)
   base_model = None
   if pipeline_lib.PRETRAINER in runs:
-    base_model = path_utils.serving_model_dir(runs[pipeline_lib.PRETRAINER].output("model").uri)
-  work = os.path.join(output_dir, WORKERS_DIR)
+    base_model = workers_encoder_dir(output_dir)
+    if not os.path.isfile(os.path.join(base_model, autoencoder.ENCODER_FILE)):
+      base_model = path_utils.serving_model_dir(runs[pipeline_lib.PRETRAINER].output("model").uri)
+    logging.info("base model: %s", base_model)
+  work = _job_dir(output_dir, TRAINER)
   return {
-      "train_files": [os.path.join(examples.uri, f"Split-{split}", "*") for split in splits],
+      "train_files": [f for split in splits for f in _split_files(transform, split)],
       "base_model": base_model,
       "transform_output": transform.output("transform_graph").uri,
       "serving_model_dir": os.path.join(work, "serving_model"),
       "model_run_dir": os.path.join(work, "model_run"),
       "custom_config": custom_config,
   }
+
+
+def pretrainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int]) -> Dict:
+  """PretrainingArgs fields from the last run's Transform output and pre-training settings."""
+  runs = _last_run(output_dir, pipeline_name)
+  if pipeline_lib.PRETRAINER not in runs:
+    raise WorkerError(f"the last run of {pipeline_name!r} in {output_dir} has no pre-training: "
+                      f"run it with --method {config_lib.LAYERWISE} or "
+                      f"{config_lib.SELF_TRAINING_LAYERWISE} first")
+  transform, pretrainer = runs[pipeline_lib.TRANSFORM], runs[pipeline_lib.PRETRAINER]
+  pretraining_config = json.loads(pretrainer.properties[pretrainer_executor.PRETRAINING_CONFIG_KEY])
+  if epochs is not None:
+    pretraining_config["epochs_per_stage"] = epochs
+  return dataclasses.asdict(pretrainer_executor.PretrainingArgs(
+      labeled_files=_split_files(transform, example_gen_spec.LABELED_SPLIT),
+      unlabeled_files=_split_files(transform, example_gen_spec.UNLABELED_SPLIT),
+      transform_output=transform.output("transform_graph").uri,
+      model_dir=_job_dir(output_dir, PRETRAINER),
+      model_config=json.loads(pretrainer.properties[pretrainer_executor.MODEL_CONFIG_KEY]),
+      pretraining_config=pretraining_config,
+      seed=int(pretrainer.properties[pretrainer_executor.SEED_KEY])))
+
+
+def job_inputs(job: str, output_dir: str, pipeline_name: str, epochs: Optional[int]) -> Dict:
+  return {TRAINER: trainer_inputs, PRETRAINER: pretrainer_inputs}[job](
+      output_dir, pipeline_name, epochs)
+
+
+def _result_dir(job: str, job_args: Dict) -> str:
+  if job == TRAINER:
+    return job_args["serving_model_dir"]
+  return path_utils.serving_model_dir(job_args["model_dir"])
+
+
+def _args_file(job: str, job_args: Dict) -> str:
+  directory = job_args["model_run_dir"] if job == TRAINER else job_args["model_dir"]
+  return os.path.join(directory, _ARGS_FILE)
 
 
 def _stream(name: str, process: subprocess.Popen, joined: threading.Event) -> None:
@@ -78,24 +142,27 @@ def _stream(name: str, process: subprocess.Popen, joined: threading.Event) -> No
     logging.info("[%s] %s", name, line)
 
 
-def launch(fn_args: Dict, num_workers: int, join_timeout: float = 300.0,
+def launch(job: str, job_args: Dict, num_workers: int, join_timeout: float = 300.0,
            fail_after_epoch: Optional[int] = None) -> str:
-  """Runs run_fn on `num_workers` processes; returns the exported model's directory."""
+  """Runs `job` (TRAINER or PRETRAINER) on `num_workers` processes; returns the directory of
+  the exported model (TRAINER) or of the encoder (PRETRAINER)."""
   if num_workers < 1:
     raise WorkerError(f"number of workers {num_workers} must be at least 1")
-  os.makedirs(fn_args["model_run_dir"], exist_ok=True)
-  args_file = os.path.join(fn_args["model_run_dir"], "fn_args.json")
+  args_file = _args_file(job, job_args)
+  os.makedirs(os.path.dirname(args_file), exist_ok=True)
   with open(args_file, "w") as f:
-    json.dump(fn_args, f)
-  addresses = [f"127.0.0.1:{port}" for port in _free_ports(num_workers)]
+    json.dump(job_args, f)
+  addresses = [f"127.0.0.1:{port}" for port in free_ports(num_workers)]
   processes, threads, joined = [], [], []
   for index in range(num_workers):
     env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CONFIG=json.dumps({
         "cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}}))
+    # A worker that waits longer than the launcher for the others exits by itself too.
+    env[distribution.JOIN_TIMEOUT_ENV] = str(join_timeout)
     if fail_after_epoch is not None and index == num_workers - 1:
       env["FEWLABELS_FAIL_AFTER_EPOCH"] = str(fail_after_epoch)
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.local_workers", args_file], env=env,
+        [sys.executable, "-m", "pipeline.local_workers", job, args_file], env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     event = threading.Event()
     thread = threading.Thread(target=_stream, args=(f"worker {index}", process, event), daemon=True)
@@ -122,18 +189,22 @@ def launch(fn_args: Dict, num_workers: int, join_timeout: float = 300.0,
         process.kill()
     for thread in threads:
       thread.join(timeout=5)
-  return fn_args["serving_model_dir"]
+  return _result_dir(job, job_args)
 
 
-def _worker_main(args_file: str) -> None:
-  """One worker: run_fn with the FnArgs in `args_file` and TF_CONFIG from the environment."""
+def _worker_main(job: str, args_file: str) -> None:
+  """One worker: `job` with the arguments in `args_file` and TF_CONFIG from the environment."""
   logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
                       force=True)  # imports before this may have set up absl's handler
-  from tfx.components.trainer.fn_args_utils import FnArgs
-  from models import run_fn
   with open(args_file) as f:
-    run_fn.run_fn(FnArgs(**json.load(f)))
+    job_args = json.load(f)
+  if job == TRAINER:
+    from tfx.components.trainer.fn_args_utils import FnArgs
+    from models import run_fn
+    run_fn.run_fn(FnArgs(**job_args))
+  else:
+    pretrainer_executor.run_pretraining(pretrainer_executor.PretrainingArgs(**job_args))
 
 
 if __name__ == "__main__":
-  _worker_main(sys.argv[1])
+  _worker_main(sys.argv[1], sys.argv[2])

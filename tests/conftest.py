@@ -66,15 +66,17 @@ def runs(tiny_config):
   return {"good": good, "same": same, "crippled": crippled}
 
 
+@pytest.fixture(scope="session")
+def methods_output(tmp_path_factory) -> str:
+  return str(tmp_path_factory.mktemp("methods"))
 
 
 @pytest.fixture(scope="session")
-def method_runs(tiny_config, tmp_path_factory):
-  """The three methods beyond supervised, one after another in one output dir (the data stage
-  is cached after the first), as {method: RunSummary}."""
+def method_runs(tiny_config, methods_output):
+  """The three methods beyond supervised, one after another in `methods_output` (the data stage
+  is cached after the first), as {method: RunSummary}; the last run pre-trains."""
   from pipeline import local_runner
-  output = str(tmp_path_factory.mktemp("methods"))
-  return {method: local_runner.run(dataclasses.replace(tiny_config, output_dir=output,
+  return {method: local_runner.run(dataclasses.replace(tiny_config, output_dir=methods_output,
                                                        method=method))
           for method in (config_lib.LAYERWISE, config_lib.SELF_TRAINING,
                          config_lib.SELF_TRAINING_LAYERWISE)}

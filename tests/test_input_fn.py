@@ -1,15 +1,25 @@
-"""The Trainer's in-memory input: every labeled image once per epoch, reshuffled, whole batches."""
+"""The Trainer's input: Transform's files read into memory with every image paired with its
+label and id; every labeled image once per epoch, reshuffled, whole batches."""
 import numpy as np
+import tensorflow as tf
 
 from models import input_fn
+from models import preprocessing
 from sources import features
 
 
 def _examples(n=100, unlabeled=20):
   rng = np.random.default_rng(0)
   labels = np.concatenate([rng.integers(0, 10, n), np.full(unlabeled, features.NO_LABEL)])
-  rows = np.arange(n + unlabeled, dtype=np.float32)[:, None, None] * np.ones((1, 28, 28), np.float32)
-  return input_fn.Examples(rows, labels.astype(np.int64), np.arange(n + unlabeled, dtype=np.int64))
+  # Each image's first two pixels hold its position, base 256.
+  position = np.arange(n + unlabeled)
+  pixels = np.zeros((n + unlabeled, 28, 28), np.uint8)
+  pixels[:, 0, 0], pixels[:, 0, 1] = position % 256, position // 256
+  return input_fn.Examples(pixels, labels.astype(np.int64), position.astype(np.int64))
+
+
+def _positions(pixels):
+  return pixels[:, 0, 0].astype(int) + 256 * pixels[:, 0, 1].astype(int)
 
 
 def test_each_epoch_holds_every_labeled_image_once_in_a_new_order():
@@ -17,9 +27,9 @@ def test_each_epoch_holds_every_labeled_image_once_in_a_new_order():
   assert len(labeled) == 100 and (labeled.labels != features.NO_LABEL).all()
   batches = input_fn.training_batches(labeled, batch_size=25, seed=1).take(8)
   epochs = [[], []]
-  for step, (rows, labels) in enumerate(batches.as_numpy_iterator()):
-    assert rows.shape == (25, 28, 28) and labels.shape == (25,)
-    ids = rows[:, 0, 0].astype(int)
+  for step, (pixels, labels) in enumerate(batches.as_numpy_iterator()):
+    assert pixels.shape == (25, 28, 28) and pixels.dtype == np.uint8 and labels.shape == (25,)
+    ids = _positions(pixels)
     assert (labels == labeled.labels[ids]).all()  # rows and labels stay paired
     epochs[step // 4].extend(ids.tolist())
   assert sorted(epochs[0]) == sorted(epochs[1]) == list(range(100))
@@ -40,3 +50,50 @@ def test_validation_split_is_deterministic_disjoint_and_sized():
   assert not set(train.ids) & set(validation.ids)
   assert len(train) + len(validation) == 2000
   assert 300 < len(validation) < 500
+
+
+def test_autoencoder_batches_pair_pixels_with_the_rows_the_model_sees():
+  examples = _examples(n=10, unlabeled=0)
+  examples.pixels[:, 5, :] = 255
+  pixels, targets = next(input_fn.evaluation_batches(examples, 10, autoencode=True)
+                         .as_numpy_iterator())
+  assert targets.dtype == np.float32 and targets.min() >= -1 and targets.max() <= 1
+  assert np.allclose(targets[:, 5, :], 1.0) and np.allclose(targets[:, 9, :], -1.0)
+  assert np.allclose(targets, preprocessing.scaling_layer()(pixels).numpy(), atol=1e-6)
+
+
+class _TransformOutput:
+  """The one method of tft.TFTransformOutput that reading the files uses."""
+
+  def transformed_feature_spec(self):
+    return {preprocessing.PIXELS_KEY: tf.io.FixedLenFeature([], tf.string),
+            preprocessing.LABEL_KEY: tf.io.FixedLenFeature([], tf.int64),
+            preprocessing.EXAMPLE_ID_KEY: tf.io.FixedLenFeature([], tf.int64)}
+
+
+def _write(path, pixels, labels, ids):
+  with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:
+    for image, label, example_id in zip(pixels, labels, ids):
+      feature = {
+          preprocessing.PIXELS_KEY: tf.train.Feature(
+              bytes_list=tf.train.BytesList(value=[image.tobytes()])),
+          preprocessing.LABEL_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
+          preprocessing.EXAMPLE_ID_KEY: tf.train.Feature(
+              int64_list=tf.train.Int64List(value=[example_id]))}
+      writer.write(tf.train.Example(features=tf.train.Features(feature=feature))
+                   .SerializeToString())
+
+
+def test_load_reads_every_file_in_order_with_pixels_labels_and_ids_paired(tmp_path):
+  # More records than one parse batch, over two files, so batches and files both have seams.
+  examples = _examples(n=3000, unlabeled=100)
+  rng = np.random.default_rng(1)
+  examples.pixels[:, 1:, :] = rng.integers(0, 256, (len(examples), 27, 28), dtype=np.uint8)
+  cut = 1700
+  _write(tmp_path / "part-0.gz", examples.pixels[:cut], examples.labels[:cut], examples.ids[:cut])
+  _write(tmp_path / "part-1.gz", examples.pixels[cut:], examples.labels[cut:], examples.ids[cut:])
+  loaded = input_fn.load([str(tmp_path / "part-*")], _TransformOutput())
+  assert loaded.pixels.dtype == np.uint8 and loaded.pixels.shape == (3100, 28, 28)
+  assert np.array_equal(loaded.pixels, examples.pixels)
+  assert np.array_equal(loaded.labels, examples.labels)
+  assert np.array_equal(loaded.ids, examples.ids)

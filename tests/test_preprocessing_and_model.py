@@ -12,17 +12,26 @@ from models import preprocessing
 from sources import features
 
 
-def test_preprocessing_scales_to_minus_one_one_and_shapes_rows():
+def _transform(images):
+  return preprocessing.preprocessing_fn({
+      features.IMAGE_KEY: tf.constant([[image] for image in images]),
+      features.LABEL_KEY: tf.constant([[3], [features.NO_LABEL]][:len(images)], tf.int64),
+      features.EXAMPLE_ID_KEY: tf.constant([[10], [11]][:len(images)], tf.int64),
+  })
+
+
+def test_transform_passes_pixels_on_and_the_model_scales_them_to_minus_one_one():
   image = np.zeros((28, 28), np.uint8)
   image[0, 0], image[0, 1], image[27, 27] = 255, 51, 128
   other = np.full((28, 28), 255, np.uint8)
-  out = preprocessing.preprocessing_fn({
-      features.IMAGE_KEY: tf.constant([[image.tobytes()], [other.tobytes()]]),
-      features.LABEL_KEY: tf.constant([[3], [features.NO_LABEL]], tf.int64),
-      features.EXAMPLE_ID_KEY: tf.constant([[10], [11]], tf.int64),
-  })
-  rows = out[preprocessing.SEQUENCE_KEY].numpy()
-  assert rows.shape == (2, 28, 28) and rows.dtype == np.float32
+  out = _transform([image.tobytes(), other.tobytes()])
+  pixels = preprocessing.decode_pixels(out[preprocessing.PIXELS_KEY]).numpy()
+  assert pixels.dtype == np.uint8 and np.array_equal(pixels, np.stack([image, other]))
+  assert out[preprocessing.LABEL_KEY].numpy().tolist() == [3, features.NO_LABEL]
+  assert out[preprocessing.EXAMPLE_ID_KEY].numpy().tolist() == [10, 11]
+  # The research method's scaling ((p / 255) - 0.5) * 2, in the model's first layer.
+  rows = preprocessing.scaling_layer()(pixels).numpy()
+  assert rows.dtype == np.float32
   assert rows[0, 0, 0] == pytest.approx(1.0)
   assert rows[0, 0, 1] == pytest.approx((51 / 255 - 0.5) * 2, abs=1e-6)
   assert rows[0, 27, 27] == pytest.approx((128 / 255 - 0.5) * 2, abs=1e-6)
@@ -30,14 +39,17 @@ def test_preprocessing_scales_to_minus_one_one_and_shapes_rows():
   assert np.allclose(rows[1], 1.0)
   # Row-major: timestep t is image row t.
   assert rows[0, 0, 1] != rows[0, 1, 0]
-  assert out[preprocessing.LABEL_KEY].numpy().tolist() == [3, features.NO_LABEL]
-  assert out[preprocessing.EXAMPLE_ID_KEY].numpy().tolist() == [10, 11]
+
+
+def test_transform_rejects_an_image_of_another_size():
+  with pytest.raises(tf.errors.InvalidArgumentError, match="784 bytes"):
+    _transform([bytes(783)])
 
 
 @pytest.mark.parametrize("width,layers,classes", [(8, 1, 10), (16, 3, 345)])
 def test_classifier_outputs_class_probabilities(width, layers, classes):
   model = classifier.build_classifier(width, layers, 28, classes)
-  out = model(np.zeros((4, 28, 28), np.float32)).numpy()
+  out = model(np.zeros((4, 28, 28), np.uint8)).numpy()
   assert out.shape == (4, classes)
   assert np.allclose(out.sum(axis=1), 1.0, atol=1e-5)
   lstms = [l for l in model.layers if isinstance(l, tf.keras.layers.LSTM)]
@@ -81,7 +93,7 @@ def test_schedule_survives_serialization():
 
 def _losses_after_training():
   rng = np.random.default_rng(0)
-  x = rng.normal(size=(128, 28, 28)).astype(np.float32)
+  x = rng.integers(0, 256, (128, 28, 28), dtype=np.uint8)
   y = rng.integers(0, 10, 128)
   tf.keras.utils.set_random_seed(0)
   model = classifier.build_classifier(8, 2, 28, 10)

@@ -15,7 +15,7 @@ from sources import features
 def _examples(n, labeled):
   rng = np.random.default_rng(n)
   labels = rng.integers(0, 10, n) if labeled else np.full(n, features.NO_LABEL)
-  return input_fn.Examples(rng.uniform(-1, 1, (n, 28, 28)).astype(np.float32),
+  return input_fn.Examples(rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
                            labels.astype(np.int64), np.arange(n, dtype=np.int64))
 
 

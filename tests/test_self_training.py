@@ -44,8 +44,7 @@ def test_a_class_with_fewer_predictions_than_n_gives_what_it_has():
 def _examples(n, labeled: bool, start=0):
   ids = np.arange(start, start + n, dtype=np.int64)
   labels = ids % 3 if labeled else np.full(n, features.NO_LABEL)
-  rows = np.zeros((n, 28, 28), np.float32) + ids[:, None, None]
-  return input_fn.Examples(rows, labels.astype(np.int64), ids)
+  return input_fn.Examples(np.zeros((n, 28, 28), np.uint8), labels.astype(np.int64), ids)
 
 
 class _Fake:

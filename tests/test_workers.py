@@ -1,11 +1,18 @@
-"""Multi-worker training on 127.0.0.1: two workers train together, and a killed one resumes."""
+"""Multi-worker training on 127.0.0.1: two workers train (and pre-train) together, a killed one
+resumes, and one whose peers never come gives up."""
+import json
 import logging
+import os
 import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from components.layerwise_pretrainer import executor as pretrainer_executor
+from models import autoencoder
 from models import distribution
 from pipeline import local_workers
 
@@ -34,7 +41,7 @@ def _assert_serves(model_dir):
 
 def test_two_workers_train_together(fn_args, caplog):
   caplog.set_level(logging.INFO)
-  exported = local_workers.launch(fn_args, num_workers=2)
+  exported = local_workers.launch(local_workers.TRAINER, fn_args, num_workers=2)
   for index in (0, 1):
     lines = _worker_lines(caplog, index)
     assert _epochs_reported(lines) == [1, 2, 3], lines[-20:]
@@ -46,10 +53,10 @@ def test_two_workers_train_together(fn_args, caplog):
 def test_killed_worker_resumes_after_its_last_epoch(fn_args, caplog):
   caplog.set_level(logging.INFO)
   with pytest.raises(local_workers.WorkerError, match="worker 1 exited with code 3"):
-    local_workers.launch(fn_args, num_workers=2, fail_after_epoch=1)
+    local_workers.launch(local_workers.TRAINER, fn_args, num_workers=2, fail_after_epoch=1)
   assert _epochs_reported(_worker_lines(caplog, 0)) == [1]
   caplog.clear()
-  exported = local_workers.launch(fn_args, num_workers=2)
+  exported = local_workers.launch(local_workers.TRAINER, fn_args, num_workers=2)
   # Resumed: epoch 1 is not trained again.
   assert _epochs_reported(_worker_lines(caplog, 0)) == [2, 3]
   _assert_serves(exported)
@@ -57,7 +64,60 @@ def test_killed_worker_resumes_after_its_last_epoch(fn_args, caplog):
 
 def test_worker_that_never_starts_training_times_out(fn_args):
   with pytest.raises(local_workers.WorkerError, match=r"did not start training within 1 s"):
-    local_workers.launch(fn_args, num_workers=2, join_timeout=1)
+    local_workers.launch(local_workers.TRAINER, fn_args, num_workers=2, join_timeout=1)
+
+
+def test_two_workers_pretrain_together_and_the_trainer_takes_their_encoder(
+    method_runs, methods_output, tiny_config, caplog):
+  del method_runs  # the last of these runs pre-trained: its settings and Transform output
+  caplog.set_level(logging.INFO)
+  job_args = local_workers.pretrainer_inputs(methods_output, tiny_config.name, epochs=2)
+  encoder_dir = local_workers.launch(local_workers.PRETRAINER, job_args, num_workers=2)
+  for index in (0, 1):
+    lines = _worker_lines(caplog, index)
+    for stage in (1, 2):
+      assert [int(m.group(1)) for line in lines
+              for m in [re.search(rf"pre-training stage {stage}/2: epoch (\d+)/", line)] if m
+              ] == [1, 2], lines[-20:]
+    assert any("global batch 128 (64 per replica, 2 replicas)" in line for line in lines)
+  encoder = autoencoder.load_encoder(encoder_dir)
+  with open(os.path.join(job_args["model_dir"], pretrainer_executor.HISTORY_FILE)) as f:
+    stages = json.load(f)["stages"]
+  assert len(stages) == 2
+  # Stage 2 started from stage 1's first layer; the encoder holds stage 2's final layers.
+  assert stages[1]["start_fingerprints"][0] == stages[0]["end_fingerprints"][0]
+  assert autoencoder.lstm_fingerprints(encoder) == stages[1]["end_fingerprints"]
+  trainer_args = local_workers.trainer_inputs(methods_output, tiny_config.name, epochs=1)
+  assert trainer_args["base_model"] == encoder_dir
+
+
+def test_pretraining_workers_need_a_run_that_pretrained(runs, tiny_config):
+  del runs  # supervised: no pre-training in the run
+  with pytest.raises(local_workers.WorkerError, match="has no pre-training: run it with --method"):
+    local_workers.pretrainer_inputs(tiny_config.output_dir, tiny_config.name, epochs=None)
+
+
+def test_a_worker_whose_peers_never_join_gives_up_after_the_join_timeout():
+  # A cluster of two where only worker 0 ever starts (nothing listens on the second port).
+  port_a, port_b = local_workers.free_ports(2)
+  env = dict(os.environ, **{distribution.JOIN_TIMEOUT_ENV: "3", "TF_CONFIG": json.dumps({
+      "cluster": {"worker": [f"127.0.0.1:{port_a}", f"127.0.0.1:{port_b}"]},
+      "task": {"type": "worker", "index": 0}})})
+  done = subprocess.run(
+      [sys.executable, "-c", "import logging; logging.basicConfig(level=logging.INFO); "
+       "from models import distribution; distribution.create_strategy(); print('joined')"],
+      env=env, capture_output=True, text=True, timeout=120)
+  assert done.returncode == 1 and "joined" not in done.stdout
+  assert f"waiting up to 3 s ({distribution.JOIN_TIMEOUT_ENV})" in done.stderr
+  assert "Timeout (0:00:03)!" in done.stderr
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-5"])
+def test_join_timeout_must_be_a_positive_number(monkeypatch, value):
+  monkeypatch.setenv(distribution.JOIN_TIMEOUT_ENV, value)
+  with pytest.raises(distribution.DistributionError,
+                     match=f"{distribution.JOIN_TIMEOUT_ENV}='{value}': expected a positive"):
+    distribution.join_timeout_seconds()
 
 
 @pytest.mark.parametrize("text,fragment", [

@@ -1,7 +1,8 @@
 """Greedy layer-wise pre-training on the transformed pool; writes the encoder as a Model."""
+import dataclasses
 import json
 import os
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -33,36 +34,62 @@ def _split_files(examples, split: str) -> List[str]:
   return [os.path.join(artifact_utils.get_split_uri([examples], split), "*")]
 
 
+@dataclasses.dataclass
+class PretrainingArgs:
+  """What one pre-training job reads and writes; the same on every worker of a multi-worker run
+  (the executor builds it from its artifacts, `fewlabels workers` from an earlier run's)."""
+  labeled_files: List[str]
+  unlabeled_files: List[str]
+  transform_output: str
+  model_dir: str  # the Model artifact's URI: encoder, logs and history go under it
+  model_config: Dict[str, Any]
+  pretraining_config: Dict[str, Any]
+  seed: int
+
+
+def run_pretraining(args: PretrainingArgs) -> Optional[Dict[str, Any]]:
+  """Pre-trains under the distribution strategy from TF_CONFIG; on the chief writes the encoder
+  and HISTORY_FILE and returns {"images", "stages"}, on the other workers returns None."""
+  autograph_speedup.skip_autograph_for_tf_keras()
+  model_config = config_lib.ModelConfig(**args.model_config)
+  pretraining_config = config_lib.PretrainingConfig(**args.pretraining_config)
+  tf.keras.utils.set_random_seed(args.seed)
+  # Before any other TensorFlow work: a multi-worker strategy must configure the runtime first.
+  strategy = distribution.create_strategy()
+  tft_output = tft.TFTransformOutput(args.transform_output)
+  unlabeled = input_fn.load(args.unlabeled_files, tft_output, allow_empty=True)
+  labeled = (input_fn.load(args.labeled_files, tft_output)
+             if pretraining_config.include_labeled_images else input_fn.Examples.empty())
+  images = pretraining.pretraining_images(labeled, unlabeled, pretraining_config, args.seed)
+  encoder, stages = pretraining.pretrain(images, model_config, pretraining_config, args.seed,
+                                         os.path.join(args.model_dir, LOGS_DIR), strategy)
+  if not export.is_chief(strategy):
+    return None
+  autoencoder.save_encoder(encoder, path_utils.serving_model_dir(args.model_dir))
+  history = {"images": len(images), "stages": stages}
+  with tf.io.gfile.GFile(os.path.join(args.model_dir, HISTORY_FILE), "w") as f:
+    json.dump(history, f, indent=1)
+  return history
+
+
 class Executor(base_executor.BaseExecutor):
 
   def Do(self, input_dict: Dict[str, List[Any]], output_dict: Dict[str, List[Any]],
          exec_properties: Dict[str, Any]) -> None:
-    autograph_speedup.skip_autograph_for_tf_keras()
-    model_config = config_lib.ModelConfig(**json.loads(exec_properties[MODEL_CONFIG_KEY]))
-    pretraining_config = config_lib.PretrainingConfig(
-        **json.loads(exec_properties[PRETRAINING_CONFIG_KEY]))
-    seed = int(exec_properties[SEED_KEY])
-    tf.keras.utils.set_random_seed(seed)
     examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
-    tft_output = tft.TFTransformOutput(
-        artifact_utils.get_single_uri(input_dict[TRANSFORM_GRAPH_KEY]))
     model = artifact_utils.get_single_instance(output_dict[MODEL_KEY])
-
-    unlabeled = input_fn.load(_split_files(examples, example_gen_spec.UNLABELED_SPLIT), tft_output,
-                              allow_empty=True)
-    labeled = (input_fn.load(_split_files(examples, example_gen_spec.LABELED_SPLIT), tft_output)
-               if pretraining_config.include_labeled_images else input_fn.Examples.empty())
-    images = pretraining.pretraining_images(labeled, unlabeled, pretraining_config, seed)
-    strategy = distribution.create_strategy()
-    encoder, stages = pretraining.pretrain(images, model_config, pretraining_config, seed,
-                                           os.path.join(model.uri, LOGS_DIR), strategy)
-    if not export.is_chief(strategy):
+    history = run_pretraining(PretrainingArgs(
+        labeled_files=_split_files(examples, example_gen_spec.LABELED_SPLIT),
+        unlabeled_files=_split_files(examples, example_gen_spec.UNLABELED_SPLIT),
+        transform_output=artifact_utils.get_single_uri(input_dict[TRANSFORM_GRAPH_KEY]),
+        model_dir=model.uri,
+        model_config=json.loads(exec_properties[MODEL_CONFIG_KEY]),
+        pretraining_config=json.loads(exec_properties[PRETRAINING_CONFIG_KEY]),
+        seed=int(exec_properties[SEED_KEY])))
+    if history is None:
       return
-    autoencoder.save_encoder(encoder, path_utils.serving_model_dir(model.uri))
-    for number, stage in enumerate(stages, start=1):
+    for number, stage in enumerate(history["stages"], start=1):
       if stage["final_loss"] is not None:
         model.set_float_custom_property(pretraining.STAGE_LOSS_PROPERTY.format(number),
                                         stage["final_loss"])
-    model.set_int_custom_property("pretraining_images", len(images))
-    with tf.io.gfile.GFile(os.path.join(model.uri, HISTORY_FILE), "w") as f:
-      json.dump({"images": len(images), "stages": stages}, f, indent=1)
+    model.set_int_custom_property(pretraining.IMAGES_PROPERTY, history["images"])
