@@ -1,7 +1,7 @@
 """Greedy layer-wise pre-training models: stacked-LSTM autoencoders and the encoder they leave.
 
-Stage k reconstructs the 28 image rows, scaled to [-1, 1], through k LSTM layers (all returning sequences) and a
-per-timestep Dense(28). Its LSTM layers share names with the classifier's
+Stage k reconstructs the 28 image rows, scaled to [-1, 1], through k LSTM layers (all returning
+sequences) and a per-timestep Dense(28). Its LSTM layers share names with the classifier's
 (`classifier.lstm_layer_name`), so weights move between the models by layer name.
 """
 import hashlib
