@@ -39,26 +39,21 @@ def _assert_serves(model_dir):
   assert probabilities.shape == (1, 10) and np.isclose(probabilities.sum(), 1.0, atol=1e-4)
 
 
-def test_two_workers_train_together(fn_args, caplog):
-  caplog.set_level(logging.INFO)
-  exported = local_workers.launch(local_workers.TRAINER, fn_args, num_workers=2)
-  for index in (0, 1):
-    lines = _worker_lines(caplog, index)
-    assert _epochs_reported(lines) == [1, 2, 3], lines[-20:]
-    # One replica per worker: the global batch of 32 is split 16 + 16.
-    assert any("global batch 32 (16 per replica, 2 replicas)" in line for line in lines)
-  _assert_serves(exported)
-
-
-def test_killed_worker_resumes_after_its_last_epoch(fn_args, caplog):
+def test_two_workers_train_together_and_a_killed_one_resumes_after_its_last_epoch(fn_args,
+                                                                                   caplog):
   caplog.set_level(logging.INFO)
   with pytest.raises(local_workers.WorkerError, match="worker 1 exited with code 3"):
     local_workers.launch(local_workers.TRAINER, fn_args, num_workers=2, fail_after_epoch=1)
-  assert _epochs_reported(_worker_lines(caplog, 0)) == [1]
+  for index in (0, 1):
+    lines = _worker_lines(caplog, index)
+    assert _epochs_reported(lines) == [1], lines[-20:]
+    # One replica per worker: the global batch of 32 is split 16 + 16.
+    assert any("global batch 32 (16 per replica, 2 replicas)" in line for line in lines)
   caplog.clear()
   exported = local_workers.launch(local_workers.TRAINER, fn_args, num_workers=2)
-  # Resumed: epoch 1 is not trained again.
-  assert _epochs_reported(_worker_lines(caplog, 0)) == [2, 3]
+  # Resumed together: epoch 1 is not trained again.
+  for index in (0, 1):
+    assert _epochs_reported(_worker_lines(caplog, index)) == [2, 3]
   _assert_serves(exported)
 
 
