@@ -91,6 +91,7 @@ def main() -> None:
   read_rows = sum(len(batch[1]) for batch in tfds.as_numpy(
       builder.as_dataset(split="train", batch_size=4096, as_supervised=True)))
   read_rate = read_rows / (time.monotonic() - read_started)
+  peak_before_stage = peak_memory_gb()  # preparing and reading the data set, not the pipeline
 
   base = config_lib.PipelineConfig()
   config = dataclasses.replace(
@@ -128,7 +129,8 @@ def main() -> None:
     ratio = f"{rate / seconds / read_rate:.2f}x" if rate else "-"
     print(f"| {component} | {seconds:.0f} | {rate_text} | {ratio} |")
   print(f"\ndata stage wall time: {stage_seconds:.0f} s; whole benchmark "
-        f"{time.monotonic() - started:.0f} s; peak memory {peak_memory_gb():.2f} GB")
+        f"{time.monotonic() - started:.0f} s; peak memory {peak_memory_gb():.2f} GB "
+        f"({peak_before_stage:.2f} GB before the data stage started)")
   print(f"outputs under {work} (delete when done)")
 
 
