@@ -56,8 +56,9 @@ def _last_run(output_dir: str, pipeline_name: str) -> Dict[str, run_results.Comp
   return run_results.component_runs(store, run_results.latest_run_id(store, pipeline_name))
 
 
-def _split_files(transform: run_results.ComponentRun, split: str) -> List[str]:
-  return [os.path.join(transform.output("transformed_examples").uri, f"Split-{split}", "*")]
+def _split_files(transform: run_results.ComponentRun, *splits: str) -> List[str]:
+  examples = transform.output("transformed_examples").uri
+  return [os.path.join(examples, f"Split-{split}", "*") for split in splits]
 
 
 def _job_dir(output_dir: str, job: str) -> str:
@@ -88,7 +89,7 @@ def trainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int]) -
     logging.info("base model: %s", base_model)
   work = _job_dir(output_dir, TRAINER)
   return {
-      "train_files": [f for split in splits for f in _split_files(transform, split)],
+      "train_files": _split_files(transform, *splits),
       "base_model": base_model,
       "transform_output": transform.output("transform_graph").uri,
       "serving_model_dir": os.path.join(work, "serving_model"),
