@@ -28,7 +28,7 @@ import tensorflow_transform as tft  # noqa: E402
 from tfx import v1 as tfx  # noqa: E402
 from tfx.orchestration import metadata  # noqa: E402
 
-from models import autograph_speedup, classifier, input_fn, lr_schedule, methods  # noqa: E402
+from models import architectures, autograph_speedup, classifier, input_fn, lr_schedule  # noqa: E402
 from pipeline import config as config_lib  # noqa: E402
 from pipeline import pipeline as pipeline_lib  # noqa: E402
 from pipeline import run_results  # noqa: E402
@@ -58,16 +58,16 @@ def seed_feed_rate(quickdraw_dir: str) -> float:
 
 def pipeline_fit(labeled: input_fn.Examples, lstm_width: int, epochs: int, log_dir: str) -> float:
   """Seconds for the Trainer's fit loop (schedule, early stopping, checkpoints, TensorBoard)."""
-  model = classifier.build_classifier(lstm_width, 3, 28, 10)
+  model = architectures.build(10, config_lib.ModelConfig(architecture="lstm", lstm_width=lstm_width))
   training = config_lib.TrainingConfig(epochs=epochs, batch_size=BATCH, early_stopping_patience=10)
   started = time.perf_counter()
-  methods.train_classifier(model, labeled, None, training, log_dir, tf.distribute.get_strategy())
+  classifier.train_classifier(model, labeled, None, training, log_dir, tf.distribute.get_strategy())
   return time.perf_counter() - started
 
 
 def plain_fit(labeled: input_fn.Examples, lstm_width: int, epochs: int, _: str) -> float:
   """Seconds for plain Keras fit on the same in-memory arrays, same model and learning rate."""
-  model = classifier.build_classifier(lstm_width, 3, 28, 10)
+  model = architectures.build(10, config_lib.ModelConfig(architecture="lstm", lstm_width=lstm_width))
   model.compile(tf.keras.optimizers.Adam(lr_schedule.scaled_learning_rate(1e-3, BATCH, 32)),
                 "sparse_categorical_crossentropy", ["accuracy"])
   started = time.perf_counter()

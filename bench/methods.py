@@ -1,21 +1,25 @@
-"""Test accuracy of the four learning methods against the label budget, on real drawings.
+"""Test accuracy of every method x architecture against the label budget, on real drawings.
 
-Runs the pipeline's own code (models.pretraining.pretrain, the LayerwisePretrainer's function,
+Runs the registry's own code (models.pretraining.pretrain, the LayerwisePretrainer's function,
 and models.methods.train, the Trainer's) on in-memory data so that dozens of cells fit on a
-laptop. Per repeat, pre-training runs once and serves every budget: it sees all training images
-without labels, which is the same set whatever the budget. Labeled sets are the pipeline's
-class-balanced nested selection; decisions use a validation part of the labeled set; the test
-part is read once per trained model, for the table only.
+laptop. Per repeat and pretext, pre-training runs once and serves every budget: it sees all
+training images without labels, the same set whatever the budget (kept on disk, so a rerun
+reuses it). Labeled sets are the pipeline's class-balanced nested selection; decisions use a
+validation part of the labeled set; the test part is read once per trained model, for the
+table only.
 
-  python bench/methods.py [--quickdraw-dir ../shared/data/quickdraw] [--repeats 3]
-  python bench/methods.py --data doodles/demo --methods supervised --budgets 1% 5% 20%
+  python bench/methods.py                                   # the grid of docs/RESULTS.md
+  python bench/methods.py --cells cnn:consistency cnn:supervised --budgets 0.33%
+  python bench/methods.py --data mnist --budgets 100 1000 --cells cnn:consistency cnn:supervised
 
-Writes one CSV row per cell as it finishes (a rerun skips the cells already in the CSV), then
-prints the Markdown table for docs/RESULTS.md. Data: Quick, Draw! (Google, CC BY 4.0).
+A cell is ARCHITECTURE:METHOD[:PRETEXT]. One CSV row per cell as it finishes (a rerun skips the
+cells already in the CSV), then the Markdown table. Quick, Draw!: Google, CC BY 4.0.
+MNIST: Yann LeCun and Corinna Cortes, CC BY-SA 3.0.
 """
 import argparse
 import csv
 import dataclasses
+import json
 import logging
 import os
 import pathlib
@@ -31,14 +35,19 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 
 from components.tfds_example_gen import label_budget  # noqa: E402
-from models import autograph_speedup, input_fn, methods, pretraining  # noqa: E402
-from pipeline import config as config_lib  # noqa: E402
+from models import autograph_speedup, classifier, input_fn, methods, pretexts, pretraining  # noqa: E402
+from models import config as config_lib  # noqa: E402
+from models import run_fn  # noqa: E402
 from sources import features, tfds_source  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-DEFAULT_QUICKDRAW = ROOT.parent / "shared" / "data" / "quickdraw"
-COLUMNS = ["repeat", "budget", "labels", "method", "test_accuracy", "best_round", "rounds",
-           "seconds"]
+SHARED = ROOT.parent / "shared" / "data"
+COLUMNS = ["data", "repeat", "budget", "labels", "architecture", "method", "pretext",
+           "test_accuracy", "validation_accuracy", "seconds", "cpu_minutes", "notes"]
+DEFAULT_CELLS = ["cnn:supervised", "cnn:consistency", "cnn:self_training", "cnn:layerwise",
+                 "cnn:pretrained_consistency", "lstm:supervised", "lstm:consistency",
+                 "lstm:self_training", "lstm:layerwise:reconstruct",
+                 "lstm:layerwise:sequence_autoencoder", "lstm:layerwise:next_row"]
 
 
 def load_split(builder, split):
@@ -48,133 +57,178 @@ def load_split(builder, split):
           labels.astype(np.int64))
 
 
+def parse_cell(text):
+  parts = text.split(":")
+  if len(parts) not in (2, 3):
+    sys.exit(f"methods bench: cell {text!r} must be ARCHITECTURE:METHOD[:PRETEXT]")
+  model = config_lib.ModelConfig(architecture=parts[0])
+  spec = methods.get(parts[1])
+  pretext = ""
+  if spec.needs_encoder:
+    pretext = pretexts.resolve(parts[2] if len(parts) == 3 else config_lib.AUTO, model).name
+  methods.check(spec.name, model, config_lib.TrainingConfig())
+  return parts[0], spec.name, pretext
+
+
+def cell_key(row):
+  return (row["data"], int(row["repeat"]), row["budget"], row["architecture"], row["method"],
+          row["pretext"])
+
+
 def done_cells(path):
   if not path.exists():
     return {}
   with path.open() as f:
-    return {(int(r["repeat"]), r["budget"], r["method"]): r for r in csv.DictReader(f)}
+    return {cell_key(r): r for r in csv.DictReader(f)}
 
 
-def table(rows, budgets, method_names):
-  lines = ["| label budget | labels | " + " | ".join(method_names) + " |",
-           "|---|---|" + "---|" * len(method_names)]
-  for budget in budgets:
-    cells = [r for r in rows if r["budget"] == budget]
-    if not cells:
-      continue
-    out = []
-    for method in method_names:
-      acc = [float(r["test_accuracy"]) for r in cells if r["method"] == method]
+def table(rows, data):
+  rows = [r for r in rows if r["data"] == data]
+  cells = sorted({(r["architecture"], r["method"], r["pretext"]) for r in rows})
+  budgets = sorted({(int(r["labels"]), r["budget"]) for r in rows})
+  lines = [f"| architecture | method | pretext | " + " | ".join(
+      f"{b} ({n:,} labels)" for n, b in budgets) + " | CPU min/cell |",
+      "|---|---|---|" + "---|" * len(budgets) + "---|"]
+  for arch, method, pretext in cells:
+    out, cpu = [], []
+    for _, budget in budgets:
+      acc = [float(r["test_accuracy"]) for r in rows if (r["architecture"], r["method"],
+             r["pretext"], r["budget"]) == (arch, method, pretext, budget)]
+      cpu += [float(r["cpu_minutes"]) for r in rows if (r["architecture"], r["method"],
+              r["pretext"], r["budget"]) == (arch, method, pretext, budget)]
       out.append(f"{np.mean(acc):.3f} +- {np.std(acc):.3f} (n={len(acc)})" if acc else "-")
-    lines.append(f"| {budget} | {cells[0]['labels']} | " + " | ".join(out) + " |")
+    lines.append(f"| {arch} | {method} | {pretext or '-'} | " + " | ".join(out) +
+                 f" | {np.mean(cpu):.1f} |")
   return "\n".join(lines)
 
 
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--quickdraw-dir", type=pathlib.Path, default=DEFAULT_QUICKDRAW)
-  parser.add_argument("--data", default=None,
-                      help="another TFDS data set instead, e.g. doodles/demo")
+  parser.add_argument("--data", choices=["quickdraw", "mnist", "doodles"], default="quickdraw")
+  parser.add_argument("--data-dir", type=pathlib.Path, default=None,
+                      help="the data's files (default: ../shared/data/<data>)")
   parser.add_argument("--train-per-class", type=int, default=3_499)
   parser.add_argument("--test-per-class", type=int, default=500)
   parser.add_argument("--budgets", nargs="+", default=["0.33%", "1.67%", "16.67%"])
-  parser.add_argument("--methods", nargs="+", default=list(config_lib.METHODS))
+  parser.add_argument("--cells", nargs="+", default=DEFAULT_CELLS)
   parser.add_argument("--repeats", type=int, default=3)
-  parser.add_argument("--only-repeats", type=int, nargs="+", default=None,
-                      help="run just these repeats (e.g. one process per core, one CSV)")
+  parser.add_argument("--only-repeats", type=int, nargs="+", default=None)
   parser.add_argument("--lstm-width", type=int, default=32)
+  parser.add_argument("--cnn-width", type=int, default=config_lib.ModelConfig().cnn_width)
   parser.add_argument("--epochs", type=int, default=40)
   parser.add_argument("--pretrain-epochs", type=int, default=5)
-  parser.add_argument("--rounds", type=int, default=3)
-  parser.add_argument("--window", type=int, default=5_000)
+  parser.add_argument("--set", nargs="*", default=[], metavar="METHOD.FIELD=VALUE",
+                      help="a method setting, e.g. consistency.threshold=0.9 (recorded nowhere: "
+                           "use another --csv)")
   parser.add_argument("--validation-fraction", type=float, default=0.2)
-  parser.add_argument("--csv", type=pathlib.Path, default=ROOT / "docs" / "results" / "methods.csv")
-  parser.add_argument("--work-dir", type=pathlib.Path, default=pathlib.Path("/tmp/fewlabels_methods"))
+  parser.add_argument("--csv", type=pathlib.Path,
+                      default=ROOT / "docs" / "results" / "methods_grid.csv")
+  parser.add_argument("--work-dir", type=pathlib.Path, default=pathlib.Path("/tmp/fewlabels_grid"))
   args = parser.parse_args()
   logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)
-  for method in args.methods:
-    config_lib.check_method(method, config_lib.TrainingConfig(validation_fraction=0.1))
-  if args.data is None and not args.quickdraw_dir.is_dir():
-    sys.exit(f"methods bench: Quick, Draw! files not found at {args.quickdraw_dir}: pass "
-             "--quickdraw-dir")
+  cells = [parse_cell(c) for c in args.cells]
+  overrides = {}  # by settings class: `consistency.epochs` also sets pretrained_consistency's
+  for item in args.set:
+    key, _, value = item.partition("=")
+    method, _, field = key.partition(".")
+    settings_class = methods.get(method).settings
+    overrides.setdefault(settings_class, {})[field] = config_lib.parse_value(
+        settings_class, field, value, f"method {method!r}")
+  data_dir = args.data_dir or SHARED / args.data
+  if args.data != "doodles" and not data_dir.is_dir():
+    sys.exit(f"methods bench: {args.data} files not found at {data_dir}: pass --data-dir")
   autograph_speedup.skip_autograph_for_tf_keras()
 
-  source = tfds_source.SourceSpec(
-      args.data or f"quickdraw_files/default_train{args.train_per_class}_test{args.test_per_class}",
-      data_dir=str(args.work_dir / "tfds"), manual_dir=str(args.quickdraw_dir))
+  dataset = {"quickdraw": f"quickdraw_files/default_train{args.train_per_class}_test"
+                          f"{args.test_per_class}",
+             "mnist": "mnist_idx/mnist", "doodles": "doodles/demo"}[args.data]
+  source = tfds_source.SourceSpec(dataset, data_dir=str(args.work_dir / "tfds"),
+                                  manual_dir=str(data_dir))
   builder = tfds_source.load_builder(source)
   train_x, train_y = load_split(builder, "train")
   test_x, test_y = load_split(builder, "test")
   test = input_fn.Examples(test_x, test_y, np.arange(len(test_y)))
   num_classes = len(tfds_source.class_names(source.dataset, source.data_dir))
-  model = config_lib.ModelConfig(lstm_width=args.lstm_width)
   training = config_lib.TrainingConfig(epochs=args.epochs, early_stopping_patience=10,
-                                       min_epochs=15,
-                                       validation_fraction=args.validation_fraction)
-  pretraining_config = config_lib.PretrainingConfig(epochs_per_stage=args.pretrain_epochs)
-  self_config = config_lib.SelfTrainingConfig(window=args.window, max_rounds=args.rounds)
+                                       min_epochs=15, validation_fraction=args.validation_fraction)
   strategy = tf.distribute.get_strategy()
   machine = f"{platform.node()}, {os.cpu_count()} cores, {platform.platform()}"
-  logging.info("machine: %s; data: %d train, %d test images; %s", machine, len(train_y),
-               len(test), model)
+  logging.info("machine: %s; data: %d train, %d test images", machine, len(train_y), len(test))
 
   args.csv.parent.mkdir(parents=True, exist_ok=True)
   done = done_cells(args.csv)
   new_file = not args.csv.exists()
   repeats = args.only_repeats if args.only_repeats is not None else range(args.repeats)
-  cells = [(r, b, m) for r in repeats for b in args.budgets for m in args.methods]
+  grid = [(r, b, c) for r in repeats for b in args.budgets for c in cells]
   started = time.monotonic()
   with args.csv.open("a", newline="") as f:
     writer = csv.DictWriter(f, COLUMNS)
     if new_file:
       writer.writeheader()
-    encoders = {}
-    for index, (repeat, budget, method) in enumerate(cells, start=1):
-      if (repeat, budget, method) in done:
+    for index, (repeat, budget, (arch, method, pretext)) in enumerate(grid, start=1):
+      key = (args.data, repeat, budget, arch, method, pretext)
+      if key in done:
         continue
+      model = config_lib.ModelConfig(architecture=arch, lstm_width=args.lstm_width,
+                                     cnn_width=args.cnn_width)
       count = label_budget.LabelBudget(budget).count(len(train_y), num_classes)
       mask = label_budget.select_labeled(train_y, count, seed=repeat)
       examples = input_fn.Examples(train_x, np.where(mask, train_y, features.NO_LABEL),
                                    np.arange(len(train_y)))
-      cell_started = time.monotonic()
+      cell_started, cpu_started = time.monotonic(), time.process_time()
       tf.keras.utils.set_random_seed(repeat)
       encoder = None
-      if method in config_lib.PRETRAINED_METHODS:
-        if repeat not in encoders:
+      if pretext:
+        # Pre-training sees every training image without its label: the same whatever the budget.
+        encoder_dir = args.work_dir / "encoders" / f"{args.data}_{arch}_{pretext}_{repeat}"
+        if not (encoder_dir / pretexts.ENCODER_FILE).exists():
+          pretraining_config = config_lib.PretrainingConfig(pretext=pretext,
+                                                            epochs_per_stage=args.pretrain_epochs)
           images = pretraining.pretraining_images(input_fn.labeled_only(examples),
                                                   input_fn.unlabeled_only(examples),
                                                   pretraining_config, repeat)
-          pretrain_dir = args.work_dir / f"pretrain_{repeat}"
-          shutil.rmtree(pretrain_dir, ignore_errors=True)
-          encoders[repeat] = pretraining.pretrain(images, model, pretraining_config, repeat,
-                                                  str(pretrain_dir), strategy)[0]
-        encoder = encoders[repeat]
+          shutil.rmtree(args.work_dir / "pretrain_logs", ignore_errors=True)
+          encoder = pretraining.pretrain(images, model, pretraining_config, repeat,
+                                         str(args.work_dir / "pretrain_logs"), strategy)[0]
+          pretexts.save_encoder(encoder, str(encoder_dir))
+        encoder = pretexts.load_encoder(str(encoder_dir))
       # Each cell its own log dir: BackupAndRestore must never resume another cell's training.
-      log_dir = args.work_dir / "logs" / f"{repeat}_{budget}_{method}"
+      log_dir = args.work_dir / "logs" / "_".join(map(str, key))
       shutil.rmtree(log_dir, ignore_errors=True)
-      trained = methods.train(method, examples, model, dataclasses.replace(training, seed=repeat),
-                              self_config, num_classes, encoder, "pre-trained encoder",
-                              str(log_dir), strategy)
-      methods.score_against(lambda ids: train_y[ids], trained)
-      outcome = trained.outcome
-      row = {"repeat": repeat, "budget": budget, "labels": count, "method": method,
-             "test_accuracy": f"{methods.accuracy(trained.model, test):.4f}",
-             "best_round": outcome.best_round if outcome else "",
-             "rounds": ";".join(f"{r.num_labeled}:{r.validation_accuracy:.3f}:"
-                                f"{r.pseudo_label_accuracy or 0:.3f}" for r in outcome.rounds)
-                       if outcome else "",
-             "seconds": f"{time.monotonic() - cell_started:.0f}"}
+      cell_training = dataclasses.replace(training, seed=repeat)
+      request = methods.TrainRequest(
+          examples=examples,
+          build_model=run_fn.model_builder(model, num_classes, encoder, "pre-trained encoder",
+                                           strategy),
+          training=cell_training, settings=methods.settings(method, overrides.get(methods.get(method).settings, {})),
+          num_classes=num_classes, log_dir=str(log_dir), strategy=strategy,
+          true_labels=lambda ids: train_y[ids])
+      trained = methods.train(method, request, has_encoder=encoder is not None)
+      _, validation = classifier.labeled_parts(examples, cell_training)
+      notes = {k: trained.history[k] for k in ("self_training", "accepted_per_class")
+               if k in trained.history}
+      epochs = trained.history.get("epochs", [])
+      if epochs and "above_threshold" in epochs[-1]:
+        notes["above_threshold"] = [round(e["above_threshold"], 3) for e in epochs]
+        notes["pseudo_label_accuracy"] = [round(e["pseudo_label_accuracy"], 3) for e in epochs]
+      row = {"data": args.data, "repeat": repeat, "budget": budget, "labels": count,
+             "architecture": arch, "method": method, "pretext": pretext,
+             "test_accuracy": f"{classifier.accuracy(trained.model, test):.4f}",
+             "validation_accuracy": f"{classifier.accuracy(trained.model, validation):.4f}",
+             "seconds": f"{time.monotonic() - cell_started:.0f}",
+             "cpu_minutes": f"{(time.process_time() - cpu_started) / 60:.1f}",
+             "notes": json.dumps(notes, separators=(",", ":"))[:2000]}
       writer.writerow(row)
       f.flush()
       elapsed = time.monotonic() - started
-      logging.info("cell %d/%d %s: test accuracy %s (%.0f s elapsed)", index, len(cells),
-                   row, row["test_accuracy"], elapsed)
+      logging.info("cell %d/%d %s %s %s:%s%s: test accuracy %s (%s s; %.0f s elapsed)", index,
+                   len(grid), repeat, budget, arch, method, f":{pretext}" if pretext else "",
+                   row["test_accuracy"], row["seconds"], elapsed)
   rows = list(done_cells(args.csv).values())
   print(f"\nmachine: {machine}")
-  print(f"data: {source.dataset} ({'Quick, Draw!, Google, CC BY 4.0, ' if args.data is None else ''}"
-        f"{num_classes} classes), {len(train_y):,} train / {len(test):,} test images; "
-        f"LSTM width {args.lstm_width}, 3 layers")
-  print(table(rows, args.budgets, args.methods))
+  print(f"data: {source.dataset}, {num_classes} classes, {len(train_y):,} train / "
+        f"{len(test):,} test images")
+  print(table(rows, args.data))
 
 
 if __name__ == "__main__":

@@ -1,30 +1,48 @@
-"""The research method's classifier: stacked LSTMs over image rows, Dense, softmax."""
-from typing import Tuple
+"""What every method does with a classifier: fit it on labels, predict, score it."""
+from typing import Any, Dict, Optional, Tuple
 
+import numpy as np
 import tensorflow as tf
 
-from models import preprocessing
+from models import config as config_lib
+from models import input_fn
+from models import training_loop
 from sources import features
 
-
-def lstm_layer_name(index: int) -> str:
-  """Layer names shared by the classifier and the pre-training autoencoders."""
-  return f"lstm_{index + 1}"
+_PREDICT_BATCH = 1024
 
 
-def image_input() -> Tuple[tf.Tensor, tf.Tensor]:
-  """The models' input, uint8 image rows (Transform's pixels), and the rows scaled to [-1, 1]."""
-  pixels = tf.keras.Input(shape=(features.IMAGE_SIZE, features.IMAGE_SIZE), dtype=tf.uint8,
-                          name=preprocessing.PIXELS_KEY)
-  return pixels, preprocessing.scaling_layer()(pixels)
+def labeled_parts(examples: input_fn.Examples, training: config_lib.TrainingConfig
+                  ) -> Tuple[input_fn.Examples, Optional[input_fn.Examples]]:
+  """(training part, validation part or None) of the labeled examples; the validation part
+  makes every decision (early stopping, rounds, thresholds), never the test split."""
+  labeled = input_fn.labeled_only(examples)
+  if training.validation_fraction > 0:
+    return input_fn.split_validation(labeled, training.validation_fraction)
+  return labeled, None
 
 
-def build_classifier(lstm_width: int, lstm_layers: int, dense_width: int,
-                     num_classes: int) -> tf.keras.Model:
-  pixels, x = image_input()
-  for index in range(lstm_layers):
-    x = tf.keras.layers.LSTM(lstm_width, return_sequences=index < lstm_layers - 1,
-                             name=lstm_layer_name(index))(x)
-  x = tf.keras.layers.Dense(dense_width, name="dense")(x)
-  probabilities = tf.keras.layers.Dense(num_classes, activation="softmax", name="probabilities")(x)
-  return tf.keras.Model(pixels, probabilities, name="lstm_classifier")
+def train_classifier(model: tf.keras.Model, train: input_fn.Examples,
+                     validation: Optional[input_fn.Examples], training: config_lib.TrainingConfig,
+                     log_dir: str, strategy: tf.distribute.Strategy,
+                     stage: str = "fine-tune") -> Dict[str, Any]:
+  """Fits the classifier on labeled examples; returns the fit history."""
+  if len(train) == 0:
+    raise ValueError("the labeled split has no training examples left to train on")
+  return training_loop.fit(
+      model, train, validation, training, "sparse_categorical_crossentropy", ["accuracy"], log_dir,
+      strategy, stage)
+
+
+def predict_probabilities(model: tf.keras.Model, examples: input_fn.Examples) -> np.ndarray:
+  """Class probabilities for every example, computed whole on each worker so that every worker
+  of a multi-worker run takes the same decisions."""
+  predict = tf.function(lambda pixels: model(pixels, training=False), input_signature=[
+      tf.TensorSpec([None, features.IMAGE_SIZE, features.IMAGE_SIZE], tf.uint8)])
+  out = [predict(tf.constant(examples.pixels[start:start + _PREDICT_BATCH])).numpy()
+         for start in range(0, len(examples), _PREDICT_BATCH)]
+  return np.concatenate(out) if out else np.zeros((0, model.output_shape[-1]), np.float32)
+
+
+def accuracy(model: tf.keras.Model, examples: input_fn.Examples) -> float:
+  return float((predict_probabilities(model, examples).argmax(axis=1) == examples.labels).mean())

@@ -7,15 +7,18 @@ whole batches, one op per batch instead of per image. At one byte per pixel the 
 method's whole training set fits: 700,000 images are 549 MB.
 """
 import dataclasses
-from typing import List, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from models import augment
 from models import preprocessing
 from sources import features
 
+# A pretext's (model inputs, targets) from a batch of uint8 pixels.
+Targets = Callable[[tf.Tensor], Tuple[tf.Tensor, tf.Tensor]]
 _PARSE_BATCH = 1024  # parsing many records per call costs far less than one at a time
 _VALIDATION_BUCKETS = 10_000
 _HASH_MULTIPLIER = 2_654_435_761  # Knuth's multiplicative hash: ids spread over the buckets
@@ -94,20 +97,25 @@ def split_validation(examples: Examples, fraction: float) -> Tuple[Examples, Exa
   return examples.subset(bucket >= cut), examples.subset(bucket < cut)
 
 
-def _gathered(examples: Examples, indices: tf.data.Dataset, autoencode: bool) -> tf.data.Dataset:
-  """Batches of (pixels, labels), or for an autoencoder (pixels, the rows scaled as the model
-  scales its input)."""
+def _gathered(examples: Examples, indices: tf.data.Dataset, targets: Optional[Targets] = None,
+              translate_pixels: float = 0.0, seed: int = 0) -> tf.data.Dataset:
+  """Batches of (pixels, labels), or for a pretext (model inputs, targets) = targets(pixels).
+  `translate_pixels`: each image shifted at random by up to that many pixels (seeded by the
+  batch's number, so the same seed gives the same batches)."""
   pixels = tf.constant(examples.pixels)
-  if autoencode:
-    def batch(i):
-      images = tf.gather(pixels, i)
-      return images, preprocessing.scale_pixels(images)
+  shift = augment.Augmentation(translate_pixels=translate_pixels)
+  if targets is not None:
+    def batch(number, i):
+      return targets(tf.gather(pixels, i))
   else:
     labels = tf.constant(examples.labels)
 
-    def batch(i):
-      return tf.gather(pixels, i), tf.gather(labels, i)
-  ds = indices.map(batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+    def batch(number, i):
+      return (augment.augment(tf.gather(pixels, i), shift, tf.stack([tf.constant(seed, tf.int64),
+                                                                     number])),
+              tf.gather(labels, i))
+  ds = indices.enumerate().map(batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+      tf.data.AUTOTUNE)
   # A worker of a multi-worker run takes its share of each batch (there is one "file").
   options = tf.data.Options()
   options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
@@ -115,17 +123,29 @@ def _gathered(examples: Examples, indices: tf.data.Dataset, autoencode: bool) ->
 
 
 def training_batches(examples: Examples, batch_size: int, seed: int,
-                     autoencode: bool = False) -> tf.data.Dataset:
-  """Endless batches of (pixels, label), reshuffled every epoch."""
+                     targets: Optional[Targets] = None,
+                     translate_pixels: float = 0.0) -> tf.data.Dataset:
+  """Endless batches of (pixels, label), reshuffled every epoch, optionally shifted."""
   n = len(examples)
   indices = tf.data.Dataset.range(n).shuffle(n, seed=seed, reshuffle_each_iteration=True)
-  return _gathered(examples, indices.repeat().batch(batch_size), autoencode)
+  return _gathered(examples, indices.repeat().batch(batch_size), targets,
+                   translate_pixels, seed)
+
+
+def paired_batches(labeled: Examples, unlabeled: Examples, unlabeled_truth: np.ndarray,
+                   batch_size: int, ratio: int, seed: int) -> tf.data.Dataset:
+  """Endless ((pixels, labels), (pixels, truth)) pairs: a labeled batch and `ratio` times as
+  many unlabeled images, each side reshuffled every pass. `unlabeled_truth` holds the pool's
+  true labels where known (diagnostics only, features.NO_LABEL elsewhere); no loss reads it."""
+  pool = Examples(unlabeled.pixels, unlabeled_truth.astype(np.int64), unlabeled.ids)
+  return tf.data.Dataset.zip((training_batches(labeled, batch_size, seed),
+                              training_batches(pool, batch_size * ratio, seed + 1)))
 
 
 def evaluation_batches(examples: Examples, batch_size: int,
-                       autoencode: bool = False) -> tf.data.Dataset:
+                       targets: Optional[Targets] = None) -> tf.data.Dataset:
   """One pass in order; the last batch may be partial."""
-  return _gathered(examples, tf.data.Dataset.range(len(examples)).batch(batch_size), autoencode)
+  return _gathered(examples, tf.data.Dataset.range(len(examples)).batch(batch_size), targets)
 
 
 def concatenate(parts: List[Examples]) -> Examples:

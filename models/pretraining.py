@@ -1,4 +1,5 @@
-"""Greedy layer-wise pre-training: stage k trains a k-layer autoencoder from stage k-1's layers."""
+"""Pre-training on the pool by a pretext (models/pretexts.py), greedy stage by stage: stage k
+starts from stage k-1's encoder layers. The LayerwisePretrainer component runs `pretrain`."""
 import logging
 import os
 from typing import List, Tuple
@@ -6,14 +7,16 @@ from typing import List, Tuple
 import numpy as np
 import tensorflow as tf
 
-from models import autoencoder
+from models import config as config_lib
 from models import input_fn
+from models import pretexts
 from models import training_loop
-from pipeline import config as config_lib
+from models import weights
 
 # Custom properties of the encoder artifact.
-STAGE_LOSS_PROPERTY = "stage_{}_loss"  # per stage: the last epoch's reconstruction loss
+STAGE_LOSS_PROPERTY = "stage_{}_loss"  # per stage: the last epoch's pretext loss
 IMAGES_PROPERTY = "pretraining_images"
+PRETEXT_PROPERTY = "pretext"
 
 
 class PretrainingError(ValueError):
@@ -38,22 +41,25 @@ def pretrain(images: input_fn.Examples, model: config_lib.ModelConfig,
              pretraining: config_lib.PretrainingConfig, seed: int, log_dir: str,
              strategy: tf.distribute.Strategy) -> Tuple[tf.keras.Model, List[dict]]:
   """Returns the encoder of the last stage and each stage's history."""
+  pretext = pretexts.resolve(pretraining.pretext, model)
   training = pretraining.as_training(seed)
+  count = pretext.stages(model)
   previous, stages = None, []
-  for depth in range(1, model.lstm_layers + 1):
+  for depth in range(1, count + 1):
     with strategy.scope():
-      stage_model = autoencoder.build_autoencoder(model.lstm_width, depth)
+      stage_model = pretext.build(depth, model)
       if previous is not None:
-        autoencoder.carry_lstm_weights(previous, stage_model)
-    start = autoencoder.lstm_fingerprints(stage_model)
+        weights.transfer(previous, stage_model, f"pre-training stage {depth - 1}")
+    start = weights.fingerprints(stage_model)
     history = training_loop.fit(
         stage_model, images, None, training, "mean_squared_error", [],
         os.path.join(log_dir, f"stage_{depth}"), strategy,
-        stage=f"pre-training stage {depth}/{model.lstm_layers}", autoencode=True)
-    history.update(start_fingerprints=start, end_fingerprints=autoencoder.lstm_fingerprints(stage_model))
+        stage=f"pre-training ({pretext.name}) stage {depth}/{count}", targets=pretext.targets)
+    history.update(pretext=pretext.name, start_fingerprints=start,
+                   end_fingerprints=weights.fingerprints(stage_model))
     history["final_loss"] = history["epochs"][-1]["loss"] if history["epochs"] else None
-    logging.info("pre-training stage %d/%d: final reconstruction loss %s", depth,
-                 model.lstm_layers, history["final_loss"])
+    logging.info("pre-training (%s) stage %d/%d: final loss %s", pretext.name, depth, count,
+                 history["final_loss"])
     stages.append(history)
-    previous = stage_model
-  return autoencoder.encoder_of(previous), stages
+    previous = pretexts.encoder_of(pretext, stage_model, depth)
+  return previous, stages

@@ -1,4 +1,4 @@
-"""The Trainer's run_fn: train the LSTM classifier by the configured method, export for serving."""
+"""The Trainer's run_fn: train a classifier by the configured method, export it for serving."""
 import json
 import logging
 import os
@@ -9,21 +9,23 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tfx.components.trainer.fn_args_utils import FnArgs
 
-from models import autoencoder
+from models import architectures
 from models import autograph_speedup
+from models import config as config_lib
 from models import distribution
 from models import export
 from models import input_fn
 from models import methods
-from pipeline import config as config_lib
+from models import pretexts
+from models import weights
 
 # Keys of the Trainer's custom_config, written by pipeline.pipeline.create_pipeline.
 METHOD_KEY = "method"
+METHOD_SETTINGS_KEY = "method_settings"  # the method's own config dataclass, as a dict
 MODEL_CONFIG_KEY = "model"
 TRAINING_CONFIG_KEY = "training"
-SELF_TRAINING_CONFIG_KEY = "self_training"
 NUM_CLASSES_KEY = "num_classes"
-# The data source, read only after training to score pseudo-labels against the true labels.
+# The data source, read only to score pseudo-labels against the pool's true labels.
 DIAGNOSTIC_SOURCE_KEY = "diagnostic_source"
 CODE_VERSION_KEY = "code_version"  # only there so that a code change invalidates the cache
 HISTORY_FILE = "history.json"
@@ -43,30 +45,45 @@ def _true_labels_reader(source: Optional[Dict[str, Any]]):
   return lambda ids: labels[np.asarray(ids)]
 
 
+def model_builder(model_config: config_lib.ModelConfig, num_classes: int,
+                  encoder: Optional[tf.keras.Model], encoder_path: str,
+                  strategy: tf.distribute.Strategy):
+  """A callable that builds a fresh classifier in the strategy's scope, from the encoder if any."""
+  def build() -> tf.keras.Model:
+    with strategy.scope():
+      model = architectures.build(num_classes, model_config)
+      if encoder is not None:
+        weights.transfer(encoder, model, encoder_path)
+    return model
+  return build
+
+
 def run_fn(fn_args: FnArgs) -> None:
   autograph_speedup.skip_autograph_for_tf_keras()
   custom = fn_args.custom_config
   method = custom[METHOD_KEY]
   model_config = config_lib.ModelConfig(**custom[MODEL_CONFIG_KEY])
   training = config_lib.TrainingConfig(**custom[TRAINING_CONFIG_KEY])
-  self_config = config_lib.SelfTrainingConfig(**custom[SELF_TRAINING_CONFIG_KEY])
+  settings = methods.settings(method, custom[METHOD_SETTINGS_KEY])
+  methods.check(method, model_config, training)
+  num_classes = int(custom[NUM_CLASSES_KEY])
   tf.keras.utils.set_random_seed(training.seed)
 
   strategy = distribution.create_strategy()
   tft_output = tft.TFTransformOutput(fn_args.transform_output)
   examples = input_fn.load(fn_args.train_files, tft_output)
-  encoder = autoencoder.load_encoder(fn_args.base_model) if fn_args.base_model else None
-  trained = methods.train(method, examples, model_config, training, self_config,
-                          int(custom[NUM_CLASSES_KEY]), encoder, fn_args.base_model or "",
-                          fn_args.model_run_dir, strategy)
+  encoder = pretexts.load_encoder(fn_args.base_model) if fn_args.base_model else None
+  request = methods.TrainRequest(
+      examples=examples,
+      build_model=model_builder(model_config, num_classes, encoder, fn_args.base_model or "",
+                                strategy),
+      training=training, settings=settings, num_classes=num_classes,
+      log_dir=fn_args.model_run_dir, strategy=strategy,
+      true_labels=(_true_labels_reader(custom.get(DIAGNOSTIC_SOURCE_KEY))
+                   if methods.get(method).uses_unlabeled else None))
+  trained = methods.train(method, request, has_encoder=encoder is not None)
   export.export_serving_model(trained.model, tft_output, fn_args.serving_model_dir, strategy)
   if not export.is_chief(strategy):
     return
-  history = dict(trained.history, method=method)
-  if trained.outcome is not None:
-    true_labels = _true_labels_reader(custom.get(DIAGNOSTIC_SOURCE_KEY))
-    if true_labels is not None:
-      methods.score_against(true_labels, trained)
-    history["self_training"] = methods.self_training_report(trained)
   with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, HISTORY_FILE), "w") as f:
-    json.dump(history, f, indent=1)
+    json.dump(trained.history, f, indent=1)

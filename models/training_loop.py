@@ -6,7 +6,7 @@ they share the large-batch rules, the multi-worker batch split and the fault tol
 import logging
 import math
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
 import tensorflow as tf
 
@@ -15,7 +15,7 @@ from models import fault_injection
 from models import input_fn
 from models import lr_schedule
 from models import progress
-from pipeline import config as config_lib
+from models import config as config_lib
 
 BACKUP_DIR = "backup"
 
@@ -28,20 +28,26 @@ def batch_size_for(training: config_lib.TrainingConfig, num_examples: int) -> in
 
 def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[input_fn.Examples],
         training: config_lib.TrainingConfig, loss: str, metrics: List[str], log_dir: str,
-        strategy: tf.distribute.Strategy,
-        stage: str, autoencode: bool = False) -> Dict[str, Any]:
+        strategy: tf.distribute.Strategy, stage: str, targets: Optional[input_fn.Targets] = None,
+        batches: Optional[tf.data.Dataset] = None, steps_per_epoch: Optional[int] = None,
+        ema_momentum: float = 0.0,
+        callbacks: Sequence[tf.keras.callbacks.Callback] = ()) -> Dict[str, Any]:
   """Compiles and fits `model`; returns {"num_train", "batch_size", "epochs": [per-epoch logs]}.
 
   With a validation part, early stopping watches its accuracy (its loss rises with confidence
   long before its accuracy falls) and the best epoch's weights are kept; without, it watches
-  the training loss (the research method's rule). `autoencode`
-  makes the rows their own targets (pre-training). Loss and metrics are Keras names, so that
-  Keras creates them inside the strategy's scope.
+  the training loss (the research method's rule). `targets` makes a
+  pretext's (inputs, targets) from the pixels (pre-training). Loss and metrics are Keras names, so that
+  Keras creates them inside the strategy's scope. A method with its own train step passes its
+  `batches` and `steps_per_epoch` (the labeled batch size still follows `training`).
+  `ema_momentum` > 0: the weights become their exponential moving average at the end of every
+  epoch, before validation, so the validated and kept model is the averaged one.
   """
   num_train = len(train)
   batch_size = batch_size_for(training, num_train)
   per_replica = distribution.check_global_batch(batch_size, strategy)
-  steps_per_epoch = math.ceil(num_train / batch_size)
+  steps_per_epoch = steps_per_epoch or max(math.ceil(num_train / batch_size),
+                                            training.min_steps_per_epoch)
   schedule = lr_schedule.LegwSchedule.for_batch(
       training.base_learning_rate, batch_size, training.base_batch_size, training.warmup_epochs,
       steps_per_epoch, training.decay_epochs)
@@ -50,7 +56,10 @@ def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[in
                strategy.num_replicas_in_sync, steps_per_epoch, schedule.peak_learning_rate,
                schedule.warmup_steps)
   with strategy.scope():
-    model.compile(optimizer=tf.keras.optimizers.Adam(schedule), loss=loss, metrics=metrics)
+    optimizer = tf.keras.optimizers.Adam(
+        schedule, use_ema=ema_momentum > 0, ema_momentum=ema_momentum or 0.99,
+        ema_overwrite_frequency=steps_per_epoch if ema_momentum > 0 else None)
+    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
   result = {"num_train": num_train, "batch_size": batch_size, "epochs": []}
   if training.epochs == 0:
     return result
@@ -58,10 +67,11 @@ def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[in
   monitor, mode = (f"val_{metrics[0]}", "max") if has_metric else (
       "val_loss" if validation is not None else "loss", "min")
   history = model.fit(
-      input_fn.training_batches(train, batch_size, training.seed, autoencode),
+      batches or input_fn.training_batches(train, batch_size, training.seed, targets,
+                                              0.0 if targets else training.translate_pixels),
       epochs=training.epochs, steps_per_epoch=steps_per_epoch, verbose=0,
       validation_data=(None if validation is None
-                       else input_fn.evaluation_batches(validation, batch_size, autoencode)),
+                       else input_fn.evaluation_batches(validation, batch_size, targets)),
       callbacks=[
           tf.keras.callbacks.EarlyStopping(monitor=monitor, mode=mode,
                                            patience=training.early_stopping_patience,
@@ -71,7 +81,7 @@ def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[in
           # A worker restarted in the same run directory resumes from the last finished epoch.
           tf.keras.callbacks.BackupAndRestore(backup_dir=os.path.join(log_dir, BACKUP_DIR)),
           progress.ProgressLogger(stage, training.epochs),
-      ] + fault_injection.callbacks())
+      ] + list(callbacks) + fault_injection.callbacks())
   result["epochs"] = [dict(zip(history.history, map(float, values)))
                       for values in zip(*history.history.values())]
   return result

@@ -8,6 +8,9 @@ import time
 import warnings
 from typing import List, Optional
 
+from models import architectures
+from models import config as model_config
+from models import methods
 from pipeline import config as config_lib
 
 BEAM_RUNNERS = ("DirectRunner", "DataflowRunner", "FlinkRunner", "SparkRunner", "PortableRunner")
@@ -55,7 +58,15 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
                     help="chooses the labeled images (default: %(default)s)")
   method = parser.add_argument_group("learning method")
   method.add_argument("--method", default=d.method, metavar="NAME",
-                      help=f"one of {', '.join(config_lib.METHODS)} (default: %(default)s)")
+                      help=f"one of {', '.join(methods.names())} (default: %(default)s)")
+  method.add_argument("--set", action="append", default=[], metavar="[SECTION.]FIELD=VALUE",
+                      help="any setting: the method's own (e.g. threshold=0.9, max_rounds=3) "
+                           "or SECTION.FIELD of model, training, pretraining, evaluation (e.g. "
+                           "training.translate_pixels=0); repeatable")
+  method.add_argument("--pretext", default=d.pretraining.pretext, metavar="NAME",
+                      help="what pre-training teaches the encoder: reconstruct, "
+                           "sequence_autoencoder or next_row (lstm), denoise (cnn); auto: the "
+                           "architecture's first (default: %(default)s)")
   method.add_argument("--pretrain-epochs", type=int, default=d.pretraining.epochs_per_stage,
                       help="epochs per layer-wise pre-training stage (default: %(default)s)")
   method.add_argument("--pretrain-batch-size", type=_batch_size, default=d.pretraining.batch_size,
@@ -63,13 +74,12 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
   method.add_argument("--pretrain-max-images", type=int, default=d.pretraining.max_images,
                       help="pre-train on a sample of this many images; 0: all "
                            "(default: %(default)s)")
-  method.add_argument("--self-training-rounds", type=int, default=d.self_training.max_rounds,
-                      help="most self-training rounds; 0: until a stop rule (default: %(default)s)")
-  method.add_argument("--self-training-window", type=int, default=d.self_training.window,
-                      help="unlabeled images predicted per round (default: %(default)s)")
-  method.add_argument("--self-training-min-pool", type=int, default=d.self_training.min_pool,
-                      help="stop when fewer unlabeled images are left (default: %(default)s)")
   model = parser.add_argument_group("model and training")
+  model.add_argument("--model", default=d.model.architecture, metavar="NAME",
+                     help=f"architecture: one of {', '.join(architectures.names())} "
+                          "(default: %(default)s)")
+  model.add_argument("--cnn-width", type=int, default=d.model.cnn_width,
+                     help="channels of the CNN's first block (default: %(default)s)")
   model.add_argument("--lstm-width", type=int, default=d.model.lstm_width,
                      help="units per LSTM layer; the research method uses 512 (default: %(default)s)")
   model.add_argument("--lstm-layers", type=int, default=d.model.lstm_layers,
@@ -109,9 +119,37 @@ def _beam_args(args) -> tuple:
   return (f"--runner={args.beam_runner}",) + tuple(args.beam_arg)
 
 
+_SECTIONS = ("model", "training", "pretraining", "evaluation")
+
+
+def _apply_sets(config: config_lib.PipelineConfig, items: List[str]) -> config_lib.PipelineConfig:
+  """`--set` values: SECTION.FIELD=VALUE into that config section, FIELD=VALUE into the
+  method's own settings; each value parsed as its field's type."""
+  method_settings = dict(config.method_settings)
+  sections = {}
+  for item in items:
+    key, equals, text = item.partition("=")
+    if not equals:
+      raise config_lib.ConfigError(f"--set {item!r} must be [SECTION.]FIELD=VALUE")
+    section, dot, field = key.rpartition(".")
+    if not dot:
+      settings_class = config.method_spec.settings
+      method_settings[field] = model_config.parse_value(settings_class, field, text,
+                                                        f"method {config.method!r}")
+      continue
+    if section not in _SECTIONS:
+      raise config_lib.ConfigError(f"--set {item!r}: section {section!r} must be one of "
+                                   f"{', '.join(_SECTIONS)}")
+    current = sections.get(section, getattr(config, section))
+    sections[section] = dataclasses.replace(current, **{field: model_config.parse_value(
+        type(current), field, text, section)})
+  return dataclasses.replace(config, method_settings=tuple(sorted(method_settings.items())),
+                             **sections)
+
+
 def config_from_args(args, output_dir: str, **overrides) -> config_lib.PipelineConfig:
   base = config_lib.PipelineConfig()
-  return dataclasses.replace(
+  config = dataclasses.replace(
       base,
       name=args.name,
       output_dir=output_dir,
@@ -120,22 +158,21 @@ def config_from_args(args, output_dir: str, **overrides) -> config_lib.PipelineC
                                  manual_dir=args.manual_dir, label_budget=args.labels,
                                  seed=args.seed, test_split=args.test_split,
                                  classes=tuple(c for c in args.classes.split(",") if c)),
-      model=dataclasses.replace(base.model, lstm_width=args.lstm_width,
-                                lstm_layers=args.lstm_layers),
+      model=dataclasses.replace(base.model, architecture=args.model, lstm_width=args.lstm_width,
+                                lstm_layers=args.lstm_layers, cnn_width=args.cnn_width),
       training=dataclasses.replace(base.training, epochs=args.epochs, batch_size=args.batch_size,
                                    base_learning_rate=args.learning_rate,
                                    warmup_epochs=args.warmup_epochs,
                                    validation_fraction=args.validation_fraction),
-      pretraining=dataclasses.replace(base.pretraining, epochs_per_stage=args.pretrain_epochs,
+      pretraining=dataclasses.replace(base.pretraining, pretext=args.pretext,
+                                      epochs_per_stage=args.pretrain_epochs,
                                       batch_size=args.pretrain_batch_size,
                                       max_images=args.pretrain_max_images),
-      self_training=dataclasses.replace(base.self_training, max_rounds=args.self_training_rounds,
-                                        window=args.self_training_window,
-                                        min_pool=args.self_training_min_pool),
       evaluation=config_lib.EvaluationConfig(min_accuracy=args.min_accuracy,
                                              max_regression=args.max_regression),
       beam_pipeline_args=_beam_args(args),
       **overrides)
+  return _apply_sets(config, args.set)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,8 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
   sweep.add_argument("--budgets", nargs="+", default=["paper"], metavar="BUDGET",
                      help="label budgets (counts or percentages), or the preset 'paper' (the "
                           "research method's 18, 16.67%% down to 0.33%%) (default: paper)")
-  sweep.add_argument("--methods", default=",".join(config_lib.METHODS), metavar="A,B,...",
-                     help="methods to compare (default: all four)")
+  sweep.add_argument("--methods", default=",".join(methods.RESEARCH), metavar="A,B,...",
+                     help=f"methods to compare, of {', '.join(methods.names())} (default: "
+                           "the research method's four)")
   sweep.add_argument("--repeats", type=int, default=3,
                      help="runs per budget and method, seeds 0..N-1 (default: %(default)s)")
   _add_config_flags(sweep)
@@ -253,13 +291,14 @@ def _workers(args) -> None:
 def _known_errors() -> tuple:
   from components.data_validation_gate.executor import DataAnomaliesError
   from components.tfds_example_gen.label_budget import BudgetError
-  from models.autoencoder import BaseModelError
   from models.distribution import DistributionError
+  from models.methods import MethodError
+  from models.weights import BaseModelError
   from models.pretraining import PretrainingError
   from pipeline.local_workers import WorkerError
   from sources.errors import DataSourceError
   return (config_lib.ConfigError, BudgetError, DataSourceError, DataAnomaliesError,
-          DistributionError, WorkerError, BaseModelError, PretrainingError)
+          DistributionError, WorkerError, BaseModelError, PretrainingError, MethodError)
 
 
 def _configure_logging() -> None:

@@ -6,6 +6,7 @@ from tfx import v1 as tfx
 from tfx.orchestration import metadata
 
 from components.tfds_example_gen import split_plan
+from models import methods
 from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
@@ -14,7 +15,8 @@ from sources import tfds_source
 
 def check_pool(method: str, unlabeled: int) -> None:
   """The methods that learn from the unlabeled pool need one."""
-  if unlabeled == 0 and method != config_lib.SUPERVISED:
+  spec = methods.get(method)
+  if unlabeled == 0 and (spec.uses_unlabeled or spec.needs_encoder):
     raise config_lib.ConfigError(f"method {method!r} learns from unlabeled images but the label "
                                  "budget leaves none: lower --labels or use --method supervised")
 

@@ -22,7 +22,8 @@ from tfx.utils import path_utils
 
 from components.layerwise_pretrainer import executor as pretrainer_executor
 from components.tfds_example_gen import spec as example_gen_spec
-from models import autoencoder
+from models import methods
+from models import pretexts
 from models import distribution
 from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
@@ -79,12 +80,12 @@ def trainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int]) -
   if epochs is not None:
     custom_config["training"]["epochs"] = epochs
   splits = [example_gen_spec.LABELED_SPLIT]
-  if custom_config["method"] in config_lib.SELF_TRAINING_METHODS:
+  if methods.get(custom_config["method"]).uses_unlabeled:
     splits.append(example_gen_spec.UNLABELED_SPLIT)
   base_model = None
   if pipeline_lib.PRETRAINER in runs:
     base_model = workers_encoder_dir(output_dir)
-    if not os.path.isfile(os.path.join(base_model, autoencoder.ENCODER_FILE)):
+    if not os.path.isfile(os.path.join(base_model, pretexts.ENCODER_FILE)):
       base_model = path_utils.serving_model_dir(runs[pipeline_lib.PRETRAINER].output("model").uri)
     logging.info("base model: %s", base_model)
   work = _job_dir(output_dir, TRAINER)
@@ -103,8 +104,8 @@ def pretrainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int]
   runs = _last_run(output_dir, pipeline_name)
   if pipeline_lib.PRETRAINER not in runs:
     raise WorkerError(f"the last run of {pipeline_name!r} in {output_dir} has no pre-training: "
-                      f"run it with --method {config_lib.LAYERWISE} or "
-                      f"{config_lib.SELF_TRAINING_LAYERWISE} first")
+                      "run it with a method that starts from a pre-trained encoder first ("
+                      f"{', '.join(n for n in methods.names() if methods.get(n).needs_encoder)})")
   transform, pretrainer = runs[pipeline_lib.TRANSFORM], runs[pipeline_lib.PRETRAINER]
   pretraining_config = json.loads(pretrainer.properties[pretrainer_executor.PRETRAINING_CONFIG_KEY])
   if epochs is not None:

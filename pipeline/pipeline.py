@@ -1,7 +1,7 @@
 """create_pipeline: the fewlabels TFX pipeline, built from a PipelineConfig.
 
 data in (TFDSExampleGen) -> statistics, schema, validation (gate) -> Transform
--> LayerwisePretrainer (pre-trained encoder; only for the methods that use one)
+-> LayerwisePretrainer (encoder pre-trained by a pretext; only for the methods that use one)
 -> Trainer (fine-tuned classifier) -> Evaluator (against the last blessed model) -> Pusher
 -> EvaluationReport (one HTML page)
 """
@@ -47,8 +47,8 @@ DATA_STAGE = (EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, EXAMPLE_VALIDATOR, DATA_G
 def model_code_version() -> str:
   """A hash of the model code: import-path user code is not part of TFX's cache key."""
   digest = hashlib.sha256()
-  for path in sorted(_MODEL_CODE.glob("*.py")):
-    digest.update(path.name.encode())
+  for path in sorted(_MODEL_CODE.rglob("*.py")):  # the method and architecture folders too
+    digest.update(str(path.relative_to(_MODEL_CODE)).encode())
     digest.update(path.read_bytes())
   return digest.hexdigest()[:16]
 
@@ -128,9 +128,9 @@ def trainer_custom_config(config: config_lib.PipelineConfig, num_classes: int,
   """The Trainer's settings, as recorded in ml-metadata (sweeps find finished cells by them)."""
   return {
       run_fn_lib.METHOD_KEY: config.method,
+      run_fn_lib.METHOD_SETTINGS_KEY: config_lib.to_dict(config.settings),
       run_fn_lib.MODEL_CONFIG_KEY: config_lib.to_dict(config.model),
       run_fn_lib.TRAINING_CONFIG_KEY: config_lib.to_dict(config.training),
-      run_fn_lib.SELF_TRAINING_CONFIG_KEY: config_lib.to_dict(config.self_training),
       run_fn_lib.DIAGNOSTIC_SOURCE_KEY: dataclasses.asdict(config.data.source),
       run_fn_lib.NUM_CLASSES_KEY: num_classes,
       run_fn_lib.CODE_VERSION_KEY: code_version,
@@ -142,8 +142,9 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
   """[LayerwisePretrainer ->] Trainer -> Evaluator (against the latest blessed model) -> Pusher,
   and the report; without pushing (sweeps), no baseline and no Pusher."""
   example_gen, statistics_gen, schema_gen, example_validator, _, transform = data_stage
+  spec = config.method_spec
   pretrainer, base_model = [], {}
-  if config.method in config_lib.PRETRAINED_METHODS:
+  if spec.needs_encoder:
     pretrainer = [LayerwisePretrainer(
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
@@ -151,8 +152,8 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
         code_version=code_version).with_id(PRETRAINER)]
     base_model = {"base_model": pretrainer[0].outputs["model"]}
   train_splits = [example_gen_spec.LABELED_SPLIT]
-  if config.method in config_lib.SELF_TRAINING_METHODS:
-    train_splits.append(example_gen_spec.UNLABELED_SPLIT)  # the pool of pseudo-labels
+  if spec.uses_unlabeled:
+    train_splits.append(example_gen_spec.UNLABELED_SPLIT)  # the pool
 
   trainer_class, vertex_config = tfx.components.Trainer, {}
   if config.vertex.enabled:

@@ -19,6 +19,7 @@ from components.evaluation_report import render
 from components.tfds_example_gen import label_budget
 from components.tfds_example_gen import spec as example_gen_spec
 from components.tfds_example_gen import split_plan
+from models import methods as methods_lib
 from pipeline import config as config_lib
 from pipeline import local_runner
 from pipeline import pipeline as pipeline_lib
@@ -41,8 +42,11 @@ class Cell:
 
   def config(self, base: config_lib.PipelineConfig) -> config_lib.PipelineConfig:
     """The repeat seeds both the labeled selection and training; nothing is pushed."""
+    # The base's method settings go to each method that has such a field (a sweep may mix them).
+    fields = {f.name for f in dataclasses.fields(methods_lib.get(self.method).settings)}
     return dataclasses.replace(
         base, method=self.method, push=False,
+        method_settings=tuple((k, v) for k, v in base.method_settings if k in fields),
         data=dataclasses.replace(base.data, label_budget=self.budget, seed=self.repeat),
         training=dataclasses.replace(base.training, seed=self.repeat))
 
@@ -60,9 +64,9 @@ def plan_cells(base: config_lib.PipelineConfig, budgets: Sequence[str], methods:
       raise config_lib.ConfigError(f"label budget {budget!r} is listed twice")
   if not methods:
     raise config_lib.ConfigError(f"the method list is empty: expected some of "
-                                 f"{', '.join(config_lib.METHODS)}")
+                                 f"{', '.join(methods_lib.names())}")
   for index, method in enumerate(methods):
-    config_lib.check_method(method, base.training)
+    methods_lib.check(method, base.model, base.training)
     if method in methods[:index]:
       raise config_lib.ConfigError(f"method {method!r} is listed twice")
   if not isinstance(repeats, int) or repeats < 1:

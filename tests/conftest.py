@@ -15,6 +15,19 @@ SHARED_DATA = pathlib.Path(os.environ.get(
 TINY_DATA = "doodles/tiny"
 LABELS = "30%"
 MIN_ACCURACY = 0.25
+# Self-training: window 300, min_pool 0 (the tiny pool is 700), 2 rounds; consistency: 2 epochs.
+SELF_TRAINING_SETTINGS = (("max_rounds", 2), ("min_pool", 0), ("window", 300))
+CONSISTENCY_SETTINGS = (("epochs", 2),)
+TINY_METHOD_SETTINGS = ()
+
+
+def with_method(config: config_lib.PipelineConfig, method: str, **changes):
+  """`config` training `method`, with the tiny settings of that method's kind."""
+  from models import methods
+  settings_class = methods.get(method).settings
+  names = {f.name for f in dataclasses.fields(settings_class)}
+  settings = tuple(kv for kv in SELF_TRAINING_SETTINGS + CONSISTENCY_SETTINGS if kv[0] in names)
+  return dataclasses.replace(config, method=method, method_settings=settings, **changes)
 
 
 @pytest.fixture(scope="session")
@@ -45,14 +58,15 @@ def tiny_config(tmp_path_factory, tfds_dir) -> config_lib.PipelineConfig:
   return config_lib.PipelineConfig(
       name="fewlabels-test",
       output_dir=str(tmp_path_factory.mktemp("pipeline")),
-      method=config_lib.SUPERVISED,
+      method="supervised",
       data=config_lib.DataConfig(dataset=TINY_DATA, tfds_data_dir=tfds_dir, label_budget=LABELS),
-      model=config_lib.ModelConfig(lstm_width=16, lstm_layers=2),
+      model=config_lib.ModelConfig(architecture="lstm", lstm_width=16, lstm_layers=2),
       training=config_lib.TrainingConfig(epochs=20, early_stopping_patience=3),
       evaluation=config_lib.EvaluationConfig(min_accuracy=MIN_ACCURACY),
       # Small enough for seconds per stage and round; min_pool 0: the tiny pool is 700.
       pretraining=config_lib.PretrainingConfig(epochs_per_stage=2, batch_size=128),
-      self_training=config_lib.SelfTrainingConfig(window=300, min_pool=0, max_rounds=2))
+      # Settings of the methods that have them (fields a method lacks are dropped per method).
+      method_settings=TINY_METHOD_SETTINGS)
 
 
 @pytest.fixture(scope="session")
@@ -66,6 +80,43 @@ def runs(tiny_config):
   return {"good": good, "same": same, "crippled": crippled}
 
 
+def registry_pairs():
+  """Method x architecture pairs beyond the research methods on the LSTM (method_runs), the
+  CNN's consistency training last (the two-worker test trains from its settings)."""
+  from models import architectures, methods
+  pairs = [(a, m) for a in architectures.names() for m in methods.names()
+           if not (a == "lstm" and m in methods.RESEARCH) and (a, m) != ("cnn", "consistency")]
+  return pairs + [("cnn", "consistency")]
+
+
+@pytest.fixture(scope="session")
+def pairs_output(tmp_path_factory) -> str:
+  return str(tmp_path_factory.mktemp("pairs"))
+
+
+@pytest.fixture(scope="session")
+def pair_runs(tiny_config, pairs_output):
+  """{(architecture, method): RunSummary or the ConfigError that refused it}, in one output dir
+  (the data stage runs once); the last run is the CNN's consistency training."""
+  from models.config import ConfigError
+  from pipeline import local_runner
+  output = pairs_output
+  results = {}
+  for architecture, method in registry_pairs():
+    base = dataclasses.replace(
+        tiny_config, output_dir=output, push=False,
+        model=dataclasses.replace(tiny_config.model, architecture=architecture, cnn_width=8),
+        training=dataclasses.replace(tiny_config.training, epochs=3, min_epochs=0),
+        pretraining=dataclasses.replace(tiny_config.pretraining, epochs_per_stage=1))
+    try:
+      config = with_method(base, method)
+    except ConfigError as e:
+      results[(architecture, method)] = e
+      continue
+    results[(architecture, method)] = local_runner.run(config)
+  return results
+
+
 @pytest.fixture(scope="session")
 def methods_output(tmp_path_factory) -> str:
   return str(tmp_path_factory.mktemp("methods"))
@@ -76,7 +127,5 @@ def method_runs(tiny_config, methods_output):
   """The three methods beyond supervised, one after another in `methods_output` (the data stage
   is cached after the first), as {method: RunSummary}; the last run pre-trains."""
   from pipeline import local_runner
-  return {method: local_runner.run(dataclasses.replace(tiny_config, output_dir=methods_output,
-                                                       method=method))
-          for method in (config_lib.LAYERWISE, config_lib.SELF_TRAINING,
-                         config_lib.SELF_TRAINING_LAYERWISE)}
+  return {method: local_runner.run(with_method(tiny_config, method, output_dir=methods_output))
+          for method in ("layerwise", "self_training", "self_training_layerwise")}

@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from models import input_fn
+from models import pretexts
 from models import preprocessing
 from sources import features
 
@@ -52,10 +53,10 @@ def test_validation_split_is_deterministic_disjoint_and_sized():
   assert 300 < len(validation) < 500
 
 
-def test_autoencoder_batches_pair_pixels_with_the_rows_the_model_sees():
+def test_reconstruction_batches_pair_pixels_with_the_rows_the_model_sees():
   examples = _examples(n=10, unlabeled=0)
   examples.pixels[:, 5, :] = 255
-  pixels, targets = next(input_fn.evaluation_batches(examples, 10, autoencode=True)
+  pixels, targets = next(input_fn.evaluation_batches(examples, 10, pretexts.reconstruct_targets)
                          .as_numpy_iterator())
   assert targets.dtype == np.float32 and targets.min() >= -1 and targets.max() <= 1
   assert np.allclose(targets[:, 5, :], 1.0) and np.allclose(targets[:, 9, :], -1.0)

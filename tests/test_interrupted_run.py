@@ -1,4 +1,5 @@
 """A pipeline run killed mid-way (in the Trainer) and started again reuses what had finished."""
+import pytest
 import os
 import subprocess
 import sys
@@ -9,6 +10,8 @@ from pipeline import local_runner
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
 from tests.conftest import LABELS, TINY_DATA
+
+pytestmark = pytest.mark.slow
 
 
 def test_rerun_after_a_killed_run_reuses_the_finished_components(tfds_dir, tmp_path):

@@ -3,9 +3,12 @@ import json
 
 import pytest
 
+from models import methods
 from pipeline import cli
 from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
+
+pytestmark = pytest.mark.slow
 
 IMAGE = "europe-docker.pkg.dev/example/fewlabels:1.2.3"
 
@@ -77,7 +80,7 @@ def _trainer_custom_config(pipeline_spec):
   return json.loads(parameters["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
 
 
-@pytest.mark.parametrize("method", config_lib.METHODS)
+@pytest.mark.parametrize("method", methods.names())
 def test_every_method_compiles_with_the_pretrainer_only_where_needed(tmp_path, method):
   output = tmp_path / f"{method}.json"
   assert cli.main(["compile", "--output", str(output), "--pipeline-root", "gs://bucket/root",
@@ -85,7 +88,7 @@ def test_every_method_compiles_with_the_pretrainer_only_where_needed(tmp_path, m
   pipeline_spec = json.loads(output.read_text())
   pipeline_spec = pipeline_spec.get("pipelineSpec", pipeline_spec)
   tasks = pipeline_spec["root"]["dag"]["tasks"]
-  pretrained = method in config_lib.PRETRAINED_METHODS
+  pretrained = methods.get(method).needs_encoder
   assert (pipeline_lib.PRETRAINER in tasks) == pretrained
   trainer_inputs = tasks[pipeline_lib.TRAINER]["inputs"].get("artifacts", {})
   if pretrained:
@@ -97,7 +100,7 @@ def test_every_method_compiles_with_the_pretrainer_only_where_needed(tmp_path, m
   config = _trainer_custom_config(pipeline_spec)
   assert config["method"] == method
   train_args = tasks[pipeline_lib.TRAINER]["inputs"]["parameters"]["train_args"]
-  expected_splits = (["labeled", "unlabeled"] if method in config_lib.SELF_TRAINING_METHODS
+  expected_splits = (["labeled", "unlabeled"] if methods.get(method).uses_unlabeled
                      else ["labeled"])
   assert json.loads(train_args["runtimeValue"]["constantValue"]["stringValue"])["splits"] == (
       expected_splits)

@@ -5,6 +5,7 @@ One session fixture makes three runs (they share one pipeline root and ml-metada
   the Trainer;  crippled: zero epochs, so only the Trainer and what follows rerun, and the
   untrained model is not blessed and pushes nothing.
 """
+import pytest
 import glob
 import os
 
@@ -18,6 +19,8 @@ from pipeline import run_results
 from sources import features
 from sources import tfds_source
 from tests.conftest import LABELS, MIN_ACCURACY, TINY_DATA
+
+pytestmark = pytest.mark.slow
 
 MODEL_STAGE = (pipeline_lib.TRAINER, pipeline_lib.EVALUATOR, pipeline_lib.PUSHER)
 

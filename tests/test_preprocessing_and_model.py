@@ -6,7 +6,8 @@ import pytest
 import tensorflow as tf
 
 from models import autograph_speedup
-from models import classifier
+from models import architectures
+from models.config import ModelConfig
 from models import lr_schedule
 from models import preprocessing
 from sources import features
@@ -48,7 +49,8 @@ def test_transform_rejects_an_image_of_another_size():
 
 @pytest.mark.parametrize("width,layers,classes", [(8, 1, 10), (16, 3, 345)])
 def test_classifier_outputs_class_probabilities(width, layers, classes):
-  model = classifier.build_classifier(width, layers, 28, classes)
+  model = architectures.build(classes, ModelConfig(architecture="lstm", lstm_width=width,
+                                                   lstm_layers=layers))
   out = model(np.zeros((4, 28, 28), np.uint8)).numpy()
   assert out.shape == (4, classes)
   assert np.allclose(out.sum(axis=1), 1.0, atol=1e-5)
@@ -96,7 +98,7 @@ def _losses_after_training():
   x = rng.integers(0, 256, (128, 28, 28), dtype=np.uint8)
   y = rng.integers(0, 10, 128)
   tf.keras.utils.set_random_seed(0)
-  model = classifier.build_classifier(8, 2, 28, 10)
+  model = architectures.build(10, ModelConfig(architecture="lstm", lstm_width=8, lstm_layers=2))
   model.compile(tf.keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
   return model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0).history["loss"]
 

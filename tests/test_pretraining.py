@@ -1,15 +1,21 @@
-"""Layer-wise pre-training and fine-tuning from it: carried weights, and the errors it refuses."""
+"""Pre-training by pretexts and fine-tuning from it: carried weights, targets, refused inputs."""
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from models import autoencoder
-from models import classifier
+from models import architectures
 from models import input_fn
 from models import methods
+from models import preprocessing
+from models import pretexts
 from models import pretraining
-from pipeline import config as config_lib
+from models import run_fn
+from models import weights
+from models.config import ConfigError, ModelConfig, PretrainingConfig, TrainingConfig
 from sources import features
+
+LSTM = ModelConfig(architecture="lstm", lstm_width=8, lstm_layers=2)
+CNN = ModelConfig(architecture="cnn", cnn_width=4)
 
 
 def _examples(n, labeled):
@@ -23,62 +29,118 @@ def _weights_equal(a, b):
   return all(np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))
 
 
-def test_stage_k_starts_from_stage_k_minus_1_layers():
-  stage_1 = autoencoder.build_autoencoder(8, 1)
-  stage_2 = autoencoder.build_autoencoder(8, 2)
-  assert autoencoder.carry_lstm_weights(stage_1, stage_2) == 1
-  first, second = autoencoder.lstm_layers(stage_2)
-  assert _weights_equal(first, autoencoder.lstm_layers(stage_1)[0])
-  assert not _weights_equal(second, first)  # the new layer keeps its own initialisation
+@pytest.mark.parametrize("pretext", ["reconstruct", "sequence_autoencoder", "next_row"])
+def test_stage_k_starts_from_stage_k_minus_1_layers(pretext):
+  spec = pretexts.PRETEXTS[pretext]
+  stage_1, stage_2 = spec.build(1, LSTM), spec.build(2, LSTM)
+  assert weights.transfer(pretexts.encoder_of(spec, stage_1, 1), stage_2, "stage 1") == 1
+  assert _weights_equal(stage_2.get_layer("lstm_1"), stage_1.get_layer("lstm_1"))
+  assert not _weights_equal(stage_2.get_layer("lstm_2"), stage_2.get_layer("lstm_1"))
 
 
-def test_pretrain_returns_an_encoder_as_deep_as_the_model():
-  model = config_lib.ModelConfig(lstm_width=8, lstm_layers=2)
+@pytest.mark.parametrize("model,pretext,layers", [
+    (LSTM, "sequence_autoencoder", {"lstm_1", "lstm_2"}),
+    (CNN, "denoise", {f"conv_{k}" for k in range(1, 6)} | {f"conv_{k}_bn" for k in range(1, 6)}),
+])
+def test_pretrain_returns_the_encoder_the_classifier_starts_from(model, pretext, layers):
   encoder, stages = pretraining.pretrain(
-      _examples(64, False), model, config_lib.PretrainingConfig(epochs_per_stage=1, batch_size=32),
+      _examples(64, False), model, PretrainingConfig(pretext=pretext, epochs_per_stage=1,
+                                                     batch_size=32),
       seed=0, log_dir="/tmp/fewlabels_test_pretrain", strategy=tf.distribute.get_strategy())
-  assert [layer.units for layer in autoencoder.lstm_layers(encoder)] == [8, 8]
-  assert len(stages) == 2 and all(s["final_loss"] > 0 for s in stages)
-  assert stages[1]["start_fingerprints"][0] == stages[0]["end_fingerprints"][0]
+  assert set(weights.fingerprints(encoder)) == layers
+  assert len(stages) == pretexts.PRETEXTS[pretext].stages(model)
+  assert all(s["final_loss"] > 0 and s["pretext"] == pretext for s in stages)
+  classifier = run_fn.model_builder(model, 10, encoder, "encoder", tf.distribute.get_strategy())()
+  started = weights.fingerprints(classifier)
+  assert {name: started[name] for name in layers} == weights.fingerprints(encoder)
+
+
+def test_next_row_targets_are_the_rows_shifted_by_one():
+  pixels = tf.constant(np.random.default_rng(0).integers(0, 256, (3, 28, 28)), tf.uint8)
+  inputs, targets = pretexts.next_row_targets(pixels)
+  scaled = preprocessing.scale_pixels(pixels).numpy()
+  assert inputs is pixels
+  np.testing.assert_allclose(targets.numpy()[:, :27], scaled[:, 1:])
+  np.testing.assert_allclose(targets.numpy()[:, 27], preprocessing.PIXEL_OFFSET)
+
+
+def test_sequence_autoencoder_decoder_sees_only_the_final_state():
+  model = pretexts.PRETEXTS["sequence_autoencoder"].build(1, LSTM)
+  state_of = tf.keras.Model(model.input, model.get_layer("lstm_1").output)
+  rng = np.random.default_rng(1)
+  a = rng.integers(0, 256, (1, 28, 28)).astype(np.uint8)
+  b = a.copy()
+  b[0, 14] = 255 - b[0, 14]  # a middle row
+  out_a, out_b = model(a).numpy(), model(b).numpy()
+  assert not np.allclose(out_a, out_b)  # the change reaches the output ...
+  # ... only through the final state: the decoder given a's state rebuilds exactly a's output.
+  decoder_input = tf.keras.Model(model.get_layer("repeat_state").input, model.output)
+  np.testing.assert_allclose(decoder_input(state_of(a)).numpy(), out_a, atol=1e-6)
+  np.testing.assert_allclose(decoder_input(state_of(b)).numpy(), out_b, atol=1e-6)
+
+
+def test_denoise_corrupts_the_input_and_targets_the_clean_drawing():
+  pixels = tf.fill([4, 28, 28], tf.constant(200, tf.uint8))
+  corrupted, targets = pretexts.denoise_targets(pixels)
+  assert corrupted.dtype == tf.uint8 and 0 < int(tf.reduce_sum(tf.cast(corrupted == 0, tf.int32)))
+  np.testing.assert_allclose(targets.numpy(), preprocessing.scale_pixels(pixels).numpy())
+
+
+@pytest.mark.parametrize("model,pretext,fragment", [
+    (CNN, "next_row", "pretext 'next_row' does not fit architecture 'cnn': it takes denoise"),
+    (LSTM, "denoise", "pretext 'denoise' does not fit architecture 'lstm'"),
+    (LSTM, "magic", "pretext 'magic' does not exist"),
+])
+def test_a_pretext_that_does_not_fit_is_a_one_line_error(model, pretext, fragment):
+  with pytest.raises(ConfigError, match=fragment):
+    pretexts.resolve(pretext, model)
+
+
+def test_auto_takes_the_architectures_first_pretext():
+  assert pretexts.resolve("auto", LSTM).name == "reconstruct"
+  assert pretexts.resolve("auto", CNN).name == "denoise"
 
 
 def test_pretraining_images_take_the_pool_and_optionally_the_labeled_images():
   labeled, unlabeled = _examples(30, True), _examples(70, False)
-  both = pretraining.pretraining_images(labeled, unlabeled, config_lib.PretrainingConfig(), 0)
+  both = pretraining.pretraining_images(labeled, unlabeled, PretrainingConfig(), 0)
   assert len(both) == 100
   pool_only = pretraining.pretraining_images(
-      labeled, unlabeled, config_lib.PretrainingConfig(include_labeled_images=False), 0)
+      labeled, unlabeled, PretrainingConfig(include_labeled_images=False), 0)
   assert len(pool_only) == 70
-  sample = pretraining.pretraining_images(
-      labeled, unlabeled, config_lib.PretrainingConfig(max_images=40), 0)
+  sample = pretraining.pretraining_images(labeled, unlabeled, PretrainingConfig(max_images=40), 0)
   assert len(sample) == 40 and len(set(sample.ids.tolist())) <= 40
 
 
 def test_empty_unlabeled_split_is_a_one_line_error():
   with pytest.raises(pretraining.PretrainingError, match="unlabeled split is empty"):
     pretraining.pretraining_images(_examples(30, True), input_fn.Examples.empty(),
-                                   config_lib.PretrainingConfig(), 0)
+                                   PretrainingConfig(), 0)
 
 
-def test_base_model_of_another_architecture_is_a_one_line_error(tmp_path):
-  encoder = autoencoder.encoder_of(autoencoder.build_autoencoder(8, 2))
-  autoencoder.save_encoder(encoder, str(tmp_path))
-  loaded = autoencoder.load_encoder(str(tmp_path))
-  model = classifier.build_classifier(16, 3, 28, 10)
-  with pytest.raises(autoencoder.BaseModelError) as error:
-    autoencoder.init_from_encoder(model, loaded, str(tmp_path))
+def test_base_model_of_another_size_is_a_one_line_error(tmp_path):
+  spec = pretexts.PRETEXTS["reconstruct"]
+  pretexts.save_encoder(pretexts.encoder_of(spec, spec.build(2, LSTM), 2), str(tmp_path))
+  loaded = pretexts.load_encoder(str(tmp_path))
+  model = architectures.build(10, ModelConfig(architecture="lstm", lstm_width=16))
+  with pytest.raises(weights.BaseModelError) as error:
+    weights.transfer(loaded, model, str(tmp_path))
   message = str(error.value)
-  assert "\n" not in message and str(tmp_path) in message
-  assert "2 LSTM layers of widths [8, 8]" in message and "3 LSTM layers of widths [16, 16, 16]" in message
+  assert "\n" not in message and str(tmp_path) in message and "'lstm_1'" in message
+  cnn = architectures.build(10, CNN)
+  with pytest.raises(weights.BaseModelError, match="has no such layer"):
+    weights.transfer(loaded, cnn, str(tmp_path))
 
 
 def test_missing_base_model_file_names_the_directory(tmp_path):
-  with pytest.raises(autoencoder.BaseModelError, match=str(tmp_path)):
-    autoencoder.load_encoder(str(tmp_path))
+  with pytest.raises(weights.BaseModelError, match=str(tmp_path)):
+    pretexts.load_encoder(str(tmp_path))
 
 
 def test_a_pretrained_method_without_a_base_model_is_refused():
-  with pytest.raises(autoencoder.BaseModelError, match="'layerwise' needs pre-trained base model"):
-    methods.train(config_lib.LAYERWISE, _examples(40, True), config_lib.ModelConfig(lstm_width=8),
-                  config_lib.TrainingConfig(epochs=0), config_lib.SelfTrainingConfig(), 10,
-                  None, "", "/tmp/fewlabels_test_methods", tf.distribute.get_strategy())
+  request = methods.TrainRequest(
+      examples=_examples(40, True), build_model=lambda: architectures.build(10, LSTM),
+      training=TrainingConfig(epochs=0), settings=methods.settings("layerwise", {}),
+      num_classes=10, log_dir="/tmp/fewlabels_test_methods", strategy=tf.distribute.get_strategy())
+  with pytest.raises(methods.MethodError, match="'layerwise' needs pre-trained base model"):
+    methods.train("layerwise", request, has_encoder=False)

@@ -16,6 +16,8 @@ from sources import tfds_source
 from sources.errors import DataSourceError
 from tests.conftest import SHARED_DATA
 
+pytestmark = pytest.mark.slow
+
 ROWS_PER_CLASS = 3_999  # rows per class in ../shared/data/quickdraw
 TEST_PER_CLASS = 999
 

@@ -1,9 +1,12 @@
 """The per-run HTML report, opened in headless Chromium: it loads with its plots and tables."""
+import pytest
 import pathlib
 import re
 
 from pipeline import config as config_lib
 from tests import browser
+
+pytestmark = pytest.mark.slow
 
 
 def _report(summary) -> pathlib.Path:
@@ -38,7 +41,7 @@ def test_not_blessed_report_says_so_with_the_failed_threshold(runs, tmp_path):
 
 def test_proposed_method_report_has_pretraining_stages_and_self_training_rounds(method_runs,
                                                                                  tmp_path):
-  summary = method_runs[config_lib.SELF_TRAINING_LAYERWISE]
+  summary = method_runs["self_training_layerwise"]
   page = _report(summary)
   html = browser.dom(page, tmp_path / "profile")
   images = set(re.findall(r'<img alt="([^"]+)"', html))

@@ -4,7 +4,6 @@ import pytest
 
 from models import input_fn
 from models import self_training
-from pipeline import config as config_lib
 from sources import features
 
 
@@ -73,7 +72,7 @@ def _run(accuracies, **config):
   labeled, pool = _examples(30, True), _examples(600, False, start=1000)
   outcome = self_training.run_rounds(
       fake.train_round, fake.accuracy, fake.predict, labeled, pool,
-      config_lib.SelfTrainingConfig(**config), num_classes=3, seed=0)
+      self_training.SelfTrainingConfig(**config), num_classes=3, seed=0)
   return fake, outcome
 
 

@@ -13,8 +13,10 @@ from tests import browser
 from tests.test_cli_errors import _fails
 from tests.conftest import TINY_DATA
 
+pytestmark = pytest.mark.slow
+
 BUDGETS = ["20%", "40%"]
-METHODS = [config_lib.SUPERVISED, config_lib.SELF_TRAINING]
+METHODS = ["supervised", "self_training"]
 
 
 def _trainer_executions(metadata_path):

@@ -12,9 +12,12 @@ import pytest
 import tensorflow as tf
 
 from components.layerwise_pretrainer import executor as pretrainer_executor
-from models import autoencoder
+from models import pretexts
+from models import weights
 from models import distribution
 from pipeline import local_workers
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -72,18 +75,36 @@ def test_two_workers_pretrain_together_and_the_trainer_takes_their_encoder(
     lines = _worker_lines(caplog, index)
     for stage in (1, 2):
       assert [int(m.group(1)) for line in lines
-              for m in [re.search(rf"pre-training stage {stage}/2: epoch (\d+)/", line)] if m
+              for m in [re.search(rf"pre-training \(reconstruct\) stage {stage}/2: epoch (\d+)/", line)] if m
               ] == [1, 2], lines[-20:]
     assert any("global batch 128 (64 per replica, 2 replicas)" in line for line in lines)
-  encoder = autoencoder.load_encoder(encoder_dir)
+  encoder = pretexts.load_encoder(encoder_dir)
   with open(os.path.join(job_args["model_dir"], pretrainer_executor.HISTORY_FILE)) as f:
     stages = json.load(f)["stages"]
   assert len(stages) == 2
   # Stage 2 started from stage 1's first layer; the encoder holds stage 2's final layers.
-  assert stages[1]["start_fingerprints"][0] == stages[0]["end_fingerprints"][0]
-  assert autoencoder.lstm_fingerprints(encoder) == stages[1]["end_fingerprints"]
+  assert stages[1]["start_fingerprints"]["lstm_1"] == stages[0]["end_fingerprints"]["lstm_1"]
+  assert weights.fingerprints(encoder) == {k: v for k, v in stages[1]["end_fingerprints"].items()
+                                           if k.startswith("lstm_")}
   trainer_args = local_workers.trainer_inputs(methods_output, tiny_config.name, epochs=1)
   assert trainer_args["base_model"] == encoder_dir
+
+
+def test_two_workers_train_the_consistency_method_together(pair_runs, pairs_output, tiny_config,
+                                                          caplog):
+  del pair_runs  # the last of these runs trained the CNN by consistency: its settings and data
+  caplog.set_level(logging.INFO)
+  job_args = local_workers.trainer_inputs(pairs_output, tiny_config.name, epochs=1)
+  assert job_args["custom_config"]["method"] == "consistency"
+  exported = local_workers.launch(local_workers.TRAINER, job_args, num_workers=2)
+  for index in (0, 1):
+    lines = _worker_lines(caplog, index)
+    assert [int(m.group(1)) for line in lines
+            for m in [re.search(r"consistency training: epoch (\d+)/2", line)] if m] == [1, 2]
+    # The labeled batch of 32 is split 16 + 16 (and the unlabeled one of 7 x 32 likewise).
+    assert any(re.search(r"consistency training: \d+ images, global batch 32 \(16 per replica, "
+                         r"2 replicas\)", line) for line in lines), lines[-30:]
+  _assert_serves(exported)
 
 
 def test_pretraining_workers_need_a_run_that_pretrained(runs, tiny_config):

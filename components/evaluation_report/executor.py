@@ -16,6 +16,7 @@ from tfx.types import artifact_utils
 from components.data_validation_gate import executor as gate_executor
 from components.evaluation_report import render
 from components.layerwise_pretrainer import executor as pretrainer_executor
+from models import methods
 from components.tfds_example_gen import spec as example_gen_spec
 from models import run_fn
 from sources import features
@@ -202,6 +203,32 @@ def _curves(epochs: List[Dict[str, float]], title: str):
   return render.figure_tag(fig, title)
 
 
+def _consistency_section(history: dict) -> str:
+  """Per epoch: share of the pool above the threshold, their pseudo-labels' accuracy where the
+  pool's labels are known, and the classes they went to (a collapse shows as one colour)."""
+  epochs, counts = history["epochs"], np.array(history["accepted_per_class"])
+  rows = [[number, render.fmt(e.get("above_threshold")),
+           render.fmt(e.get("pseudo_label_accuracy")) if counts[number - 1].sum() else "-",
+           f"{int(counts[number - 1].sum()):,}", render.fmt(e.get("val_accuracy"))]
+          for number, e in enumerate(epochs, start=1)]
+  fig, ax = plt.subplots(figsize=(6.5, 3.4))
+  bottom = np.zeros(len(counts))
+  for cls in range(counts.shape[1]):
+    ax.bar(range(1, len(counts) + 1), counts[:, cls], bottom=bottom, label=f"class {cls}")
+    bottom += counts[:, cls]
+  ax.set_xlabel("epoch")
+  _integer_x(ax)
+  ax.set_ylabel("pseudo-labels accepted")
+  ax.set_title("Consistency training: accepted pseudo-labels per class")
+  return "".join([
+      f"<h3>Consistency training</h3><p>Pool of {history['pool']:,} unlabeled images; the "
+      "pseudo-label accuracy is a diagnostic against the pool's true labels where the source "
+      "has them (never used for a decision).</p>",
+      render.table(["epoch", "share above threshold", "pseudo-label accuracy (diagnostic)",
+                    "accepted", "validation accuracy"], rows, text_columns=0),
+      render.figure_tag(fig, "accepted pseudo-labels per class and epoch")])
+
+
 def _training_section(history: Optional[dict], pretraining: Optional[dict]) -> str:
   parts = ["<h2>Training</h2>"]
   if pretraining:
@@ -211,17 +238,25 @@ def _training_section(history: Optional[dict], pretraining: Optional[dict]) -> s
       ax.plot(range(1, len(losses) + 1), losses, marker="o", label=f"stage {number}")
     ax.set_xlabel("epoch")
     _integer_x(ax)
-    ax.set_ylabel("reconstruction loss (MSE)")
+    ax.set_ylabel("pretext loss (MSE)")
     ax.legend()
-    ax.set_title(f"Layer-wise pre-training on {pretraining['images']:,} images")
-    parts += ["<h3>Pre-training: loss per stage</h3>",
+    pretext = pretraining.get("pretext", "reconstruct")
+    ax.set_title(f"Pre-training ({pretext}) on {pretraining['images']:,} images")
+    parts += [f"<h3>Pre-training: pretext <b>{render.escape(pretext)}</b>, loss per stage</h3>",
               render.figure_tag(fig, "pre-training loss per stage")]
   if history is None:
     return "".join(parts + ["<p>No training history was written.</p>"])
+  if history.get("warm_start", {}).get("epochs"):
+    warm = history["warm_start"]
+    parts += ["<h3>Warm start (supervised)</h3>",
+              f"<p>{warm['num_train']:,} training labels, global batch {warm['batch_size']}.</p>",
+              _curves(warm["epochs"], "Warm start")]
   if history.get("epochs"):
     parts += ["<h3>Fine-tuning</h3>",
               f"<p>{history['num_train']:,} training labels, global batch "
               f"{history['batch_size']}.</p>", _curves(history["epochs"], "Fine-tuning")]
+  if history.get("accepted_per_class"):
+    parts.append(_consistency_section(history))
   report = history.get("self_training")
   if report:
     rounds = report["rounds"]
@@ -272,7 +307,8 @@ class Executor(base_executor.BaseExecutor):
     method = exec_properties[METHOD_KEY]
     html = render.page(
         f"fewlabels run report: {method}",
-        [f"<p>Method <b>{render.escape(method)}</b>. Evaluation output: "
+        [f"<p>Method <b>{render.escape(method)}</b>: "
+         f"{render.escape(methods.get(method).description)}. Evaluation output: "
          f"<code>{render.escape(evaluation_uri)}</code></p>",
          _evaluation_section(evaluation, names, blessed, exec_properties[MIN_ACCURACY_KEY],
                              exec_properties[MAX_REGRESSION_KEY]),

@@ -1,4 +1,4 @@
-"""LayerwisePretrainer: unsupervised greedy layer-wise pre-training of the LSTM encoder."""
+"""LayerwisePretrainer: the pipeline's unsupervised pre-training of the encoder, by a pretext."""
 import json
 
 from tfx import types
@@ -8,7 +8,7 @@ from tfx.types import component_spec
 from tfx.types import standard_artifacts
 
 from components.layerwise_pretrainer import executor
-from pipeline import config as config_lib
+from models import config as config_lib
 
 
 class LayerwisePretrainerSpec(component_spec.ComponentSpec):
@@ -27,9 +27,10 @@ class LayerwisePretrainerSpec(component_spec.ComponentSpec):
 
 
 class LayerwisePretrainer(base_component.BaseComponent):
-  """Trains autoencoders of 1..depth LSTM layers on the `unlabeled` split (and the labeled
-  split's images), each stage from the last one's layers; outputs the encoder as a Model
-  that the Trainer takes as its base_model."""
+  """Trains the encoder on the `unlabeled` split (and the labeled split's images) by the
+  pretext that `pretraining.pretext` names (models/pretexts.py), greedy stage by stage for the
+  LSTM; outputs the encoder as a Model that the Trainer takes as its base_model, with the
+  pretext and each stage's loss as custom properties in ml-metadata."""
 
   SPEC_CLASS = LayerwisePretrainerSpec
   EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)

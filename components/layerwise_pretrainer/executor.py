@@ -1,4 +1,4 @@
-"""Greedy layer-wise pre-training on the transformed pool; writes the encoder as a Model."""
+"""Pre-training by a pretext on the transformed pool; writes the encoder as a Model."""
 import dataclasses
 import json
 import os
@@ -11,13 +11,13 @@ from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from components.tfds_example_gen import spec as example_gen_spec
-from models import autoencoder
 from models import autograph_speedup
 from models import distribution
 from models import export
 from models import input_fn
+from models import pretexts
 from models import pretraining
-from pipeline import config as config_lib
+from models import config as config_lib
 
 EXAMPLES_KEY = "examples"
 TRANSFORM_GRAPH_KEY = "transform_graph"
@@ -26,7 +26,7 @@ MODEL_CONFIG_KEY = "model_config"  # JSON of config.ModelConfig
 PRETRAINING_CONFIG_KEY = "pretraining_config"  # JSON of config.PretrainingConfig
 SEED_KEY = "seed"
 CODE_VERSION_KEY = "code_version"  # only there so that a code change invalidates the cache
-HISTORY_FILE = "pretraining.json"  # per stage: losses and LSTM weight fingerprints
+HISTORY_FILE = "pretraining.json"  # the pretext; per stage: losses and weight fingerprints
 LOGS_DIR = "logs"
 
 
@@ -65,8 +65,8 @@ def run_pretraining(args: PretrainingArgs) -> Optional[Dict[str, Any]]:
                                          os.path.join(args.model_dir, LOGS_DIR), strategy)
   if not export.is_chief(strategy):
     return None
-  autoencoder.save_encoder(encoder, path_utils.serving_model_dir(args.model_dir))
-  history = {"images": len(images), "stages": stages}
+  pretexts.save_encoder(encoder, path_utils.serving_model_dir(args.model_dir))
+  history = {"images": len(images), "pretext": stages[0]["pretext"], "stages": stages}
   with tf.io.gfile.GFile(os.path.join(args.model_dir, HISTORY_FILE), "w") as f:
     json.dump(history, f, indent=1)
   return history
@@ -93,3 +93,4 @@ class Executor(base_executor.BaseExecutor):
         model.set_float_custom_property(pretraining.STAGE_LOSS_PROPERTY.format(number),
                                         stage["final_loss"])
     model.set_int_custom_property(pretraining.IMAGES_PROPERTY, history["images"])
+    model.set_string_custom_property(pretraining.PRETEXT_PROPERTY, history["pretext"])

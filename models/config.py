@@ -1,0 +1,161 @@
+"""The settings the model code reads: typed frozen dataclasses with one-line errors.
+
+A leaf module (no TFDS, TFX or pipeline imports), so that `models/` never imports `pipeline/`.
+Each method keeps its own settings beside its code (`models/methods/<name>.py`); the pipeline's
+full configuration (`pipeline/config.py`) holds these and the data and push settings.
+
+Defaults run on a laptop in minutes; the research method's scale (METHOD.md) is
+ModelConfig(architecture="lstm", lstm_width=512, lstm_layers=3) and
+TrainingConfig(batch_size="auto", base_learning_rate=0.001).
+"""
+import dataclasses
+import math
+from typing import Any, Dict, Mapping, Type, TypeVar, Union
+
+AUTO = "auto"
+LSTM, CNN = "lstm", "cnn"  # the architectures' registry names (models/architectures/)
+
+
+class ConfigError(ValueError):
+  """A setting with a value it cannot take; the message is one line for the user."""
+
+
+def require(condition: bool, message: str) -> None:
+  if not condition:
+    raise ConfigError(message)
+
+
+def to_dict(config: Any) -> Dict[str, Any]:
+  return dataclasses.asdict(config)
+
+
+T = TypeVar("T")
+
+
+def from_dict(cls: Type[T], values: Mapping[str, Any], what: str) -> T:
+  """cls(**values), with an unknown field named in one line instead of a TypeError."""
+  names = [f.name for f in dataclasses.fields(cls)]
+  for key in values:
+    require(key in names, f"{what} has no setting {key!r}: expected one of {', '.join(names)}")
+  return cls(**values)
+
+
+def parse_value(cls: Type[Any], key: str, text: str, what: str) -> Any:
+  """A command-line string as the type of field `key` of `cls` (int, float, bool or str)."""
+  fields = {f.name: f for f in dataclasses.fields(cls)}
+  require(key in fields, f"{what} has no setting {key!r}: expected one of {', '.join(fields)}")
+  default = getattr(cls(), key)
+  try:
+    if isinstance(default, bool):
+      require(text.lower() in ("true", "false", "1", "0"),
+              f"{what} {key} {text!r} must be true or false")
+      return text.lower() in ("true", "1")
+    if isinstance(default, int) and not (key.endswith("batch_size") and text == AUTO):
+      return int(text)
+    if isinstance(default, float):
+      return float(text)
+  except ValueError:
+    kind = "an integer" if isinstance(default, int) else "a number"
+    raise ConfigError(f"{what} {key} {text!r} must be {kind}") from None
+  return text
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelConfig:
+  """The classifier: `architecture` names a module of models/architectures/.
+
+  lstm: stacked LSTMs over the 28 rows, then Dense(dense_width), then softmax (the research
+  method's). cnn: a small convolutional net of widths cnn_width, 2x and 4x it.
+  """
+  architecture: str = CNN
+  lstm_width: int = 64  # the seed uses 512 (about 10x slower on CPU)
+  lstm_layers: int = 3
+  dense_width: int = 28
+  cnn_width: int = 24  # channels of the first block; 24 keeps an epoch of 35,000 images < 1 min
+
+  def __post_init__(self):
+    for name in ("lstm_width", "lstm_layers", "dense_width", "cnn_width"):
+      value = getattr(self, name)
+      require(isinstance(value, int) and value > 0,
+              f"model {name} {value!r} must be a positive integer")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+  """Fine-tuning on the labeled split, with the seed's LEGW warmup and decay."""
+  epochs: int = 40  # 0 exports the untrained model (a smoke test of the gate)
+  batch_size: Union[int, str] = AUTO  # "auto": 32 up to 5,000 labels, else 2^floor(log2(n/120))
+  base_learning_rate: float = 1e-3  # at the base batch; scaled by sqrt(batch / base_batch)
+  base_batch_size: int = 32
+  warmup_epochs: float = 2.0  # at the base batch; scaled by batch / base_batch (LEGW)
+  decay_epochs: float = 25.0  # after warmup the rate falls as exp(-epochs_since_warmup / this)
+  early_stopping_patience: int = 8  # epochs without improvement of the monitored value
+  # Early stopping watches epochs from this one on: a few labeled images give a noisy
+  # validation score that would otherwise stop training before the warmup is over.
+  min_epochs: int = 10
+  # Held out of the labeled split (never the test split) for early stopping on its accuracy
+  # and for the methods' decisions. 0 stops on the training loss, as the seed did.
+  validation_fraction: float = 0.1
+  # Labeled training images are shifted at random by up to this many pixels, in every method
+  # (the research method had no augmentation: 0 trains as it did).
+  translate_pixels: float = 2.0
+  # An epoch is at least this many steps: 100 labels at batch 32 would otherwise be 3 steps an
+  # epoch, too few for early stopping's epochs to mean anything (0: one pass, as the seed).
+  min_steps_per_epoch: int = 20
+  seed: int = 0
+
+  def __post_init__(self):
+    require(isinstance(self.epochs, int) and self.epochs >= 0,
+            f"training epochs {self.epochs!r} must be an integer >= 0")
+    require(self.batch_size == AUTO or (isinstance(self.batch_size, int) and self.batch_size > 0),
+            f"training batch_size {self.batch_size!r} must be a positive integer or 'auto'")
+    require(self.base_learning_rate > 0 and math.isfinite(self.base_learning_rate),
+            f"training base_learning_rate {self.base_learning_rate!r} must be > 0")
+    require(self.base_batch_size > 0, f"training base_batch_size {self.base_batch_size!r} must be > 0")
+    require(self.warmup_epochs >= 0, f"training warmup_epochs {self.warmup_epochs!r} must be >= 0")
+    require(self.decay_epochs > 0, f"training decay_epochs {self.decay_epochs!r} must be > 0")
+    require(self.early_stopping_patience >= 1,
+            f"training early_stopping_patience {self.early_stopping_patience!r} must be >= 1")
+    require(isinstance(self.min_epochs, int) and self.min_epochs >= 0,
+            f"training min_epochs {self.min_epochs!r} must be an integer >= 0")
+    require(isinstance(self.min_steps_per_epoch, int) and self.min_steps_per_epoch >= 0,
+            f"training min_steps_per_epoch {self.min_steps_per_epoch!r} must be an integer >= 0")
+    require(0.0 <= self.translate_pixels <= 14,
+            f"training translate_pixels {self.translate_pixels!r} must be in [0, 14]")
+    require(0.0 <= self.validation_fraction < 1.0,
+            f"training validation_fraction {self.validation_fraction!r} must be in [0, 1)")
+
+
+@dataclasses.dataclass(frozen=True)
+class PretrainingConfig:
+  """Unsupervised pre-training of the encoder (the LayerwisePretrainer component).
+
+  `pretext` names what the encoder learns to do (models/pretexts.py): for the LSTM, greedy
+  stage by stage, `reconstruct` (the research method's), `sequence_autoencoder` or `next_row`;
+  for the CNN, `denoise`. "auto": the architecture's default.
+  """
+  pretext: str = AUTO
+  epochs_per_stage: int = 5
+  batch_size: Union[int, str] = 256  # "auto": the seed's rule (4,096 on its 583,310 images)
+  base_learning_rate: float = 1e-3  # scaled like fine-tuning: sqrt(batch / 32)
+  warmup_epochs: float = 0.25  # at batch 32, scaled by batch / 32
+  early_stopping_patience: int = 3
+  include_labeled_images: bool = True  # the labeled split's images too, labels ignored
+  max_images: int = 0  # 0: the whole pool; else a seeded sample of this many (laptop runs)
+
+  def __post_init__(self):
+    require(isinstance(self.max_images, int) and self.max_images >= 0,
+            f"pretraining max_images {self.max_images!r} must be an integer >= 0")
+    self.as_training()  # the schedule's own checks
+
+  def as_training(self, seed: int = 0) -> TrainingConfig:
+    """The fit settings of one stage, in the form the shared fit loop takes."""
+    try:
+      return TrainingConfig(epochs=self.epochs_per_stage, batch_size=self.batch_size,
+                            base_learning_rate=self.base_learning_rate,
+                            warmup_epochs=self.warmup_epochs,
+                            early_stopping_patience=self.early_stopping_patience,
+                            min_epochs=0, validation_fraction=0.0, translate_pixels=0.0,
+                            min_steps_per_epoch=0, seed=seed)
+    except ConfigError as e:
+      raise ConfigError(str(e).replace("training ", "pretraining ", 1)) from None

@@ -1,0 +1,175 @@
+"""Consistency training (FixMatch-style) as a Keras train step.
+
+Each step takes a labeled batch and `unlabeled_ratio` times as many unlabeled images. One
+training-mode pass over [weakly augmented labeled, weakly augmented unlabeled, strongly
+augmented unlabeled] (one pass keeps batch-norm statistics of all three together); where the
+weak view's top probability is at least `threshold`, its class is the pseudo-label that the
+strong view is trained towards, with weight `unlabeled_weight`. The pseudo-label carries no
+gradient. Logged per epoch: the share of unlabeled images above the threshold, how many of
+those pseudo-labels were right (only where the pool's true labels are known: diagnostics), and
+the classes they went to (a collapse onto one class shows there first).
+"""
+import dataclasses
+import logging
+from typing import List, Tuple
+
+import tensorflow as tf
+
+from models import augment
+from models import config as config_lib
+
+ABOVE_THRESHOLD = "above_threshold"
+PSEUDO_LABEL_ACCURACY = "pseudo_label_accuracy"
+
+
+@dataclasses.dataclass(frozen=True)
+class ConsistencyConfig:
+  """Consistency training's settings (tau, mu, lambda of FixMatch) and augmentation strengths."""
+  threshold: float = 0.95  # tau: weak-view confidence a pseudo-label needs
+  unlabeled_ratio: int = 7  # mu: unlabeled images per labeled image in a step
+  unlabeled_weight: float = 1.0  # lambda
+  epochs: int = 10  # passes over the pool (each of len(pool) / (batch * mu) steps)
+  # Train supervised first (the `supervised` method's fit) and start consistency from it: from
+  # scratch the pseudo-labels collapse onto one class for minutes (measured).
+  warm_start: bool = True
+  ema_momentum: float = 0.99  # weights averaged over steps, taken at each epoch's end; 0: off
+  weak_translate: float = 2.0
+  strong_rotation: float = 20.0  # degrees
+  strong_scale: float = 0.2
+  strong_shear: float = 15.0  # degrees
+  strong_translate: float = 3.0
+  strong_thickness: float = 0.5  # probability of thicker or thinner strokes
+  strong_cutout: int = 10  # pixels
+
+  def __post_init__(self):
+    config_lib.require(0.0 <= self.threshold <= 1.0,
+                       f"consistency threshold {self.threshold!r} must be in [0, 1]")
+    config_lib.require(isinstance(self.unlabeled_ratio, int) and self.unlabeled_ratio >= 1,
+                       f"consistency unlabeled_ratio {self.unlabeled_ratio!r} must be an "
+                       "integer >= 1")
+    config_lib.require(self.unlabeled_weight >= 0,
+                       f"consistency unlabeled_weight {self.unlabeled_weight!r} must be >= 0")
+    config_lib.require(isinstance(self.epochs, int) and self.epochs >= 0,
+                       f"consistency epochs {self.epochs!r} must be an integer >= 0")
+    config_lib.require(0.0 <= self.ema_momentum < 1.0,
+                       f"consistency ema_momentum {self.ema_momentum!r} must be in [0, 1)")
+    self.weak, self.strong  # the augmentations' own checks
+
+  @property
+  def weak(self) -> augment.Augmentation:
+    return augment.Augmentation(translate_pixels=self.weak_translate)
+
+  @property
+  def strong(self) -> augment.Augmentation:
+    return augment.Augmentation(
+        rotation_degrees=self.strong_rotation, scale=self.strong_scale,
+        shear_degrees=self.strong_shear, translate_pixels=self.strong_translate,
+        thickness=self.strong_thickness, cutout_pixels=self.strong_cutout)
+
+
+def unlabeled_loss(weak_probabilities: tf.Tensor, strong_probabilities: tf.Tensor,
+                   threshold: float) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+  """(per-image loss, mask of images above the threshold, pseudo-labels).
+
+  The pseudo-label is the weak view's class, with no gradient through it; an image below the
+  threshold adds zero loss.
+  """
+  weak = tf.stop_gradient(weak_probabilities)
+  pseudo_labels = tf.argmax(weak, axis=1, output_type=tf.int32)
+  mask = tf.cast(tf.reduce_max(weak, axis=1) >= threshold, tf.float32)
+  cross_entropy = tf.keras.losses.sparse_categorical_crossentropy(pseudo_labels,
+                                                                  strong_probabilities)
+  return cross_entropy * mask, mask, pseudo_labels
+
+
+class ConsistencyModel(tf.keras.Model):
+  """Wraps the classifier (whose weights it trains) with the consistency train step; inference
+  and validation are the classifier's own."""
+
+  def __init__(self, classifier: tf.keras.Model, settings: ConsistencyConfig, num_classes: int,
+               seed: int):
+    super().__init__(name="consistency")
+    self.classifier = classifier
+    self.settings = settings
+    self.seed = seed
+    self.loss_tracker = tf.keras.metrics.Mean("loss")
+    self.above_threshold = tf.keras.metrics.Mean(ABOVE_THRESHOLD)
+    self.pseudo_label_accuracy = tf.keras.metrics.Mean(PSEUDO_LABEL_ACCURACY)
+    self.num_classes = num_classes
+    # Per class, the pseudo-labels accepted this epoch (PseudoLabelLog reads and resets it).
+    # Not a Keras metric: Keras logs every metric as a scalar.
+    self.class_counts = tf.Variable(
+        tf.zeros([num_classes]), trainable=False, name="accepted_per_class",
+        synchronization=tf.VariableSynchronization.ON_READ,
+        aggregation=tf.VariableAggregation.SUM)
+
+  def call(self, pixels, training=False):
+    return self.classifier(pixels, training=training)
+
+  def _augmented(self, pixels: tf.Tensor, spec: augment.Augmentation, view: int) -> tf.Tensor:
+    seed = tf.stack([tf.constant(self.seed * 3 + view, tf.int64),
+                     tf.cast(self.optimizer.iterations, tf.int64)])
+    return augment.augment(pixels, spec, seed)
+
+  def train_step(self, data):
+    (labeled, labels), (unlabeled, truth) = data
+    s = self.settings
+    views = [self._augmented(labeled, s.weak, 0), self._augmented(unlabeled, s.weak, 1),
+             self._augmented(unlabeled, s.strong, 2)]
+    n_labeled, n_unlabeled = tf.shape(labeled)[0], tf.shape(unlabeled)[0]
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    with tf.GradientTape() as tape:
+      probabilities = self.classifier(tf.concat(views, axis=0), training=True)
+      labeled_p, weak_p, strong_p = tf.split(probabilities, [n_labeled, n_unlabeled, n_unlabeled])
+      supervised = tf.reduce_mean(
+          tf.keras.losses.sparse_categorical_crossentropy(labels, labeled_p))
+      per_image, mask, pseudo_labels = unlabeled_loss(weak_p, strong_p, s.threshold)
+      loss = supervised + s.unlabeled_weight * tf.reduce_mean(per_image)
+      # The optimizer sums the replicas' gradients: each replica contributes its share.
+      scaled = loss / tf.cast(replicas, tf.float32) + tf.add_n(
+          [tf.constant(0.0)] + self.classifier.losses)
+    variables = self.classifier.trainable_variables
+    self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+    self.loss_tracker.update_state(loss)
+    self.compiled_metrics.update_state(labels, labeled_p)
+    self.above_threshold.update_state(mask)
+    known = tf.cast(truth >= 0, tf.float32) * mask
+    self.pseudo_label_accuracy.update_state(
+        tf.cast(tf.equal(tf.cast(truth, tf.int32), pseudo_labels), tf.float32), known)
+    self.class_counts.assign_add(
+        tf.math.unsorted_segment_sum(mask, pseudo_labels, self.num_classes))
+    logs = {m.name: m.result() for m in self.compiled_metrics.metrics}
+    logs.update({m.name: m.result() for m in (self.loss_tracker, self.above_threshold,
+                                              self.pseudo_label_accuracy)})
+    return logs
+
+
+  def test_step(self, data):
+    pixels, labels = data
+    probabilities = self.classifier(pixels, training=False)
+    self.loss_tracker.update_state(tf.reduce_mean(
+        tf.keras.losses.sparse_categorical_crossentropy(labels, probabilities)))
+    self.compiled_metrics.update_state(labels, probabilities)
+    logs = {m.name: m.result() for m in self.compiled_metrics.metrics}
+    logs["loss"] = self.loss_tracker.result()
+    return logs
+
+
+class PseudoLabelLog(tf.keras.callbacks.Callback):
+  """Keeps, per epoch, how many pseudo-labels each class received."""
+
+  def __init__(self, counts: tf.Variable):
+    super().__init__()
+    self.counts = counts
+    self.per_epoch: List[List[int]] = []
+
+  def on_epoch_begin(self, epoch, logs=None):
+    self.counts.assign(tf.zeros_like(self.counts))
+
+  def on_epoch_end(self, epoch, logs=None):
+    counts = [int(c) for c in self.counts.numpy()]
+    self.per_epoch.append(counts)
+    total = sum(counts)
+    if total:
+      logging.info("consistency epoch %d: %d pseudo-labels accepted; largest class takes %.0f%%",
+                   epoch + 1, total, 100.0 * max(counts) / total)

@@ -1,0 +1,120 @@
+"""Learning methods by name: one module each, exporting SPEC (a `MethodSpec`).
+
+Adding a method is one new module here (a SPEC whose `train` takes a `TrainRequest`), plus its
+test: the pipeline, `fewlabels workers`, the CLI, the sweep, the benchmark and the report read
+the specs. `train(name, request)` checks the request against the spec and trains.
+"""
+import dataclasses
+import importlib
+import pkgutil
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type
+
+import numpy as np
+import tensorflow as tf
+
+from models import architectures
+from models import config as config_lib
+from models import input_fn
+
+
+# The research method's four (METHOD.md), kept faithful: the baseline the others are compared to.
+RESEARCH = ("supervised", "layerwise", "self_training", "self_training_layerwise")
+
+
+class MethodError(ValueError):
+  """A method that cannot train on what it was given; one line naming both."""
+
+
+@dataclasses.dataclass(frozen=True)
+class NoSettings:
+  """For the methods that have no settings of their own."""
+
+
+@dataclasses.dataclass
+class TrainRequest:
+  """Everything a method trains from; the same on every worker of a multi-worker run."""
+  examples: input_fn.Examples  # the labeled split and, for pool methods, the unlabeled one
+  build_model: Callable[[], tf.keras.Model]  # a fresh classifier in the strategy's scope (from
+  # the pre-trained encoder for the methods that need one)
+  training: config_lib.TrainingConfig
+  settings: Any  # the method's own config dataclass
+  num_classes: int
+  log_dir: str
+  strategy: tf.distribute.Strategy
+  # ids -> true labels of the pool, for diagnostics only (how right pseudo-labels were); None
+  # when the pool has no true labels. Never used for a decision.
+  true_labels: Optional[Callable[[np.ndarray], np.ndarray]] = None
+
+
+@dataclasses.dataclass
+class Trained:
+  model: tf.keras.Model
+  history: Dict[str, Any]  # written to the Trainer's history.json; shown in the report
+
+
+@dataclasses.dataclass(frozen=True)
+class MethodSpec:
+  name: str
+  description: str  # one line, for --help and the report
+  uses_unlabeled: bool  # reads the unlabeled split
+  needs_encoder: bool  # starts from the pre-training component's encoder
+  train: Callable[[TrainRequest], Trained]
+  settings: Type[Any] = NoSettings  # its own config dataclass
+  needs_validation: bool = False  # decides on a validation part of the labeled split
+  architectures: Tuple[str, ...] = ()  # the architectures it can train; empty: every one
+
+
+def _load() -> Dict[str, MethodSpec]:
+  specs = {}
+  for module in pkgutil.iter_modules(__path__):
+    spec = importlib.import_module(f"{__name__}.{module.name}").SPEC
+    specs[spec.name] = spec
+  return specs
+
+
+_SPECS = _load()
+
+
+def register(spec: MethodSpec) -> None:
+  """Adds a method from outside this folder (tests, plug-ins)."""
+  _SPECS[spec.name] = spec
+
+
+def names() -> Tuple[str, ...]:
+  return tuple(sorted(_SPECS))
+
+
+def get(name: str) -> MethodSpec:
+  config_lib.require(name in _SPECS, f"method {name!r} does not exist: expected one of "
+                                     f"{', '.join(names())}")
+  return _SPECS[name]
+
+
+def settings(name: str, values: Mapping[str, Any]) -> Any:
+  """The method's config dataclass from {field: value}; an unknown field is a one-line error."""
+  return config_lib.from_dict(get(name).settings, values, f"method {name!r}")
+
+
+def check(name: str, model: config_lib.ModelConfig, training: config_lib.TrainingConfig) -> None:
+  """A method x architecture x training combination that cannot work: one line naming it."""
+  spec = get(name)
+  architectures.get(model.architecture)  # one that exists
+  config_lib.require(not spec.architectures or model.architecture in spec.architectures,
+                     f"method {name!r} does not train architecture {model.architecture!r}: "
+                     f"it trains {', '.join(spec.architectures)}")
+  config_lib.require(not spec.needs_validation or training.validation_fraction > 0,
+                     f"method {name!r} decides on a validation part of the labeled split: "
+                     f"training validation_fraction {training.validation_fraction!r} must be > 0")
+
+
+def train(name: str, request: TrainRequest, has_encoder: bool = False) -> Trained:
+  spec = get(name)
+  if spec.needs_encoder != has_encoder:
+    raise MethodError(f"method {name!r} {'needs' if spec.needs_encoder else 'takes no'} "
+                      "pre-trained base model")
+  if spec.uses_unlabeled and len(input_fn.unlabeled_only(request.examples)) == 0:
+    raise MethodError(f"method {name!r} learns from the unlabeled split, which is empty: use a "
+                      "label budget below 100% or the method 'supervised'")
+  trained = spec.train(request)
+  trained.history["method"] = name
+  return trained

@@ -1,0 +1,53 @@
+"""Consistency training (models/consistency.py): a weak view's confident class teaches the
+strong view of the same unlabeled image, every step, alongside the labels."""
+import dataclasses
+import math
+import os
+
+import numpy as np
+
+from models import classifier
+from models import consistency
+from models import input_fn
+from models import methods
+from models import training_loop
+from models import weights
+from sources import features
+
+
+def train(request: methods.TrainRequest) -> methods.Trained:
+  settings: consistency.ConsistencyConfig = request.settings
+  training = request.training
+  labeled, validation = classifier.labeled_parts(request.examples, training)
+  pool = input_fn.unlabeled_only(request.examples)
+  model = request.build_model()
+  history = {"initial_fingerprints": weights.fingerprints(model)}
+  if settings.warm_start:
+    history["warm_start"] = classifier.train_classifier(
+        model, labeled, validation, training, os.path.join(request.log_dir, "warm_start"),
+        request.strategy, stage="consistency warm start (supervised)")
+  truth = (np.asarray(request.true_labels(pool.ids)) if request.true_labels is not None
+           else np.full(len(pool), features.NO_LABEL))
+  batch_size = training_loop.batch_size_for(training, len(labeled))
+  steps = math.ceil(len(pool) / (batch_size * settings.unlabeled_ratio))
+  with request.strategy.scope():
+    trainer = consistency.ConsistencyModel(model, settings, request.num_classes, training.seed)
+  log = consistency.PseudoLabelLog(trainer.class_counts)
+  fitted = training_loop.fit(
+      trainer, labeled, validation, dataclasses.replace(training, epochs=settings.epochs),
+      "sparse_categorical_crossentropy", ["accuracy"], os.path.join(request.log_dir, "consistency"),
+      request.strategy, stage="consistency training",
+      batches=input_fn.paired_batches(labeled, pool, truth, batch_size, settings.unlabeled_ratio,
+                                      training.seed),
+      steps_per_epoch=steps, ema_momentum=settings.ema_momentum, callbacks=[log])
+  fitted["accepted_per_class"] = log.per_epoch
+  fitted["pool"] = len(pool)
+  history.update(fitted)
+  return methods.Trained(model, history)
+
+
+SPEC = methods.MethodSpec(
+    name="consistency",
+    description="supervised warm start, then weak-view pseudo-labels teach strong views (FixMatch)",
+    uses_unlabeled=True, needs_encoder=False, train=train,
+    settings=consistency.ConsistencyConfig, needs_validation=False)

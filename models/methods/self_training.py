@@ -1,0 +1,43 @@
+"""The research method's self-training: rounds of train -> pseudo-label the most confident
+predictions of a window of the pool -> train again (rules in models/self_training.py)."""
+import dataclasses
+import os
+
+from models import classifier
+from models import input_fn
+from models import methods
+from models import self_training
+from models import weights
+
+
+def train(request: methods.TrainRequest) -> methods.Trained:
+  labeled, validation = classifier.labeled_parts(request.examples, request.training)
+  histories = {}
+
+  def train_round(round_labeled: input_fn.Examples, number: int):
+    # Every round starts afresh (from the pre-trained encoder for the proposed method).
+    model = request.build_model()
+    initial = weights.fingerprints(model)
+    histories[number] = dict(
+        classifier.train_classifier(model, round_labeled, validation, request.training,
+                                    os.path.join(request.log_dir, f"round_{number}"),
+                                    request.strategy, stage=f"self-training round {number}"),
+        initial_fingerprints=initial)
+    return model
+
+  outcome = self_training.run_rounds(
+      train_round, lambda model: classifier.accuracy(model, validation),
+      classifier.predict_probabilities, labeled, input_fn.unlabeled_only(request.examples),
+      request.settings, request.num_classes, request.training.seed)
+  if request.true_labels is not None:
+    self_training.score_pseudo_labels(outcome, request.true_labels)
+  history = dict(histories[outcome.best_round], self_training={
+      "best_round": outcome.best_round, "stop_reason": outcome.stop_reason,
+      "rounds": [dataclasses.asdict(r) for r in outcome.rounds]})
+  return methods.Trained(outcome.best_model, history)
+
+
+SPEC = methods.MethodSpec(
+    name="self_training", description="rounds of confident pseudo-labels from the pool",
+    uses_unlabeled=True, needs_encoder=False, train=train,
+    settings=self_training.SelfTrainingConfig, needs_validation=True)

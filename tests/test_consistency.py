@@ -1,0 +1,83 @@
+"""Consistency training: the unlabeled loss, the train step, and the method through the registry."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models import architectures
+from models import consistency
+from models import input_fn
+from models import methods
+from models.config import ConfigError, ModelConfig, TrainingConfig
+from sources import features
+
+
+def test_an_image_below_the_threshold_adds_no_loss():
+  weak = tf.constant([[0.96, 0.04], [0.6, 0.4]])
+  strong = tf.constant([[0.3, 0.7], [0.2, 0.8]])
+  loss, mask, labels = consistency.unlabeled_loss(weak, strong, threshold=0.95)
+  np.testing.assert_array_equal(mask, [1.0, 0.0])
+  np.testing.assert_array_equal(labels, [0, 0])
+  assert float(loss[1]) == 0.0
+  assert float(loss[0]) == pytest.approx(-np.log(0.3), rel=1e-5)
+
+
+def test_the_pseudo_label_comes_from_the_weak_view_and_carries_no_gradient():
+  weak = tf.Variable([[0.1, 0.9], [0.97, 0.03]])
+  strong = tf.Variable([[0.5, 0.5], [0.5, 0.5]])
+  with tf.GradientTape(persistent=True) as tape:
+    loss, _, labels = consistency.unlabeled_loss(weak, strong, threshold=0.5)
+    total = tf.reduce_sum(loss)
+  np.testing.assert_array_equal(labels, [1, 0])  # the weak view's classes
+  assert tape.gradient(total, weak) is None
+  assert tape.gradient(total, strong) is not None
+
+
+def _examples(labeled=40, unlabeled=120):
+  rng = np.random.default_rng(0)
+  n = labeled + unlabeled
+  labels = np.concatenate([rng.integers(0, 3, labeled), np.full(unlabeled, features.NO_LABEL)])
+  return input_fn.Examples(rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+                           labels.astype(np.int64), np.arange(n, dtype=np.int64))
+
+
+def test_consistency_trains_and_logs_its_pseudo_labels(tmp_path):
+  examples = _examples()
+  model_config = ModelConfig(architecture="cnn", cnn_width=4)
+  request = methods.TrainRequest(
+      examples=examples, build_model=lambda: architectures.build(3, model_config),
+      training=TrainingConfig(epochs=1, batch_size=8, validation_fraction=0.2,
+                              min_steps_per_epoch=0),
+      settings=consistency.ConsistencyConfig(epochs=2, threshold=0.0, unlabeled_ratio=2),
+      num_classes=3, log_dir=str(tmp_path), strategy=tf.distribute.get_strategy(),
+      true_labels=lambda ids: ids % 3)
+  trained = methods.train("consistency", request)
+  history = trained.history
+  assert history["method"] == "consistency" and history["pool"] == 120
+  assert len(history["epochs"]) == 2 and len(history["accepted_per_class"]) == 2
+  steps = int(np.ceil(120 / (8 * 2)))
+  # Threshold 0: every unlabeled image of every step is accepted, and scored where known.
+  assert [sum(c) for c in history["accepted_per_class"]] == [steps * 16] * 2
+  assert all(e["above_threshold"] == 1.0 for e in history["epochs"])
+  assert all(0.0 <= e["pseudo_label_accuracy"] <= 1.0 for e in history["epochs"])
+  assert "val_accuracy" in history["epochs"][0] and history["warm_start"]["epochs"]
+  assert trained.model.output_shape == (None, 3)
+
+
+def test_consistency_without_a_pool_is_refused(tmp_path):
+  request = methods.TrainRequest(
+      examples=_examples(unlabeled=0), build_model=lambda: None, training=TrainingConfig(),
+      settings=consistency.ConsistencyConfig(), num_classes=3, log_dir=str(tmp_path),
+      strategy=tf.distribute.get_strategy())
+  with pytest.raises(methods.MethodError, match="'consistency' learns from the unlabeled split"):
+    methods.train("consistency", request)
+
+
+@pytest.mark.parametrize("kwargs,fragment", [
+    ({"threshold": 1.5}, "consistency threshold 1.5 must be in"),
+    ({"unlabeled_ratio": 0}, "consistency unlabeled_ratio 0 must be an integer >= 1"),
+    ({"ema_momentum": 1.0}, "consistency ema_momentum 1.0 must be in"),
+    ({"strong_scale": 2.0}, "augmentation scale 2.0 must be below 1"),
+])
+def test_bad_settings_are_one_line_errors(kwargs, fragment):
+  with pytest.raises(ConfigError, match=fragment):
+    consistency.ConsistencyConfig(**kwargs)

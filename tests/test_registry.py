@@ -1,0 +1,110 @@
+"""The method and architecture registries: one module each, found by name; a new method is one
+spec, and every consumer (config, pipeline, CLI) takes it."""
+import dataclasses
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models import architectures
+from models import classifier
+from models import methods
+from models.config import ConfigError, ModelConfig, TrainingConfig
+from pipeline import config as config_lib
+from pipeline import pipeline as pipeline_lib
+
+
+def test_the_registries_hold_the_research_methods_and_the_new_ones():
+  assert set(methods.RESEARCH) <= set(methods.names())
+  assert {"consistency", "pretrained_consistency"} <= set(methods.names())
+  assert set(architectures.names()) == {"cnn", "lstm"}
+  for name in methods.names():
+    spec = methods.get(name)
+    assert spec.name == name and spec.description
+    spec.settings()  # every method's settings have defaults
+
+
+@pytest.mark.parametrize("architecture", ["cnn", "lstm"])
+def test_every_architecture_maps_pixels_to_class_probabilities(architecture):
+  model = architectures.build(7, ModelConfig(architecture=architecture, cnn_width=4,
+                                             lstm_width=4, lstm_layers=1))
+  out = model(np.zeros((3, 28, 28), np.uint8)).numpy()
+  assert out.shape == (3, 7) and np.allclose(out.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_a_method_that_cannot_train_an_architecture_is_refused_naming_both():
+  spec = dataclasses.replace(methods.get("supervised"), name="lstm_only", architectures=("lstm",))
+  methods.register(spec)
+  try:
+    with pytest.raises(ConfigError, match="method 'lstm_only' does not train architecture 'cnn'"):
+      config_lib.PipelineConfig(method="lstm_only", model=ModelConfig(architecture="cnn"))
+  finally:
+    methods._SPECS.pop("lstm_only")
+
+
+@dataclasses.dataclass(frozen=True)
+class _MajoritySettings:
+  rounds: int = 1
+
+
+def _train_majority(request: methods.TrainRequest) -> methods.Trained:
+  """A new method: the classifier's bias is set to the labeled split's class frequencies."""
+  model = request.build_model()
+  labeled, _ = classifier.labeled_parts(request.examples, request.training)
+  counts = np.bincount(labeled.labels, minlength=request.num_classes) + 1
+  bias = model.get_layer("probabilities")
+  kernel, _ = bias.get_weights()
+  bias.set_weights([np.zeros_like(kernel), np.log(counts / counts.sum()).astype(np.float32)])
+  return methods.Trained(model, {"rounds": request.settings.rounds})
+
+
+def test_a_new_method_is_one_spec_and_every_consumer_takes_it(tmp_path):
+  spec = methods.MethodSpec(name="majority", description="the most frequent class",
+                            uses_unlabeled=True, needs_encoder=False, train=_train_majority,
+                            settings=_MajoritySettings)
+  methods.register(spec)
+  try:
+    config = config_lib.PipelineConfig(method="majority", method_settings=(("rounds", 3),),
+                                       output_dir=str(tmp_path))
+    assert config.settings == _MajoritySettings(rounds=3)
+    custom = pipeline_lib.trainer_custom_config(config, 10, "v")
+    assert custom["method"] == "majority" and custom["method_settings"] == {"rounds": 3}
+    with pytest.raises(ConfigError, match="method 'majority' has no setting 'epochs'"):
+      config_lib.PipelineConfig(method="majority", method_settings=(("epochs", 3),))
+    rng = np.random.default_rng(0)
+    labels = np.array([0] * 30 + [1] * 10 + [-1] * 20)
+    examples = methods.input_fn.Examples(rng.integers(0, 256, (60, 28, 28), dtype=np.uint8),
+                                         labels, np.arange(60))
+    request = methods.TrainRequest(
+        examples=examples, build_model=lambda: architectures.build(2, ModelConfig(cnn_width=4)),
+        training=TrainingConfig(validation_fraction=0.0), settings=config.settings,
+        num_classes=2, log_dir=str(tmp_path), strategy=tf.distribute.get_strategy())
+    trained = methods.train("majority", request)
+    assert trained.history == {"rounds": 3, "method": "majority"}
+    assert (trained.model(examples.pixels).numpy().argmax(axis=1) == 0).all()
+  finally:
+    methods._SPECS.pop("majority")
+
+
+def test_the_model_code_version_covers_the_method_and_architecture_folders(monkeypatch, tmp_path):
+  before = pipeline_lib.model_code_version()
+  fake = tmp_path / "models"
+  (fake / "methods").mkdir(parents=True)
+  for path in pipeline_lib._MODEL_CODE.rglob("*.py"):
+    target = fake / path.relative_to(pipeline_lib._MODEL_CODE)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(path.read_bytes())
+  monkeypatch.setattr(pipeline_lib, "_MODEL_CODE", fake)
+  assert pipeline_lib.model_code_version() == before
+  (fake / "methods" / "consistency.py").write_text("# changed\n")
+  assert pipeline_lib.model_code_version() != before
+
+
+def test_models_never_import_the_pipeline_or_tfds():
+  import pathlib
+  root = pathlib.Path(methods.__file__).resolve().parents[1]
+  for path in root.rglob("*.py"):
+    text = path.read_text()
+    assert "from pipeline" not in text and "import pipeline" not in text, path
+  config_text = (root / "config.py").read_text()
+  assert "tensorflow_datasets" not in config_text and "tfx" not in config_text
