@@ -14,7 +14,7 @@ export PYTHONWARNINGS := ignore::FutureWarning
 .PHONY: demo test browser lock clean
 
 demo: $(STAMP)
-	$(VENV)/bin/fewlabels run --data doodles/demo --labels 5% --self-training-rounds 3 --output $(DEMO_OUTPUT)
+	$(VENV)/bin/fewlabels run --data doodles/demo --labels 5% --output $(DEMO_OUTPUT)
 
 test: $(STAMP) browser
 	$(PY) -m pytest -v tests

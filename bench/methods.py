@@ -102,6 +102,35 @@ def table(rows, data):
   return "\n".join(lines)
 
 
+def figure(rows, data, path):
+  """Test accuracy against labels (log x), mean and +-std band per cell kind."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  rows = [r for r in rows if r["data"] == data]
+  fig, ax = plt.subplots(figsize=(7.5, 4.5))
+  for arch, method, pretext in sorted({(r["architecture"], r["method"], r["pretext"]) for r in rows}):
+    mine = [r for r in rows if (r["architecture"], r["method"], r["pretext"]) == (arch, method,
+                                                                                  pretext)]
+    labels = sorted({int(r["labels"]) for r in mine})
+    if len(labels) < 2:
+      continue  # a single budget is a point in the table, not a curve
+    acc = [[float(r["test_accuracy"]) for r in mine if int(r["labels"]) == n] for n in labels]
+    mean, std = np.array([np.mean(a) for a in acc]), np.array([np.std(a) for a in acc])
+    line, = ax.plot(labels, mean, marker="o",
+                    label=f"{arch} {method}" + (f" ({pretext})" if pretext else ""))
+    ax.fill_between(labels, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+  ax.set_xscale("log")
+  ax.set_xlabel("labeled images")
+  ax.set_ylabel("test accuracy")
+  ax.grid(True, alpha=0.3)
+  ax.legend(fontsize=8)
+  ax.set_title(f"{data}: test accuracy against labels (mean +- std over repeats)")
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--data", choices=["quickdraw", "mnist", "doodles"], default="quickdraw")
@@ -124,6 +153,8 @@ def main():
   parser.add_argument("--csv", type=pathlib.Path,
                       default=ROOT / "docs" / "results" / "methods_grid.csv")
   parser.add_argument("--work-dir", type=pathlib.Path, default=pathlib.Path("/tmp/fewlabels_grid"))
+  parser.add_argument("--report-only", action="store_true",
+                      help="train nothing: print the table and draw the figure from the CSV")
   args = parser.parse_args()
   logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)
   cells = [parse_cell(c) for c in args.cells]
@@ -134,6 +165,8 @@ def main():
     settings_class = methods.get(method).settings
     overrides.setdefault(settings_class, {})[field] = config_lib.parse_value(
         settings_class, field, value, f"method {method!r}")
+  if args.report_only:
+    return report(args)
   data_dir = args.data_dir or SHARED / args.data
   if args.data != "doodles" and not data_dir.is_dir():
     sys.exit(f"methods bench: {args.data} files not found at {data_dir}: pass --data-dir")
@@ -224,11 +257,18 @@ def main():
       logging.info("cell %d/%d %s %s %s:%s%s: test accuracy %s (%s s; %.0f s elapsed)", index,
                    len(grid), repeat, budget, arch, method, f":{pretext}" if pretext else "",
                    row["test_accuracy"], row["seconds"], elapsed)
-  rows = list(done_cells(args.csv).values())
   print(f"\nmachine: {machine}")
   print(f"data: {source.dataset}, {num_classes} classes, {len(train_y):,} train / "
         f"{len(test):,} test images")
+  report(args)
+
+
+def report(args):
+  rows = list(done_cells(args.csv).values())
   print(table(rows, args.data))
+  path = args.csv.with_name(f"{args.csv.stem}_{args.data}.png")
+  figure(rows, args.data, path)
+  print(f"figure: {path}")
 
 
 if __name__ == "__main__":

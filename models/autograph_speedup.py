@@ -3,7 +3,7 @@
 Autograph skips the `keras` package but not `tf_keras`, so each new `fit` spends 20-30 s
 converting tf-keras's training loop. tf-keras's training code needs no conversion when
 steps_per_execution is 1 (its multi-step loop is the only Python loop over tensors), so skipping
-it changes no result; tests/test_models.py checks that training gives the same losses.
+it changes no result; tests/test_preprocessing_and_model.py checks that training gives the same losses.
 Uses autograph's rule list, a private API of TensorFlow 2.16: if it moves, nothing breaks,
 training is only slower to start.
 """

@@ -3,13 +3,12 @@
 Adding an architecture is one new module here; `names()` finds it.
 """
 import dataclasses
-import importlib
-import pkgutil
-from typing import Callable, Dict, Tuple
+from typing import Callable, Tuple
 
 import tensorflow as tf
 
 from models import config as config_lib
+from models import registry
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,15 +19,7 @@ class ArchitectureSpec:
   pretexts: Tuple[str, ...]  # pre-training pretexts that fit it (models/pretexts.py); first: default
 
 
-def _load() -> Dict[str, ArchitectureSpec]:
-  specs = {}
-  for module in pkgutil.iter_modules(__path__):
-    spec = importlib.import_module(f"{__name__}.{module.name}").SPEC
-    specs[spec.name] = spec
-  return specs
-
-
-_SPECS = _load()
+_SPECS = registry.load(__name__, __path__)
 
 
 def names() -> Tuple[str, ...]:
@@ -36,9 +27,7 @@ def names() -> Tuple[str, ...]:
 
 
 def get(name: str) -> ArchitectureSpec:
-  config_lib.require(name in _SPECS, f"architecture {name!r} does not exist: expected one of "
-                                     f"{', '.join(names())}")
-  return _SPECS[name]
+  return registry.lookup(_SPECS, "architecture", name)
 
 
 def build(num_classes: int, model: config_lib.ModelConfig) -> tf.keras.Model:

@@ -5,8 +5,6 @@ test: the pipeline, `fewlabels workers`, the CLI, the sweep, the benchmark and t
 the specs. `train(name, request)` checks the request against the spec and trains.
 """
 import dataclasses
-import importlib
-import pkgutil
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type
 
 import numpy as np
@@ -14,6 +12,7 @@ import tensorflow as tf
 
 from models import architectures
 from models import config as config_lib
+from models import registry
 from models import input_fn
 
 
@@ -64,15 +63,7 @@ class MethodSpec:
   architectures: Tuple[str, ...] = ()  # the architectures it can train; empty: every one
 
 
-def _load() -> Dict[str, MethodSpec]:
-  specs = {}
-  for module in pkgutil.iter_modules(__path__):
-    spec = importlib.import_module(f"{__name__}.{module.name}").SPEC
-    specs[spec.name] = spec
-  return specs
-
-
-_SPECS = _load()
+_SPECS = registry.load(__name__, __path__)
 
 
 def register(spec: MethodSpec) -> None:
@@ -85,9 +76,7 @@ def names() -> Tuple[str, ...]:
 
 
 def get(name: str) -> MethodSpec:
-  config_lib.require(name in _SPECS, f"method {name!r} does not exist: expected one of "
-                                     f"{', '.join(names())}")
-  return _SPECS[name]
+  return registry.lookup(_SPECS, "method", name)
 
 
 def settings(name: str, values: Mapping[str, Any]) -> Any:

@@ -1,14 +1,16 @@
 """The labeled split alone: the reference every other method must beat."""
 from models import classifier
 from models import methods
+from models import weights
 
 
 def train(request: methods.TrainRequest) -> methods.Trained:
   train_part, validation = classifier.labeled_parts(request.examples, request.training)
   model = request.build_model()
+  initial = weights.fingerprints(model)  # shows whether training started from the encoder
   history = classifier.train_classifier(model, train_part, validation, request.training,
                                         request.log_dir, request.strategy)
-  return methods.Trained(model, history)
+  return methods.Trained(model, dict(history, initial_fingerprints=initial))
 
 
 SPEC = methods.MethodSpec(

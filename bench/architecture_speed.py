@@ -1,0 +1,90 @@
+"""Seconds for one training epoch of each architecture through the shared fit loop.
+
+  python bench/architecture_speed.py [--images 35000] [--batch-size 32]
+
+Random uint8 drawings (speed does not depend on content), the Trainer's fit loop
+(models/training_loop.py: LEGW schedule, early stopping, checkpoints, TensorBoard), one
+untimed warm-up epoch first (the first trace costs seconds), then one timed epoch per
+architecture. Also the consistency method's step (a labeled batch plus 7x as many unlabeled
+images in two views) on the CNN. Prints the machine and the figures.
+"""
+import argparse
+import math
+import os
+import platform
+import tempfile
+import time
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from models import architectures, autograph_speedup, classifier, consistency, input_fn  # noqa: E402
+from models import training_loop  # noqa: E402
+from models.config import ModelConfig, TrainingConfig  # noqa: E402
+
+
+def _examples(n, labeled=True):
+  rng = np.random.default_rng(0)
+  labels = rng.integers(0, 10, n) if labeled else np.full(n, -1)
+  return input_fn.Examples(rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+                           labels.astype(np.int64), np.arange(n))
+
+
+def epoch_seconds(model_config, examples, batch_size):
+  training = TrainingConfig(epochs=1, batch_size=batch_size, validation_fraction=0.0)
+  model = architectures.build(10, model_config)
+  with tempfile.TemporaryDirectory() as log_dir:
+    warm = examples.subset(np.arange(batch_size * 20))
+    classifier.train_classifier(model, warm, None, training, log_dir, tf.distribute.get_strategy())
+  with tempfile.TemporaryDirectory() as log_dir:
+    started = time.perf_counter()
+    classifier.train_classifier(model, examples, None, training, log_dir,
+                                tf.distribute.get_strategy())
+    return time.perf_counter() - started
+
+
+def consistency_step_seconds(model_config, batch_size, steps=30):
+  settings = consistency.ConsistencyConfig()
+  labeled, pool = _examples(batch_size * 4), _examples(batch_size * settings.unlabeled_ratio * 4,
+                                                       labeled=False)
+  batches = input_fn.paired_batches(labeled, pool, np.full(len(pool), -1), batch_size,
+                                    settings.unlabeled_ratio, 0)
+  model = consistency.ConsistencyModel(architectures.build(10, model_config), settings, 10, 0)
+  training = TrainingConfig(epochs=1, batch_size=batch_size, validation_fraction=0.0)
+  timings = []
+  for count in (5, steps):  # the first fit traces; the second is timed
+    with tempfile.TemporaryDirectory() as log_dir:
+      started = time.perf_counter()
+      training_loop.fit(model, labeled, None, training, "sparse_categorical_crossentropy",
+                        ["accuracy"], log_dir, tf.distribute.get_strategy(), "speed",
+                        batches=batches, steps_per_epoch=count)
+      timings.append((time.perf_counter() - started) / count)
+  return timings[-1]
+
+
+def main():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--images", type=int, default=35_000)
+  parser.add_argument("--batch-size", type=int, default=32)
+  args = parser.parse_args()
+  autograph_speedup.skip_autograph_for_tf_keras()
+  examples = _examples(args.images)
+  print(f"machine: {platform.node()}, {os.cpu_count()} cores, {platform.platform()}")
+  for config in (ModelConfig(architecture="cnn"), ModelConfig(architecture="lstm", lstm_width=32),
+                 ModelConfig(architecture="lstm")):
+    seconds = epoch_seconds(config, examples, args.batch_size)
+    size = (f"cnn_width {config.cnn_width}" if config.architecture == "cnn"
+            else f"lstm_width {config.lstm_width} x {config.lstm_layers}")
+    print(f"{config.architecture} ({size}): one epoch of {args.images:,} images at batch "
+          f"{args.batch_size}: {seconds:.0f} s ({args.images / seconds:,.0f} images/s)")
+  step = consistency_step_seconds(ModelConfig(architecture="cnn"), args.batch_size)
+  pool_steps = math.ceil(args.images / (args.batch_size * 7))
+  print(f"cnn consistency step (batch {args.batch_size} + 7 x {args.batch_size} unlabeled, two "
+        f"views): {step:.2f} s; an epoch over a pool of {args.images:,}: {pool_steps} steps, "
+        f"{step * pool_steps:.0f} s")
+
+
+if __name__ == "__main__":
+  main()
