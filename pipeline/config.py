@@ -21,7 +21,7 @@ from sources import tfds_source
 TRAINER_JOB, PRETRAINER_JOB = "trainer", "pretrainer"
 WORKER_JOBS = (TRAINER_JOB, PRETRAINER_JOB)
 # The default learning method and architecture: the best at small budgets in docs/RESULTS.md.
-DEFAULT_METHOD = "consistency"
+DEFAULT_METHOD = "pretrained_consistency"
 DEFAULT_IMAGE = "gcr.io/tfx-oss-public/tfx:1.16.0"
 
 

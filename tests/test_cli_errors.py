@@ -47,7 +47,7 @@ class _no_raise:
      "method 'layerwise' learns from unlabeled images but the label budget leaves none"),
     (["--method", "self_training", "--set", "window=0"], "self_training window 0"),
     (["--set", "threshold=2"], "consistency threshold 2.0 must be in [0, 1]"),
-    (["--set", "nosuch=1"], "method 'consistency' has no setting 'nosuch': expected one of"),
+    (["--set", "nosuch=1"], "method 'pretrained_consistency' has no setting 'nosuch': expected"),
     (["--set", "model.cnn_width=wide"], "model cnn_width 'wide' must be an integer"),
     (["--set", "threshold"], "--set 'threshold' must be [SECTION.]FIELD=VALUE"),
     (["--set", "optimizer.lr=1"], "section 'optimizer' must be one of model, training"),

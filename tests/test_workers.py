@@ -109,7 +109,8 @@ def test_two_workers_train_the_consistency_method_together(pair_runs, pairs_outp
 
 def test_pretraining_workers_need_a_run_that_pretrained(runs, tiny_config):
   del runs  # supervised: no pre-training in the run
-  with pytest.raises(local_workers.WorkerError, match="has no pre-training: run it with --method"):
+  with pytest.raises(local_workers.WorkerError,
+                     match="has no pre-training: run it with a method that starts from a pre-tr"):
     local_workers.pretrainer_inputs(tiny_config.output_dir, tiny_config.name, epochs=None)
 
 
