@@ -125,7 +125,9 @@ def figure(rows, data, path):
   ax.set_ylabel("test accuracy")
   ax.grid(True, alpha=0.3)
   ax.legend(fontsize=8)
-  ax.set_title(f"{data}: test accuracy against labels (mean +- std over repeats)")
+  credit = {"quickdraw": "Quick, Draw! (Google, CC BY 4.0)",
+            "mnist": "MNIST (LeCun & Cortes, CC BY-SA 3.0)"}.get(data, data)
+  ax.set_title(f"{credit}: test accuracy against labels\n(mean +- std over repeats)", fontsize=10)
   fig.tight_layout()
   fig.savefig(path, dpi=110)
   plt.close(fig)
