@@ -39,11 +39,6 @@ class Augmentation:
     return not any(dataclasses.astuple(self))
 
 
-WEAK = Augmentation(translate_pixels=2.0)
-STRONG = Augmentation(rotation_degrees=20.0, scale=0.2, shear_degrees=15.0, translate_pixels=3.0,
-                      thickness=0.5, cutout_pixels=10)
-
-
 def _sub_seed(seed: tf.Tensor, index: int) -> tf.Tensor:
   return tf.random.experimental.stateless_fold_in(seed, index)
 

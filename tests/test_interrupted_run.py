@@ -1,8 +1,9 @@
 """A pipeline run killed mid-way (in the Trainer) and started again reuses what had finished."""
-import pytest
 import os
 import subprocess
 import sys
+
+import pytest
 
 from models import fault_injection
 from pipeline import cli

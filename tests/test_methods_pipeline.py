@@ -1,10 +1,10 @@
 """The learning methods end to end on tiny doodles with LocalDagRunner (see conftest.method_runs):
 the pre-training component's artifact, fine-tuning from it, and self-training's records."""
-import pytest
 import json
 import os
 
 import numpy as np
+import pytest
 import tensorflow as tf
 from tfx.utils import path_utils
 

@@ -5,11 +5,11 @@ One session fixture makes three runs (they share one pipeline root and ml-metada
   the Trainer;  crippled: zero epochs, so only the Trainer and what follows rerun, and the
   untrained model is not blessed and pushes nothing.
 """
-import pytest
 import glob
 import os
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from components.tfds_example_gen import label_budget

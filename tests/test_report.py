@@ -1,9 +1,9 @@
 """The per-run HTML report, opened in headless Chromium: it loads with its plots and tables."""
-import pytest
 import pathlib
 import re
 
-from pipeline import config as config_lib
+import pytest
+
 from tests import browser
 
 pytestmark = pytest.mark.slow
