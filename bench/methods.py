@@ -240,7 +240,9 @@ def main():
           true_labels=lambda ids: train_y[ids])
       trained = methods.train(method, request, has_encoder=encoder is not None)
       _, validation = classifier.labeled_parts(examples, cell_training)
-      notes = {k: trained.history[k] for k in ("self_training", "accepted_per_class")
+      # "kept" first: the notes are cut at 2,000 characters.
+      notes = {k: trained.history[k] for k in ("kept", "warm_start_validation_accuracy",
+                                               "self_training", "accepted_per_class")
                if k in trained.history}
       epochs = trained.history.get("epochs", [])
       if epochs and "above_threshold" in epochs[-1]:

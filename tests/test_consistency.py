@@ -63,6 +63,37 @@ def test_consistency_trains_and_logs_its_pseudo_labels(tmp_path):
   assert trained.model.output_shape == (None, 3)
 
 
+@pytest.mark.parametrize("scores,kept", [((0.9, 0.5), "warm start"), ((0.5, 0.9), "consistency")])
+def test_the_model_better_on_validation_is_kept(tmp_path, monkeypatch, scores, kept):
+  from models import classifier
+  from models.methods import consistency as method
+  after_warm_start = {}
+  train_classifier = classifier.train_classifier
+
+  def warm_start(model, *args, **kwargs):
+    result = train_classifier(model, *args, **kwargs)
+    after_warm_start["weights"] = model.get_weights()
+    return result
+
+  monkeypatch.setattr(method.classifier, "train_classifier", warm_start)
+  answers = iter(scores)
+  monkeypatch.setattr(method.classifier, "accuracy", lambda model, examples: next(answers))
+  model_config = ModelConfig(architecture="cnn", cnn_width=4)
+  request = methods.TrainRequest(
+      examples=_examples(), build_model=lambda: architectures.build(3, model_config),
+      training=TrainingConfig(epochs=1, batch_size=8, validation_fraction=0.2,
+                              min_steps_per_epoch=0),
+      settings=consistency.ConsistencyConfig(epochs=1, threshold=0.0, unlabeled_ratio=2,
+                                             unlabeled_weight=5.0),
+      num_classes=3, log_dir=str(tmp_path), strategy=tf.distribute.get_strategy())
+  trained = methods.train("consistency", request)
+  assert trained.history["kept"] == kept
+  assert trained.history["warm_start_validation_accuracy"] == scores[0]
+  same = all(np.array_equal(a, b) for a, b in zip(trained.model.get_weights(),
+                                                  after_warm_start["weights"]))
+  assert same == (kept == "warm start")
+
+
 def test_consistency_without_a_pool_is_refused(tmp_path):
   request = methods.TrainRequest(
       examples=_examples(unlabeled=0), build_model=lambda: None, training=TrainingConfig(),

@@ -220,10 +220,16 @@ def _consistency_section(history: dict) -> str:
   _integer_x(ax)
   ax.set_ylabel("pseudo-labels accepted")
   ax.set_title("Consistency training: accepted pseudo-labels per class")
+  kept = ""
+  if "kept" in history:
+    kept = (f"<p>Validation accuracy {render.fmt(history['warm_start_validation_accuracy'])} "
+            f"after the warm start, {render.fmt(history['consistency_validation_accuracy'])} "
+            f"after consistency training: the <b>{render.escape(history['kept'])}</b> model "
+            "is the one trained.</p>")
   return "".join([
       f"<h3>Consistency training</h3><p>Pool of {history['pool']:,} unlabeled images; the "
       "pseudo-label accuracy is a diagnostic against the pool's true labels where the source "
-      "has them (never used for a decision).</p>",
+      "has them (never used for a decision).</p>", kept,
       render.table(["epoch", "share above threshold", "pseudo-label accuracy (diagnostic)",
                     "accepted", "validation accuracy"], rows, text_columns=0),
       render.figure_tag(fig, "accepted pseudo-labels per class and epoch")])

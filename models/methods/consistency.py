@@ -4,6 +4,8 @@ import dataclasses
 import math
 import os
 
+from absl import logging
+
 import numpy as np
 
 from models import classifier
@@ -26,6 +28,11 @@ def train(request: methods.TrainRequest) -> methods.Trained:
     history["warm_start"] = classifier.train_classifier(
         model, labeled, validation, training, os.path.join(request.log_dir, "warm_start"),
         request.strategy, stage="consistency warm start (supervised)")
+  fallback = (settings.warm_start and settings.keep_better_on_validation
+              and validation is not None and len(validation) > 0)
+  if fallback:
+    warm_weights = model.get_weights()
+    history["warm_start_validation_accuracy"] = classifier.accuracy(model, validation)
   truth = (np.asarray(request.true_labels(pool.ids)) if request.true_labels is not None
            else np.full(len(pool), features.NO_LABEL))
   batch_size = training_loop.batch_size_for(training, len(labeled))
@@ -43,6 +50,16 @@ def train(request: methods.TrainRequest) -> methods.Trained:
   fitted["accepted_per_class"] = log.per_epoch
   fitted["pool"] = len(pool)
   history.update(fitted)
+  if fallback:
+    history["consistency_validation_accuracy"] = classifier.accuracy(model, validation)
+    history["kept"] = "consistency"
+    if history["warm_start_validation_accuracy"] > history["consistency_validation_accuracy"]:
+      model.set_weights(warm_weights)
+      history["kept"] = "warm start"
+    logging.info("consistency: validation accuracy %.4f after the warm start, %.4f after "
+                 "consistency training; keeping the %s model",
+                 history["warm_start_validation_accuracy"],
+                 history["consistency_validation_accuracy"], history["kept"])
   return methods.Trained(model, history)
 
 
