@@ -22,6 +22,7 @@ import tensorflow as tf  # noqa: E402
 
 from models import architectures, autograph_speedup, classifier, consistency, input_fn  # noqa: E402
 from models import training_loop  # noqa: E402
+from models import config as config_lib  # noqa: E402
 from models.config import ModelConfig, TrainingConfig  # noqa: E402
 
 
@@ -46,7 +47,7 @@ def epoch_seconds(model_config, examples, batch_size):
 
 
 def consistency_step_seconds(model_config, batch_size, steps=30):
-  settings = consistency.ConsistencyConfig()
+  settings = config_lib.ConsistencyConfig()
   labeled, pool = _examples(batch_size * 4), _examples(batch_size * settings.unlabeled_ratio * 4,
                                                        labeled=False)
   batches = input_fn.paired_batches(labeled, pool, np.full(len(pool), -1), batch_size,

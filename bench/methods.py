@@ -86,7 +86,7 @@ def table(rows, data):
   rows = [r for r in rows if r["data"] == data]
   cells = sorted({(r["architecture"], r["method"], r["pretext"]) for r in rows})
   budgets = sorted({(int(r["labels"]), r["budget"]) for r in rows})
-  lines = [f"| architecture | method | pretext | " + " | ".join(
+  lines = ["| architecture | method | pretext | " + " | ".join(
       f"{b} ({n:,} labels)" for n, b in budgets) + " | CPU min/cell |",
       "|---|---|---|" + "---|" * len(budgets) + "---|"]
   for arch, method, pretext in cells:

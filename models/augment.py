@@ -5,38 +5,11 @@ the model's own first layer still does the scaling, and draws its randomness fro
 seed pair: the same seed gives the same images, on every worker of a multi-worker run.
 Strength 0 for every part is the identity.
 """
-import dataclasses
 import math
 
 import tensorflow as tf
 
-from models import config as config_lib
-
-
-@dataclasses.dataclass(frozen=True)
-class Augmentation:
-  """Random affine (rotation, scale, shear, translation), stroke thickness and cutout."""
-  rotation_degrees: float = 0.0  # uniform in +-this
-  scale: float = 0.0  # zoom factor uniform in [1 - scale, 1 + scale]
-  shear_degrees: float = 0.0
-  translate_pixels: float = 0.0  # uniform in +-this, each axis
-  # Probability that strokes are made thicker (3x3 maximum) or thinner (2x2 minimum: a 3x3
-  # one would wipe out strokes two pixels wide).
-  thickness: float = 0.0
-  cutout_pixels: int = 0  # side of one square set to background; 0: none
-
-  def __post_init__(self):
-    for field in dataclasses.fields(self):
-      value = getattr(self, field.name)
-      config_lib.require(isinstance(value, (int, float)) and value >= 0,
-                         f"augmentation {field.name} {value!r} must be a number >= 0")
-    config_lib.require(self.scale < 1, f"augmentation scale {self.scale!r} must be below 1")
-    config_lib.require(self.thickness <= 1,
-                       f"augmentation thickness {self.thickness!r} is a probability in [0, 1]")
-
-  @property
-  def is_identity(self) -> bool:
-    return not any(dataclasses.astuple(self))
+from models.config import Augmentation
 
 
 def _sub_seed(seed: tf.Tensor, index: int) -> tf.Tensor:

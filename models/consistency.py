@@ -9,65 +9,16 @@ gradient. Logged per epoch: the share of unlabeled images above the threshold, h
 those pseudo-labels were right (only where the pool's true labels are known: diagnostics), and
 the classes they went to (a collapse onto one class shows there first).
 """
-import dataclasses
-import logging
 from typing import List, Tuple
 
 import tensorflow as tf
 
 from models import augment
 from models import config as config_lib
+from models import progress
 
 ABOVE_THRESHOLD = "above_threshold"
 PSEUDO_LABEL_ACCURACY = "pseudo_label_accuracy"
-
-
-@dataclasses.dataclass(frozen=True)
-class ConsistencyConfig:
-  """Consistency training's settings (tau, mu, lambda of FixMatch) and augmentation strengths."""
-  threshold: float = 0.95  # tau: weak-view confidence a pseudo-label needs
-  unlabeled_ratio: int = 7  # mu: unlabeled images per labeled image in a step
-  unlabeled_weight: float = 1.0  # lambda
-  epochs: int = 10  # passes over the pool (each of len(pool) / (batch * mu) steps)
-  # Train supervised first (the `supervised` method's fit) and start consistency from it: from
-  # scratch the pseudo-labels collapse onto one class for minutes (measured).
-  warm_start: bool = True
-  # Consistency training can lose to its own warm start where labels are plentiful (measured: -3
-  # points at 5,833 labels, one repeat of two); the model that does better on validation is kept.
-  keep_better_on_validation: bool = True
-  ema_momentum: float = 0.99  # weights averaged over steps, taken at each epoch's end; 0: off
-  weak_translate: float = 2.0
-  strong_rotation: float = 20.0  # degrees
-  strong_scale: float = 0.2
-  strong_shear: float = 15.0  # degrees
-  strong_translate: float = 3.0
-  strong_thickness: float = 0.5  # probability of thicker or thinner strokes
-  strong_cutout: int = 10  # pixels
-
-  def __post_init__(self):
-    config_lib.require(0.0 <= self.threshold <= 1.0,
-                       f"consistency threshold {self.threshold!r} must be in [0, 1]")
-    config_lib.require(isinstance(self.unlabeled_ratio, int) and self.unlabeled_ratio >= 1,
-                       f"consistency unlabeled_ratio {self.unlabeled_ratio!r} must be an "
-                       "integer >= 1")
-    config_lib.require(self.unlabeled_weight >= 0,
-                       f"consistency unlabeled_weight {self.unlabeled_weight!r} must be >= 0")
-    config_lib.require(isinstance(self.epochs, int) and self.epochs >= 0,
-                       f"consistency epochs {self.epochs!r} must be an integer >= 0")
-    config_lib.require(0.0 <= self.ema_momentum < 1.0,
-                       f"consistency ema_momentum {self.ema_momentum!r} must be in [0, 1)")
-    self.weak, self.strong  # the augmentations' own checks
-
-  @property
-  def weak(self) -> augment.Augmentation:
-    return augment.Augmentation(translate_pixels=self.weak_translate)
-
-  @property
-  def strong(self) -> augment.Augmentation:
-    return augment.Augmentation(
-        rotation_degrees=self.strong_rotation, scale=self.strong_scale,
-        shear_degrees=self.strong_shear, translate_pixels=self.strong_translate,
-        thickness=self.strong_thickness, cutout_pixels=self.strong_cutout)
 
 
 def unlabeled_loss(weak_probabilities: tf.Tensor, strong_probabilities: tf.Tensor,
@@ -89,8 +40,8 @@ class ConsistencyModel(tf.keras.Model):
   """Wraps the classifier (whose weights it trains) with the consistency train step; inference
   and validation are the classifier's own."""
 
-  def __init__(self, classifier: tf.keras.Model, settings: ConsistencyConfig, num_classes: int,
-               seed: int):
+  def __init__(self, classifier: tf.keras.Model, settings: config_lib.ConsistencyConfig,
+               num_classes: int, seed: int):
     super().__init__(name="consistency")
     self.classifier = classifier
     self.settings = settings
@@ -109,7 +60,7 @@ class ConsistencyModel(tf.keras.Model):
   def call(self, pixels, training=False):
     return self.classifier(pixels, training=training)
 
-  def _augmented(self, pixels: tf.Tensor, spec: augment.Augmentation, view: int) -> tf.Tensor:
+  def _augmented(self, pixels: tf.Tensor, spec: config_lib.Augmentation, view: int) -> tf.Tensor:
     seed = tf.stack([tf.constant(self.seed * 3 + view, tf.int64),
                      tf.cast(self.optimizer.iterations, tf.int64)])
     return augment.augment(pixels, spec, seed)
@@ -174,5 +125,5 @@ class PseudoLabelLog(tf.keras.callbacks.Callback):
     self.per_epoch.append(counts)
     total = sum(counts)
     if total:
-      logging.info("consistency epoch %d: %d pseudo-labels accepted; largest class takes %.0f%%",
+      progress.log.info("consistency epoch %d: %d pseudo-labels accepted; largest class takes %.0f%%",
                    epoch + 1, total, 100.0 * max(counts) / total)

@@ -14,6 +14,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from models import augment
+from models import config as config_lib
 from models import preprocessing
 from sources import features
 
@@ -103,7 +104,7 @@ def _gathered(examples: Examples, indices: tf.data.Dataset, targets: Optional[Ta
   `translate_pixels`: each image shifted at random by up to that many pixels (seeded by the
   batch's number, so the same seed gives the same batches)."""
   pixels = tf.constant(examples.pixels)
-  shift = augment.Augmentation(translate_pixels=translate_pixels)
+  shift = config_lib.Augmentation(translate_pixels=translate_pixels)
   if targets is not None:
     def batch(number, i):
       return targets(tf.gather(pixels, i))

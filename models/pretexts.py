@@ -130,15 +130,7 @@ PRETEXTS = {p.name: p for p in (
 
 def resolve(name: str, model: config_lib.ModelConfig) -> Pretext:
   """The pretext `name` ("auto": the architecture's default) if it fits the architecture."""
-  spec = architectures.get(model.architecture)
-  if name == config_lib.AUTO:
-    name = spec.pretexts[0]
-  config_lib.require(name in PRETEXTS, f"pretext {name!r} does not exist: expected one of "
-                                       f"{', '.join(PRETEXTS)} or auto")
-  config_lib.require(name in spec.pretexts,
-                     f"pretext {name!r} does not fit architecture {model.architecture!r}: it "
-                     f"takes {', '.join(spec.pretexts)}")
-  return PRETEXTS[name]
+  return PRETEXTS[architectures.pretext_name(name, model)]
 
 
 def encoder_of(pretext: Pretext, stage_model: tf.keras.Model, depth: int) -> tf.keras.Model:

@@ -1,6 +1,5 @@
 """Pre-training on the pool by a pretext (models/pretexts.py), greedy stage by stage: stage k
 starts from stage k-1's encoder layers. The LayerwisePretrainer component runs `pretrain`."""
-import logging
 import os
 from typing import List, Tuple
 
@@ -10,6 +9,7 @@ import tensorflow as tf
 from models import config as config_lib
 from models import input_fn
 from models import pretexts
+from models import progress
 from models import training_loop
 from models import weights
 
@@ -58,8 +58,8 @@ def pretrain(images: input_fn.Examples, model: config_lib.ModelConfig,
     history.update(pretext=pretext.name, start_fingerprints=start,
                    end_fingerprints=weights.fingerprints(stage_model))
     history["final_loss"] = history["epochs"][-1]["loss"] if history["epochs"] else None
-    logging.info("pre-training (%s) stage %d/%d: final loss %s", pretext.name, depth, count,
-                 history["final_loss"])
+    progress.log.info("pre-training (%s) stage %d/%d: final loss %s", pretext.name, depth, count,
+                      history["final_loss"])
     stages.append(history)
     previous = pretexts.encoder_of(pretext, stage_model, depth)
   return previous, stages

@@ -10,7 +10,6 @@ of the labeled split, never the test split:
 - the round with the best validation accuracy is the model kept.
 """
 import dataclasses
-import logging
 import math
 import time
 from typing import Callable, List, Optional, Tuple
@@ -19,6 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from models import input_fn
+from models import progress
 from models import config as config_lib
 
 MAX_PER_CLASS = 2_000  # the seed's N from 100,000 labels up, in place of 10,000
@@ -28,26 +28,6 @@ STOP_MAX_ROUNDS = "max_rounds reached"
 STOP_POOL = "pool below min_pool"
 STOP_ACCURACY = "validation accuracy fell below the first round's by max_accuracy_drop"
 STOP_NOTHING_ADDED = "no pseudo-label left to add"
-
-
-@dataclasses.dataclass(frozen=True)
-class SelfTrainingConfig:
-  """Rounds of pseudo-labels. The seed's values are the defaults but max_rounds (it had none)."""
-  window: int = 50_000  # unlabeled images predicted per round, refilled from the pool
-  min_pool: int = 5_000  # stop when fewer unlabeled images than this are left
-  max_accuracy_drop: float = 0.10  # stop when validation accuracy falls this far below round 1
-  max_rounds: int = 5  # 0: until a stop rule fires (the seed's setting)
-  per_class: int = 0  # pseudo-labels per class and round; 0: the seed's rule (see self_training)
-
-  def __post_init__(self):
-    config_lib.require(isinstance(self.window, int) and self.window > 0,
-             f"self_training window {self.window!r} must be a positive integer")
-    for name in ("min_pool", "max_rounds", "per_class"):
-      value = getattr(self, name)
-      config_lib.require(isinstance(value, int) and value >= 0,
-               f"self_training {name} {value!r} must be an integer >= 0")
-    config_lib.require(0.0 < self.max_accuracy_drop <= 1.0,
-             f"self_training max_accuracy_drop {self.max_accuracy_drop!r} must be in (0, 1]")
 
 
 def pseudo_labels_per_class(num_labeled: int, override: int = 0) -> int:
@@ -101,7 +81,7 @@ def run_rounds(train_round: Callable[[input_fn.Examples, int], tf.keras.Model],
                accuracy: Callable[[tf.keras.Model], float],
                predict: Callable[[tf.keras.Model, input_fn.Examples], np.ndarray],
                labeled: input_fn.Examples, pool: input_fn.Examples,
-               config: SelfTrainingConfig, num_classes: int, seed: int) -> Outcome:
+               config: config_lib.SelfTrainingConfig, num_classes: int, seed: int) -> Outcome:
   """Self-training over `pool`; train_round(examples, round) returns a model trained on them."""
   order = np.random.default_rng(seed).permutation(len(pool))  # the window's refill order
   rounds, added_ids, added_labels = [], [], []
@@ -114,9 +94,9 @@ def run_rounds(train_round: Callable[[input_fn.Examples, int], tf.keras.Model],
     record = Round(number, len(labeled), len(order), added_per_class, float(accuracy(model)))
     record.seconds = time.monotonic() - started
     rounds.append(record)
-    logging.info("self-training round %d: %d labels (%s added per class), pool %d, validation "
-                 "accuracy %.4f (%.0f s)", number, record.num_labeled, added_per_class,
-                 record.pool, record.validation_accuracy, record.seconds)
+    progress.log.info("self-training round %d: %d labels (%s added per class), pool %d, "
+                      "validation accuracy %.4f (%.0f s)", number, record.num_labeled,
+                      added_per_class, record.pool, record.validation_accuracy, record.seconds)
     if record.validation_accuracy > best_accuracy:
       best_model, best_round, best_accuracy = model, number, record.validation_accuracy
     if record.validation_accuracy < rounds[0].validation_accuracy - config.max_accuracy_drop:
@@ -143,8 +123,8 @@ def run_rounds(train_round: Callable[[input_fn.Examples, int], tf.keras.Model],
     added_per_class = np.bincount(labels, minlength=num_classes).tolist()
     order = order[~np.isin(order, picked)]  # keeps the order, so the window refills from the pool
     number += 1
-  logging.info("self-training stopped after round %d: %s; keeping round %d (validation "
-               "accuracy %.4f)", number, stop_reason, best_round, best_accuracy)
+  progress.log.info("self-training stopped after round %d: %s; keeping round %d (validation "
+                    "accuracy %.4f)", number, stop_reason, best_round, best_accuracy)
   return Outcome(best_model, best_round, rounds, stop_reason, added_ids, added_labels)
 
 

@@ -26,6 +26,20 @@ def batch_size_for(training: config_lib.TrainingConfig, num_examples: int) -> in
   return training.batch_size
 
 
+class _EpochProgress(tf.keras.callbacks.Callback):
+  """Which epoch, the losses, time spent and time left (models/progress.py)."""
+
+  def __init__(self, stage: str, epochs: int):
+    super().__init__()
+    self._tracker = progress.Tracker(stage, epochs, unit="epoch")
+
+  def on_train_begin(self, logs=None):
+    self._tracker.restart()
+
+  def on_epoch_end(self, epoch, logs=None):
+    self._tracker.done(epoch + 1, " ".join(f"{k}={v:.4f}" for k, v in sorted((logs or {}).items())))
+
+
 def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[input_fn.Examples],
         training: config_lib.TrainingConfig, loss: str, metrics: List[str], log_dir: str,
         strategy: tf.distribute.Strategy, stage: str, targets: Optional[input_fn.Targets] = None,
@@ -80,7 +94,7 @@ def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[in
           tf.keras.callbacks.TensorBoard(log_dir=log_dir),
           # A worker restarted in the same run directory resumes from the last finished epoch.
           tf.keras.callbacks.BackupAndRestore(backup_dir=os.path.join(log_dir, BACKUP_DIR)),
-          progress.ProgressLogger(stage, training.epochs),
+          _EpochProgress(stage, training.epochs),
       ] + list(callbacks) + fault_injection.callbacks())
   result["epochs"] = [dict(zip(history.history, map(float, values)))
                       for values in zip(*history.history.values())]

@@ -1,17 +1,28 @@
-"""The `fewlabels` command: run the pipeline locally, or compile it for Kubeflow V2."""
+"""The `fewlabels` command: run the pipeline locally, or compile it for Kubeflow V2.
+
+Everything this module imports at its top is light (no TensorFlow, TFX or Beam): the command
+line, the configuration and the local data files are checked first, in about a second, and
+only then does the heavy machinery load (~10 s for TensorFlow, ~35 s with TFX).
+"""
 import argparse
+import contextlib
 import dataclasses
 import logging
 import os
+import shutil
 import sys
 import time
 import warnings
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
+from components.tfds_example_gen.label_budget import BudgetError
 from models import architectures
 from models import config as model_config
 from models import methods
 from pipeline import config as config_lib
+from pipeline import console as console_lib
+from pipeline import run_lock
+from sources.errors import DataSourceError
 
 BEAM_RUNNERS = ("DirectRunner", "DataflowRunner", "FlinkRunner", "SparkRunner", "PortableRunner")
 
@@ -108,6 +119,14 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
                         "(default: DirectRunner, in memory)")
   run.add_argument("--beam-arg", action="append", default=[], metavar="ARG",
                    help="extra Beam pipeline option, repeatable, e.g. --beam-arg=--project=P")
+  _add_verbose(run)
+
+
+def _add_verbose(parser: argparse.ArgumentParser) -> None:
+  parser.add_argument("--verbose", action="store_true",
+                      help="stream every log line (TensorFlow, Beam, TFX) to the console; by "
+                           "default they go to OUTPUT/logs/<run id>.log and the console shows "
+                           "one line per component, progress and the summary")
 
 
 def _beam_args(args) -> tuple:
@@ -242,80 +261,158 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seconds for every worker to start training (default: %(default)s)")
   workers.add_argument("--fail-after-epoch", type=_positive_int, default=None,
                        help="fault injection: the last worker exits after this epoch")
+  _add_verbose(workers)
   return parser
 
 
-def _run(args) -> None:
-  from pipeline import local_runner  # TFX import takes ~40 s: only after the flags are good
-  from pipeline import run_results
+def _preflight(output_dir: str, data: config_lib.DataConfig) -> None:
+  """The checks that need no TensorFlow: the output dir and the local data files."""
+  if os.path.exists(output_dir) and not os.path.isdir(output_dir):
+    raise config_lib.ConfigError(f"--output {output_dir!r} is a file: expected a directory "
+                                 "(new, or the output of an earlier run)")
+  if data.manual_dir:
+    from sources import local_files  # TFDS's builders (no TensorFlow): ~1 s, only when needed
+    local_files.check(data.dataset, data.manual_dir)
+
+
+@contextlib.contextmanager
+def _removed_if_nothing_ran(output_dir: str) -> Iterator[None]:
+  """A run refused before the pipeline starts (a one-line error) leaves no output dir that could
+  pass for a result; once ml-metadata exists, what finished stays (a rerun reuses it). After
+  an unexpected failure the dir stays: it holds the log."""
+  created = not os.path.exists(output_dir)
+  try:
+    yield
+  except _known_errors():
+    if created and not os.path.exists(os.path.join(output_dir, "metadata.sqlite")):
+      shutil.rmtree(output_dir, ignore_errors=True)
+    raise
+
+
+def _describer(config: config_lib.PipelineConfig):
+  def describe(component_id: str) -> str:
+    from pipeline import run_results
+    return run_results.describe_component(config.metadata_path, config.name, component_id)
+  return describe
+
+
+def _run(args, state: dict) -> None:
   config = config_from_args(args, os.path.abspath(args.output))
+  _preflight(config.output_dir, config.data)
   started = time.monotonic()
-  summary = local_runner.run(config)
-  print(run_results.format_summary(summary))
-  print(f"  outputs under: {config.output_dir}  ({time.monotonic() - started:.0f} s)")
+  with _removed_if_nothing_ran(config.output_dir), run_lock.hold(config.output_dir), \
+      console_lib.session(
+      config.output_dir, args.verbose, _describer(config)) as console:
+    state["console"] = console
+    console.say(f"fewlabels run: method {config.method}, model {config.model.architecture}, "
+                f"data {config.data.dataset}, labels {config.data.label_budget}; "
+                f"log: {console.log_path}")
+    from pipeline import local_runner  # TFX: ~35 s, only once the flags and files are good
+    from pipeline import run_results
+    summary = local_runner.run(config)
+    console.rename_log(summary.run_id)
+    console.say(run_results.format_summary(summary))
+    console.say(f"  outputs under: {config.output_dir}  ({time.monotonic() - started:.0f} s)")
+    console.say(f"  log: {console.log_path}")
 
 
-def _compile(args) -> None:
-  from pipeline import kubeflow_v2_runner
+def _compile(args, state: dict) -> None:
   config = config_from_args(
       args, args.pipeline_root, image=args.image,
       vertex=config_lib.VertexTrainingConfig(
           project=args.vertex_project, region=args.vertex_region,
           replica_count=args.replica_count, machine_type=args.machine_type,
           accelerator_type=args.accelerator_type, accelerator_count=args.accelerator_count))
-  print(f"wrote {kubeflow_v2_runner.compile_pipeline(config, args.output)}")
+  output = os.path.abspath(args.output)
+  if os.path.isdir(output):
+    raise config_lib.ConfigError(f"--output {output!r} is a directory: expected the pipeline "
+                                 "JSON file to write")
+  with console_lib.session(os.path.dirname(output), args.verbose) as console:
+    state["console"] = console
+    from pipeline import kubeflow_v2_runner
+    console.say(f"wrote {kubeflow_v2_runner.compile_pipeline(config, output)}")
 
 
-def _sweep(args) -> None:
-  from pipeline import sweep
+def _sweep(args, state: dict) -> None:
   config = config_from_args(args, os.path.abspath(args.output))
-  methods = [m for m in args.methods.split(",") if m]
-  directory = sweep.run_sweep(config, args.budgets, methods, args.repeats)
-  print(f"sweep results: {os.path.join(directory, sweep.CSV_FILE)}, "
-        f"{os.path.join(directory, sweep.FIGURE_FILE)}, {os.path.join(directory, sweep.SUMMARY_FILE)}")
+  chosen = [m for m in args.methods.split(",") if m]
+  config_lib.check_sweep(config, args.budgets, chosen, args.repeats)
+  _preflight(config.output_dir, config.data)
+  with _removed_if_nothing_ran(config.output_dir), run_lock.hold(config.output_dir), \
+      console_lib.session(
+      config.output_dir, args.verbose, _describer(config)) as console:
+    state["console"] = console
+    from pipeline import sweep
+    directory = sweep.run_sweep(config, args.budgets, chosen, args.repeats)
+    console.say(f"sweep results: {os.path.join(directory, sweep.CSV_FILE)}, "
+                f"{os.path.join(directory, sweep.FIGURE_FILE)}, "
+                f"{os.path.join(directory, sweep.SUMMARY_FILE)}")
 
 
-def _workers(args) -> None:
-  from pipeline import local_workers
+def _workers(args, state: dict) -> None:
   output = os.path.abspath(args.output)
   if not os.path.isfile(os.path.join(output, "metadata.sqlite")):
     raise config_lib.ConfigError(f"--output {output!r} holds no pipeline run: run `fewlabels run "
                                  "--output DIR` first")
-  job_args = local_workers.job_inputs(args.job, output, args.name, args.epochs)
-  exported = local_workers.launch(args.job, job_args, args.num_workers, args.join_timeout,
-                                  args.fail_after_epoch)
-  what = "model exported" if args.job == config_lib.TRAINER_JOB else "encoder written"
-  print(f"{args.job} ran on {args.num_workers} workers; {what} to {exported}")
+  with console_lib.session(output, args.verbose) as console:
+    state["console"] = console
+    from pipeline import local_workers
+    job_args = local_workers.job_inputs(args.job, output, args.name, args.epochs)
+    exported = local_workers.launch(args.job, job_args, args.num_workers, args.join_timeout,
+                                    args.fail_after_epoch)
+    what = "model exported" if args.job == config_lib.TRAINER_JOB else "encoder written"
+    console.say(f"{args.job} ran on {args.num_workers} workers; {what} to {exported}")
+
+
+# The errors that carry a one-line message for the user, by module: those of modules not loaded
+# yet cannot have been raised, and loading them to find out would cost seconds.
+_ONE_LINE_ERRORS = (
+    ("components.data_validation_gate.executor", "DataAnomaliesError"),
+    ("models.distribution", "DistributionError"),
+    ("models.weights", "BaseModelError"),
+    ("models.pretraining", "PretrainingError"),
+    ("pipeline.local_workers", "WorkerError"),
+)
 
 
 def _known_errors() -> tuple:
-  from components.data_validation_gate.executor import DataAnomaliesError
-  from components.tfds_example_gen.label_budget import BudgetError
-  from models.distribution import DistributionError
-  from models.methods import MethodError
-  from models.weights import BaseModelError
-  from models.pretraining import PretrainingError
-  from pipeline.local_workers import WorkerError
-  from sources.errors import DataSourceError
-  return (config_lib.ConfigError, BudgetError, DataSourceError, DataAnomaliesError,
-          DistributionError, WorkerError, BaseModelError, PretrainingError, MethodError)
+  loaded = tuple(getattr(sys.modules[module], name) for module, name in _ONE_LINE_ERRORS
+                 if module in sys.modules)
+  return (config_lib.ConfigError, BudgetError, DataSourceError, methods.MethodError) + loaded
 
 
 def _configure_logging() -> None:
-  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
-                      force=True)  # imports before this may have set up absl's handler
+  logging.basicConfig(level=logging.INFO, format=console_lib.LOG_FORMAT, force=True)
   for chatty in ("apache_beam", "tensorflow_transform"):  # thousands of lines of internals
     logging.getLogger(chatty).setLevel(logging.WARNING)
   warnings.filterwarnings("ignore", category=FutureWarning)  # google-cloud's Python 3.10 notices
 
 
+def _log_note(state: dict) -> str:
+  console = state.get("console")
+  return f" (full log: {console.log_path})" if console and os.path.exists(console.log_path) else ""
+
+
 def main(argv: Optional[List[str]] = None) -> int:
   _configure_logging()
   args = build_parser().parse_args(argv)
+  state: dict = {}
   try:
-    {"run": _run, "compile": _compile, "sweep": _sweep, "workers": _workers}[args.command](args)
+    {"run": _run, "compile": _compile, "sweep": _sweep, "workers": _workers}[args.command](
+        args, state)
   except _known_errors() as e:
-    print(f"fewlabels: error: {e}", file=sys.stderr)
+    print(f"fewlabels: error: {e}{_log_note(state)}", file=sys.stderr)
+    return 1
+  except Exception as e:
+    console = state.get("console")
+    if console is None or args.verbose:
+      raise
+    where = f" in {console.failed_in}" if console.failed_in else ""
+    lines = [f"fewlabels: error{where}: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}",
+             "  last lines of the log:"]
+    lines += [f"    {line[:200]}" for line in console_lib.last_lines(console.log_path)]
+    lines.append(f"  full log: {console.log_path}")
+    print("\n".join(lines), file=sys.stderr)
     return 1
   return 0
 

@@ -8,14 +8,16 @@ Defaults run on a laptop in minutes. The research method's full scale (METHOD.md
 """
 import dataclasses
 import os
-from typing import Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 from components.tfds_example_gen import label_budget
+from models import architectures
 from models import methods
-from models import pretexts
 from models.config import (AUTO, ConfigError, ModelConfig, PretrainingConfig, TrainingConfig,
                            require as _require, to_dict)
-from sources import tfds_source
+
+if TYPE_CHECKING:
+  from sources import tfds_source
 
 # What `fewlabels workers` runs on several processes.
 TRAINER_JOB, PRETRAINER_JOB = "trainer", "pretrainer"
@@ -51,7 +53,8 @@ class DataConfig:
       _require(name not in self.classes[:index], f"class {name!r} is listed twice in classes")
 
   @property
-  def source(self) -> tfds_source.SourceSpec:
+  def source(self) -> "tfds_source.SourceSpec":
+    from sources import tfds_source  # TensorFlow: not before the command line is checked
     return tfds_source.SourceSpec(self.dataset, self.tfds_data_dir, self.manual_dir,
                                   self.train_split, self.test_split, self.classes)
 
@@ -105,6 +108,24 @@ class VertexTrainingConfig:
     return pools
 
 
+def check_sweep(base: "PipelineConfig", budgets, chosen_methods, repeats) -> Tuple[str, ...]:
+  """A sweep's lists, checked without data (before TensorFlow loads); the budgets expanded."""
+  budgets = tuple(b for b in label_budget.expand_budgets(budgets) if b.strip())
+  _require(bool(budgets), "the budget list is empty: give budgets such as 1% 5% or the preset "
+                          "'paper'")
+  for index, budget in enumerate(budgets):
+    label_budget.LabelBudget(budget)
+    _require(budget not in budgets[:index], f"label budget {budget!r} is listed twice")
+  _require(bool(chosen_methods), f"the method list is empty: expected some of "
+                                 f"{', '.join(methods.names())}")
+  for index, method in enumerate(chosen_methods):
+    methods.check(method, base.model, base.training)
+    _require(method not in chosen_methods[:index], f"method {method!r} is listed twice")
+  _require(isinstance(repeats, int) and repeats >= 1,
+           f"repeats {repeats!r} must be a positive integer")
+  return budgets
+
+
 @dataclasses.dataclass(frozen=True)
 class PipelineConfig:
   name: str = "fewlabels"
@@ -130,7 +151,7 @@ class PipelineConfig:
     methods.check(self.method, self.model, self.training)
     self.settings  # the method's own checks
     if self.method_spec.needs_encoder:  # the pretext must fit the architecture
-      pretexts.resolve(self.pretraining.pretext, self.model)
+      architectures.pretext_name(self.pretraining.pretext, self.model)
 
   @property
   def method_spec(self) -> methods.MethodSpec:

@@ -9,7 +9,10 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
 
 from components.evaluation_report import executor as report_executor
+from components.layerwise_pretrainer import executor as pretrainer_executor
 from components.tfds_example_gen import spec as example_gen_spec
+from models import pretraining
+from models import run_fn
 from pipeline import pipeline as pipeline_lib
 
 _PIPELINE_CONTEXT = "pipeline"
@@ -124,6 +127,50 @@ def summarize(metadata_path: str, pipeline_name: str, run_id: Optional[str] = No
   if report and report.output("report") is not None:
     report_path = os.path.join(report.output("report").uri, report_executor.REPORT_FILE)
   return RunSummary(run_id, components, split_counts, accuracy, blessed, pushed_to, report_path)
+
+
+def describe_component(metadata_path: str, pipeline_name: str, component_id: str) -> str:
+  """One key figure of a component of the latest run, for its console line."""
+  store = open_store(metadata_path)
+  run = component_runs(store, latest_run_id(store, pipeline_name)).get(component_id)
+  if run is None:
+    return ""
+  figure = ""
+  if component_id == pipeline_lib.EXAMPLE_GEN and run.output("examples") is not None:
+    counts = json.loads(custom_value(run.output("examples"),
+                                     example_gen_spec.SPLIT_COUNTS_PROPERTY) or "{}")
+    figure = ", ".join(f"{split} {count:,}" for split, count in counts.items())
+  elif component_id == pipeline_lib.PRETRAINER and run.output(pretrainer_executor.MODEL_KEY):
+    encoder = run.output(pretrainer_executor.MODEL_KEY)
+    losses, stage = [], 1
+    while custom_value(encoder, pretraining.STAGE_LOSS_PROPERTY.format(stage)) is not None:
+      losses.append(f"{custom_value(encoder, pretraining.STAGE_LOSS_PROPERTY.format(stage)):.4f}")
+      stage += 1
+    figure = (f"pretext {custom_value(encoder, pretraining.PRETEXT_PROPERTY)}, stage losses "
+              f"{' '.join(losses) or 'n/a'}")
+  elif component_id == pipeline_lib.TRAINER and run.output("model_run") is not None:
+    path = os.path.join(run.output("model_run").uri, run_fn.HISTORY_FILE)
+    if os.path.isfile(path):
+      with open(path, encoding="utf-8") as f:
+        history = json.load(f)
+      scores = [e["val_accuracy"] for e in history.get("epochs", []) if "val_accuracy" in e]
+      figure = f"method {history.get('method', '?')}, {len(history.get('epochs', []))} epochs"
+      if scores:
+        figure += f", best validation accuracy {max(scores):.4f}"
+  elif component_id == pipeline_lib.EVALUATOR and run.output("evaluation") is not None:
+    accuracy = report_executor.read_evaluation(run.output("evaluation").uri)["accuracy"]
+    blessed = bool(custom_value(run.output("blessing"), "blessed"))
+    figure = (f"test accuracy {'n/a' if accuracy is None else f'{accuracy:.4f}'}, "
+              f"{'blessed' if blessed else 'not blessed'}")
+  elif component_id == pipeline_lib.PUSHER and run.output("pushed_model") is not None:
+    pushed = run.output("pushed_model")
+    figure = (f"pushed to {custom_value(pushed, 'pushed_destination')}"
+              if custom_value(pushed, "pushed") else "nothing pushed")
+  elif component_id == pipeline_lib.REPORT and run.output("report") is not None:
+    figure = os.path.join(run.output("report").uri, report_executor.REPORT_FILE)
+  if run.state == "CACHED":
+    figure = f"reused from cache{'; ' + figure if figure else ''}"
+  return figure
 
 
 def format_summary(summary: RunSummary) -> str:

@@ -1,25 +1,28 @@
 """`fewlabels sweep`: the pipeline over label budgets x methods x repeats, the seed's figure.
 
 Every cell is one LocalDagRunner run in one output dir and ml-metadata, so the data stage of a
-(budget, repeat) is computed once and cached for every method. A cell counts as finished when
-ml-metadata holds a run with its exact ExampleGen and Trainer settings and a report; a rerun
-skips those. Results are read back from ml-metadata and TFMA, never from logs.
+(budget, repeat) is computed once and cached for every method. A cell is keyed by everything
+that changes its result (`cell_key`): every setting of the cell's pipeline, the data source's
+local files, and the code's version. `sweep/cells.json` maps finished keys to their runs; a
+rerun skips a cell only when its key is there and ml-metadata holds that run with a report.
+Results are read back from ml-metadata and TFMA, never from logs.
 """
 import csv
 import dataclasses
+import hashlib
 import json
-import logging
 import os
+import pathlib
 import time
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 
 from components.evaluation_report import render
-from components.tfds_example_gen import label_budget
 from components.tfds_example_gen import spec as example_gen_spec
 from components.tfds_example_gen import split_plan
 from models import methods as methods_lib
+from models import progress
 from pipeline import config as config_lib
 from pipeline import local_runner
 from pipeline import pipeline as pipeline_lib
@@ -29,6 +32,10 @@ SWEEP_DIR = "sweep"
 CSV_FILE = "results.csv"
 FIGURE_FILE = "accuracy_vs_labels.png"
 SUMMARY_FILE = "index.html"
+INDEX_FILE = "cells.json"  # {cell key: run id} of the finished cells
+# The code whose change changes a result; models/ alone is the Trainer's cache key.
+_CODE_DIRS = ("models", "components", "sources")
+_ROOT = pathlib.Path(__file__).resolve().parent.parent
 COLUMNS = ["budget", "percent_labels", "labels", "method", "repeat", "test_accuracy", "blessed",
            "run_id", "report"]
 _FINISHED = ("COMPLETE", "CACHED")
@@ -55,22 +62,7 @@ def plan_cells(base: config_lib.PipelineConfig, budgets: Sequence[str], methods:
                repeats: int) -> Tuple[List[Cell], Tuple[str, ...]]:
   """Every cell and the class names, after checking every value against the data: one-line
   errors, before any work."""
-  budgets = tuple(b for b in label_budget.expand_budgets(budgets) if b.strip())
-  if not budgets:
-    raise config_lib.ConfigError("the budget list is empty: give budgets such as 1% 5% or the "
-                                 "preset 'paper'")
-  for index, budget in enumerate(budgets):
-    if budget in budgets[:index]:
-      raise config_lib.ConfigError(f"label budget {budget!r} is listed twice")
-  if not methods:
-    raise config_lib.ConfigError(f"the method list is empty: expected some of "
-                                 f"{', '.join(methods_lib.names())}")
-  for index, method in enumerate(methods):
-    methods_lib.check(method, base.model, base.training)
-    if method in methods[:index]:
-      raise config_lib.ConfigError(f"method {method!r} is listed twice")
-  if not isinstance(repeats, int) or repeats < 1:
-    raise config_lib.ConfigError(f"repeats {repeats!r} must be a positive integer")
+  budgets = config_lib.check_sweep(base, budgets, methods, repeats)
   plan = local_runner.prepare(Cell(budgets[0], methods[0], 0).config(base))
   pool = plan.pool_labels()
   for budget in budgets:
@@ -82,37 +74,72 @@ def plan_cells(base: config_lib.PipelineConfig, budgets: Sequence[str], methods:
   return cells, plan.class_names
 
 
-def _matches(components: Dict[str, run_results.ComponentRun], cell_config, trainer_config) -> bool:
-  example_gen = components.get(pipeline_lib.EXAMPLE_GEN)
-  trainer = components.get(pipeline_lib.TRAINER)
-  report = components.get(pipeline_lib.REPORT)
-  if not (example_gen and trainer and report) or report.state not in _FINISHED:
-    return False
-  props = example_gen.properties
-  return (props.get(example_gen_spec.LABEL_BUDGET_KEY) == cell_config.data.label_budget
-          and props.get(example_gen_spec.SEED_KEY) == cell_config.data.seed
-          and props.get(example_gen_spec.DATASET_KEY) == cell_config.data.dataset
-          and json.loads(trainer.properties.get("custom_config") or "{}") == trainer_config)
+def code_version() -> str:
+  """A hash of the code that makes a cell's result: models/, components/, sources/."""
+  digest = hashlib.sha256()
+  for folder in _CODE_DIRS:
+    for path in sorted((_ROOT / folder).rglob("*.py")):
+      digest.update(str(path.relative_to(_ROOT)).encode())
+      digest.update(path.read_bytes())
+  return digest.hexdigest()[:16]
 
 
-def find_finished(metadata_path: str, base: config_lib.PipelineConfig, cells: Sequence[Cell],
-                  num_classes: int) -> Dict[Cell, str]:
-  """{cell: run id} of the cells ml-metadata already holds a finished run for."""
-  if not os.path.isfile(metadata_path):
+def source_files(data: config_lib.DataConfig) -> List[Tuple[str, int, int]]:
+  """(name, size, modification time) of each local source file: a replaced file is new data."""
+  if not data.manual_dir or not os.path.isdir(data.manual_dir):
+    return []
+  return [(entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
+          for entry in sorted(os.scandir(data.manual_dir), key=lambda e: e.name)
+          if entry.is_file()]
+
+
+def cell_key(config: config_lib.PipelineConfig, code: str) -> str:
+  """A hash of everything that changes a cell's result: every setting of its pipeline (data,
+  split, pre-training, training, method, evaluation, Beam), its source files and the code. Only
+  where outputs go is left out."""
+  settings = dataclasses.asdict(dataclasses.replace(config, output_dir=""))
+  text = json.dumps({"settings": settings, "files": source_files(config.data), "code": code},
+                    sort_keys=True, default=str)
+  return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def _index_path(base: config_lib.PipelineConfig) -> str:
+  return os.path.join(base.output_dir, SWEEP_DIR, INDEX_FILE)
+
+
+def _read_index(base: config_lib.PipelineConfig) -> Dict[str, str]:
+  try:
+    with open(_index_path(base), encoding="utf-8") as f:
+      return json.load(f)
+  except FileNotFoundError:
     return {}
-  store = run_results.open_store(metadata_path)
-  runs = {run_id: run_results.component_runs(store, run_id)
-          for run_id in run_results.run_ids(store, base.name)}
-  code_version = pipeline_lib.model_code_version()
+  except (OSError, ValueError) as e:
+    raise config_lib.ConfigError(f"{_index_path(base)}: unreadable sweep index ({e}); remove it "
+                                 "to run every cell again") from None
+
+
+def _record(base: config_lib.PipelineConfig, key: str, run_id: str) -> None:
+  index = _read_index(base)
+  index[key] = run_id
+  os.makedirs(os.path.dirname(_index_path(base)), exist_ok=True)
+  _write_atomically(_index_path(base), lambda f: json.dump(index, f, indent=1, sort_keys=True))
+
+
+def find_finished(base: config_lib.PipelineConfig, cells: Sequence[Cell]) -> Dict[Cell, str]:
+  """{cell: run id} of the cells whose key is in the index, with a finished run in ml-metadata."""
+  index = _read_index(base)
+  if not index or not os.path.isfile(base.metadata_path):
+    return {}
+  store = run_results.open_store(base.metadata_path)
+  known = set(run_results.run_ids(store, base.name))
+  code = code_version()
   found = {}
   for cell in cells:
-    cell_config = cell.config(base)
-    # Through JSON, as ml-metadata holds it (tuples become lists).
-    expected = json.loads(json.dumps(
-        pipeline_lib.trainer_custom_config(cell_config, num_classes, code_version)))
-    for run_id, components in runs.items():
-      if _matches(components, cell_config, expected):
-        found[cell] = run_id  # the latest matching run wins
+    run_id = index.get(cell_key(cell.config(base), code))
+    if run_id in known:
+      report = run_results.component_runs(store, run_id).get(pipeline_lib.REPORT)
+      if report and report.state in _FINISHED:
+        found[cell] = run_id
   return found
 
 
@@ -203,22 +230,22 @@ def write_outputs(rows: List[Dict[str, object]], methods: Sequence[str], directo
 def run_sweep(base: config_lib.PipelineConfig, budgets: Sequence[str], methods: Sequence[str],
               repeats: int) -> str:
   """Runs the missing cells, then writes the CSV, the figure and the summary page."""
-  cells, class_names = plan_cells(base, budgets, methods, repeats)
-  finished = find_finished(base.metadata_path, base, cells, len(class_names))
+  cells, _ = plan_cells(base, budgets, methods, repeats)
+  finished = find_finished(base, cells)
   todo = [c for c in cells if c not in finished]
-  logging.info("sweep: %d cells, %d already finished in ml-metadata, %d to run", len(cells),
-               len(finished), len(todo))
+  progress.log.info("sweep: %d cells, %d already finished with the same settings, data and "
+                    "code, %d to run", len(cells), len(finished), len(todo))
   started = time.monotonic()
-  for index, cell in enumerate(todo, start=1):
-    elapsed = time.monotonic() - started
-    left = "unknown" if index == 1 else f"{elapsed / (index - 1) * (len(todo) - index + 1):.0f} s"
-    logging.info("sweep: cell %d of %d (budget %s, method %s, repeat %d); %.0f s elapsed, "
-                 "about %s left", index, len(todo), cell.budget, cell.method, cell.repeat,
-                 elapsed, left)
-    finished[cell] = local_runner.run(cell.config(base)).run_id
+  tracker = progress.Tracker("sweep", len(todo), unit="cell")
+  code = code_version()
+  for number, cell in enumerate(todo, start=1):
+    config = cell.config(base)
+    finished[cell] = local_runner.run(config).run_id
+    _record(base, cell_key(config, code), finished[cell])
+    tracker.done(number, f"(budget {cell.budget}, method {cell.method}, repeat {cell.repeat})")
   directory = os.path.join(base.output_dir, SWEEP_DIR)
   rows = [_row(cell, run_results.summarize(base.metadata_path, base.name, finished[cell]),
                directory) for cell in cells]
-  logging.info("sweep: done in %.0f s", time.monotonic() - started)
+  progress.log.info("sweep: done in %.0f s", time.monotonic() - started)
   return write_outputs(rows, methods, directory)
 

@@ -66,10 +66,13 @@ def open_class_file(path: str) -> np.ndarray:
   """The rows of one class file, memory-mapped; a DataSourceError naming the file otherwise."""
   if not os.path.isfile(path):
     raise DataSourceError(f"{path}: class file not found")
+  if os.path.getsize(path) == 0:
+    raise DataSourceError(f"{path}: the file is empty (0 bytes), expected a numpy_bitmap .npy "
+                          "file")
   try:
     # allow_pickle=False: an object array would need unpickling, which runs code from the file.
     rows = np.load(path, mmap_mode="r", allow_pickle=False)
-  except ValueError as e:
+  except (ValueError, EOFError) as e:  # EOFError: cut short inside the header
     raise DataSourceError(f"{path}: not a readable numpy_bitmap file ({e})") from None
   except OSError as e:
     raise DataSourceError(f"{path}: cannot be read ({e})") from None
@@ -79,6 +82,25 @@ def open_class_file(path: str) -> np.ndarray:
   if rows.shape[0] == 0:
     raise DataSourceError(f"{path}: the class has no images")
   return rows
+
+
+def open_class_files(manual_dir: str, names: Tuple[str, ...]) -> List[np.ndarray]:
+  if not os.path.isdir(manual_dir):
+    raise DataSourceError(f"{manual_dir}: Quick, Draw! directory not found")
+  return [open_class_file(os.path.join(manual_dir, f"{name}.npy")) for name in names]
+
+
+def check_files(config_name: str, manual_dir: str) -> None:
+  """Opens every class file of the config (memory-mapped: cheap), so that a missing or broken
+  file is named in a second, before TensorFlow loads."""
+  if config_name in ("", "paper"):
+    names = DEFAULT_CLASSES
+  else:
+    try:
+      names = class_names_of(QuickdrawFiles.config_from_name(config_name).classes)
+    except ValueError as e:
+      raise DataSourceError(str(e)) from None
+  open_class_files(manual_dir, names)
 
 
 class QuickdrawFiles(image_builder.ImageClassBuilder):
@@ -103,17 +125,11 @@ class QuickdrawFiles(image_builder.ImageClassBuilder):
     return class_names_of(self.builder_config.classes)
 
   def _split_generators(self, dl_manager):
-    files = self._open_files(str(dl_manager.manual_dir))
+    files = open_class_files(str(dl_manager.manual_dir), self.class_names())
     return {
         "train": self._generate_examples(files, "train"),
         "test": self._generate_examples(files, "test"),
     }
-
-  def _open_files(self, manual_dir: str) -> List[np.ndarray]:
-    if not os.path.isdir(manual_dir):
-      raise DataSourceError(f"{manual_dir}: Quick, Draw! directory not found")
-    return [open_class_file(os.path.join(manual_dir, f"{name}.npy"))
-            for name in self.class_names()]
 
   def _generate_examples(self, files: List[np.ndarray], split: str):
     test = self.builder_config.test_per_class

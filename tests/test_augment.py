@@ -4,8 +4,7 @@ import pytest
 import tensorflow as tf
 
 from models import augment
-from models import consistency
-from models.config import ConfigError
+from models.config import Augmentation, ConfigError, ConsistencyConfig
 
 
 def _drawings(n=8):
@@ -18,7 +17,7 @@ def _drawings(n=8):
 
 
 SEED = tf.constant([3, 4], tf.int64)
-WEAK, STRONG = consistency.ConsistencyConfig().weak, consistency.ConsistencyConfig().strong
+WEAK, STRONG = ConsistencyConfig().weak, ConsistencyConfig().strong
 
 
 @pytest.mark.parametrize("spec", [WEAK, STRONG])
@@ -30,9 +29,9 @@ def test_shape_dtype_and_range_are_kept(spec):
 
 def test_zero_strength_is_the_identity():
   images = _drawings()
-  np.testing.assert_array_equal(augment.augment(images, augment.Augmentation(), SEED), images)
+  np.testing.assert_array_equal(augment.augment(images, Augmentation(), SEED), images)
   # Each part at zero inside a non-zero spec changes nothing either: only a shift of 0 pixels.
-  shifted = augment.augment(images, augment.Augmentation(translate_pixels=1e-9), SEED)
+  shifted = augment.augment(images, Augmentation(translate_pixels=1e-9), SEED)
   np.testing.assert_array_equal(shifted, images)
 
 
@@ -58,7 +57,7 @@ def test_strong_augmentation_changes_pixels_but_keeps_ink():
 
 def test_thickness_dilates_or_erodes_the_strokes():
   images = _drawings(200)
-  out = augment.augment(images, augment.Augmentation(thickness=1.0), SEED).numpy()
+  out = augment.augment(images, Augmentation(thickness=1.0), SEED).numpy()
   ink = (out > 0).sum(axis=(1, 2))
   before = int((images.numpy()[0] > 0).sum())
   assert (ink > before).any() and (ink < before).any() and (ink != before).all()
@@ -72,4 +71,4 @@ def test_thickness_dilates_or_erodes_the_strokes():
 ])
 def test_bad_strengths_are_one_line_errors(kwargs, fragment):
   with pytest.raises(ConfigError, match=fragment):
-    augment.Augmentation(**kwargs)
+    Augmentation(**kwargs)

@@ -78,3 +78,47 @@ def test_usage_mistakes_are_one_line(capsys, argv, fragment):
 def test_catalog_data_set_not_prepared_says_what_to_do(capsys, tmp_path):
   _fails(capsys, ["run", "--data", "mnist", "--tfds-data-dir", str(tmp_path)],
          "data set 'mnist' is not prepared in TFDS data dir")
+
+
+def test_an_empty_class_file_is_named(capsys, tmp_path):
+  manual = tmp_path / "quickdraw"
+  manual.mkdir()
+  (manual / "cat.npy").write_bytes(b"")
+  output = tmp_path / "out"
+  _fails(capsys, ["run", "--data", "quickdraw_files/cat+dog_train10_test10", "--manual-dir",
+                  str(manual), "--output", str(output)],
+         f"{manual / 'cat.npy'}: the file is empty (0 bytes)")
+  assert not output.exists()
+
+
+def test_an_output_that_is_a_file_is_named(capsys, tmp_path):
+  output = tmp_path / "results.txt"
+  output.write_text("keep me")
+  _fails(capsys, ["run", "--output", str(output)],
+         f"--output '{output}' is a file: expected a directory")
+  assert output.read_text() == "keep me"
+
+
+def test_the_command_line_is_checked_before_tensorflow_loads(tmp_path):
+  """A typo is answered in about a second: nothing heavy is imported to find it."""
+  import subprocess
+  import sys
+  code = ("import sys\n"
+          "from pipeline import cli\n"
+          "for argv in (['run', '--labels', '0'], ['run', '--set', 'threshold=2'],\n"
+          "             ['run', '--method', 'magic'], ['run', '--output', sys.argv[1]]):\n"
+          "  assert cli.main(argv) == 1, argv\n"
+          "try:\n"
+          "  cli.main(['run', '--help'])\n"
+          "except SystemExit:\n"
+          "  pass\n"
+          "print(sorted(m for m in ('tensorflow', 'tfx', 'apache_beam', 'tensorflow_datasets')\n"
+          "             if m in sys.modules))\n")
+  existing_file = tmp_path / "file"
+  existing_file.write_text("")
+  done = subprocess.run([sys.executable, "-c", code, str(existing_file)], capture_output=True,
+                        text=True, timeout=120)
+  assert done.returncode == 0, done.stderr[-2000:]
+  assert done.stdout.strip().splitlines()[-1] == "[]"
+  errors = [line for line in done.stderr.splitlines() if line.startswith("fewlabels: error")]
+  assert len(errors) == 4 and "Traceback" not in done.stderr

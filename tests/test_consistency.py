@@ -7,7 +7,7 @@ from models import architectures
 from models import consistency
 from models import input_fn
 from models import methods
-from models.config import ConfigError, ModelConfig, TrainingConfig
+from models.config import ConfigError, ConsistencyConfig, ModelConfig, TrainingConfig
 from sources import features
 
 
@@ -47,7 +47,7 @@ def test_consistency_trains_and_logs_its_pseudo_labels(tmp_path):
       examples=examples, build_model=lambda: architectures.build(3, model_config),
       training=TrainingConfig(epochs=1, batch_size=8, validation_fraction=0.2,
                               min_steps_per_epoch=0),
-      settings=consistency.ConsistencyConfig(epochs=2, threshold=0.0, unlabeled_ratio=2),
+      settings=ConsistencyConfig(epochs=2, threshold=0.0, unlabeled_ratio=2),
       num_classes=3, log_dir=str(tmp_path), strategy=tf.distribute.get_strategy(),
       true_labels=lambda ids: ids % 3)
   trained = methods.train("consistency", request)
@@ -66,7 +66,6 @@ def test_consistency_trains_and_logs_its_pseudo_labels(tmp_path):
 @pytest.mark.parametrize("scores,kept", [((0.9, 0.5), "warm start"), ((0.5, 0.9), "consistency")])
 def test_the_model_better_on_validation_is_kept(tmp_path, monkeypatch, scores, kept):
   from models import classifier
-  from models.methods import consistency as method
   after_warm_start = {}
   train_classifier = classifier.train_classifier
 
@@ -75,15 +74,15 @@ def test_the_model_better_on_validation_is_kept(tmp_path, monkeypatch, scores, k
     after_warm_start["weights"] = model.get_weights()
     return result
 
-  monkeypatch.setattr(method.classifier, "train_classifier", warm_start)
+  monkeypatch.setattr(classifier, "train_classifier", warm_start)
   answers = iter(scores)
-  monkeypatch.setattr(method.classifier, "accuracy", lambda model, examples: next(answers))
+  monkeypatch.setattr(classifier, "accuracy", lambda model, examples: next(answers))
   model_config = ModelConfig(architecture="cnn", cnn_width=4)
   request = methods.TrainRequest(
       examples=_examples(), build_model=lambda: architectures.build(3, model_config),
       training=TrainingConfig(epochs=1, batch_size=8, validation_fraction=0.2,
                               min_steps_per_epoch=0),
-      settings=consistency.ConsistencyConfig(epochs=1, threshold=0.0, unlabeled_ratio=2,
+      settings=ConsistencyConfig(epochs=1, threshold=0.0, unlabeled_ratio=2,
                                              unlabeled_weight=5.0),
       num_classes=3, log_dir=str(tmp_path), strategy=tf.distribute.get_strategy())
   trained = methods.train("consistency", request)
@@ -97,7 +96,7 @@ def test_the_model_better_on_validation_is_kept(tmp_path, monkeypatch, scores, k
 def test_consistency_without_a_pool_is_refused(tmp_path):
   request = methods.TrainRequest(
       examples=_examples(unlabeled=0), build_model=lambda: None, training=TrainingConfig(),
-      settings=consistency.ConsistencyConfig(), num_classes=3, log_dir=str(tmp_path),
+      settings=ConsistencyConfig(), num_classes=3, log_dir=str(tmp_path),
       strategy=tf.distribute.get_strategy())
   with pytest.raises(methods.MethodError, match="'consistency' learns from the unlabeled split"):
     methods.train("consistency", request)
@@ -111,4 +110,4 @@ def test_consistency_without_a_pool_is_refused(tmp_path):
 ])
 def test_bad_settings_are_one_line_errors(kwargs, fragment):
   with pytest.raises(ConfigError, match=fragment):
-    consistency.ConsistencyConfig(**kwargs)
+    ConsistencyConfig(**kwargs)

@@ -1,4 +1,6 @@
-"""A pipeline run killed mid-way (in the Trainer) and started again reuses what had finished."""
+"""A pipeline run killed mid-way (in the Trainer) and started again reuses what had finished;
+the rerun's console is one line per component, in an output path with spaces and non-ASCII
+letters, with every other log line in the run's log file."""
 import os
 import subprocess
 import sys
@@ -6,8 +8,6 @@ import sys
 import pytest
 
 from models import fault_injection
-from pipeline import cli
-from pipeline import local_runner
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
 from tests.conftest import LABELS, TINY_DATA
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_rerun_after_a_killed_run_reuses_the_finished_components(tfds_dir, tmp_path):
-  output = str(tmp_path / "out")
+  output = str(tmp_path / "out dir é")
   argv = ["run", "--data", TINY_DATA, "--tfds-data-dir", tfds_dir, "--output", output,
           "--labels", LABELS, "--method", "supervised", "--lstm-width", "16", "--lstm-layers",
           "2", "--epochs", "3", "--min-accuracy", "0.1"]
@@ -32,10 +32,32 @@ def test_rerun_after_a_killed_run_reuses_the_finished_components(tfds_dir, tmp_p
   assert first[pipeline_lib.TRAINER].state != "COMPLETE"
   assert pipeline_lib.EVALUATOR not in first
 
-  args = cli.build_parser().parse_args(argv)
-  again = local_runner.run(cli.config_from_args(args, output))
+  rerun = subprocess.run([sys.executable, "-m", "pipeline.cli"] + argv,
+                         capture_output=True, text=True, timeout=900)
+  assert rerun.returncode == 0, rerun.stderr[-2000:]
+  again = run_results.summarize(metadata_path, "fewlabels")
   for component in pipeline_lib.DATA_STAGE:
     assert again.components[component].state == "CACHED", component
   for component in (pipeline_lib.TRAINER, pipeline_lib.EVALUATOR, pipeline_lib.REPORT):
     assert again.components[component].state == "COMPLETE", component
   assert again.test_accuracy is not None and os.path.isfile(again.report)
+
+  console = (rerun.stdout + rerun.stderr).splitlines()
+  assert len(console) <= 40, "\n".join(console)
+  for component in again.components:  # one line each, as it finished
+    lines = [line for line in console if line.split()[:1] == [component]]
+    assert len(lines) == 1, (component, console)
+  for component in pipeline_lib.DATA_STAGE:
+    assert "reused from cache" in next(l for l in console if l.split()[:1] == [component])
+  evaluator = next(l for l in console if l.split()[:1] == [pipeline_lib.EVALUATOR])
+  assert f"test accuracy {again.test_accuracy:.4f}" in evaluator
+  # The killed run's lock is taken over, saying so; nothing else but the console's own lines.
+  assert sum("taking over the lock left by a run" in line for line in console) == 1
+  for noise in ("tensorflow/core", "cuda", "oneDNN", "absl", "Traceback", "WARNING"):
+    assert not any(noise in line for line in console if "taking over the lock" not in line), (
+        noise, console)
+  log = os.path.join(output, "logs", again.run_id.replace(":", "-") + ".log")
+  assert any(log in line for line in console)
+  with open(log, encoding="utf-8") as f:
+    text = f.read()
+  assert "Component Trainer is finished." in text and "tensorflow" in text

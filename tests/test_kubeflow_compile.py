@@ -5,7 +5,6 @@ import pytest
 
 from models import methods
 from pipeline import cli
-from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
 
 pytestmark = pytest.mark.slow

@@ -8,6 +8,7 @@ import tensorflow as tf
 
 from models import architectures
 from models import classifier
+from models import input_fn
 from models import methods
 from models.config import ConfigError, ModelConfig, TrainingConfig
 from pipeline import config as config_lib
@@ -73,7 +74,7 @@ def test_a_new_method_is_one_spec_and_every_consumer_takes_it(tmp_path):
       config_lib.PipelineConfig(method="majority", method_settings=(("epochs", 3),))
     rng = np.random.default_rng(0)
     labels = np.array([0] * 30 + [1] * 10 + [-1] * 20)
-    examples = methods.input_fn.Examples(rng.integers(0, 256, (60, 28, 28), dtype=np.uint8),
+    examples = input_fn.Examples(rng.integers(0, 256, (60, 28, 28), dtype=np.uint8),
                                          labels, np.arange(60))
     request = methods.TrainRequest(
         examples=examples, build_model=lambda: architectures.build(2, ModelConfig(cnn_width=4)),

@@ -4,6 +4,7 @@ import pytest
 
 from models import input_fn
 from models import self_training
+from models.config import SelfTrainingConfig
 from sources import features
 
 
@@ -72,7 +73,7 @@ def _run(accuracies, **config):
   labeled, pool = _examples(30, True), _examples(600, False, start=1000)
   outcome = self_training.run_rounds(
       fake.train_round, fake.accuracy, fake.predict, labeled, pool,
-      self_training.SelfTrainingConfig(**config), num_classes=3, seed=0)
+      SelfTrainingConfig(**config), num_classes=3, seed=0)
   return fake, outcome
 
 

@@ -1,14 +1,18 @@
 """Architectures by name: one module each, exporting SPEC (an `ArchitectureSpec`).
 
-Adding an architecture is one new module here; `names()` finds it.
+Adding an architecture is one new module here; `names()` finds it. Like the methods, a module
+here imports TensorFlow inside `build`, not at its top (models/methods/__init__.py says why).
 """
-import dataclasses
-from typing import Callable, Tuple
+from __future__ import annotations
 
-import tensorflow as tf
+import dataclasses
+from typing import TYPE_CHECKING, Callable, Tuple
 
 from models import config as config_lib
 from models import registry
+
+if TYPE_CHECKING:
+  import tensorflow as tf
 
 
 @dataclasses.dataclass(frozen=True)
@@ -28,6 +32,21 @@ def names() -> Tuple[str, ...]:
 
 def get(name: str) -> ArchitectureSpec:
   return registry.lookup(_SPECS, "architecture", name)
+
+
+def pretext_name(name: str, model: config_lib.ModelConfig) -> str:
+  """The pretext `name` ("auto": the architecture's default) if it fits the architecture; the
+  pretexts themselves (models/pretexts.py) load TensorFlow, their names here do not."""
+  spec = get(model.architecture)
+  if name == config_lib.AUTO:
+    return spec.pretexts[0]
+  known = sorted({pretext for other in _SPECS.values() for pretext in other.pretexts})
+  config_lib.require(name in known, f"pretext {name!r} does not exist: expected one of "
+                                    f"{', '.join(known)} or auto")
+  config_lib.require(name in spec.pretexts,
+                     f"pretext {name!r} does not fit architecture {model.architecture!r}: it "
+                     f"takes {', '.join(spec.pretexts)}")
+  return name
 
 
 def build(num_classes: int, model: config_lib.ModelConfig) -> tf.keras.Model:

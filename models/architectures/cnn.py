@@ -3,10 +3,14 @@
 Widths w, 2w, 4w (`cnn_width`), batch norm and ReLU after each convolution. At w = 24 one epoch
 over 35,000 drawings takes well under a minute on 2 cores (docs/BENCHMARKS.md).
 """
-import tensorflow as tf
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from models import config as config_lib
-from models import layers
+
+if TYPE_CHECKING:
+  import tensorflow as tf
 
 # Few labels mean few steps: at Keras's 0.99 the moving statistics would still be mostly their
 # initial values after a supervised fit on 100 images (measured: 0.10 test accuracy).
@@ -18,6 +22,7 @@ TRUNK = (("conv_1", 1, False), ("conv_2", 1, True), ("conv_3", 2, False), ("conv
 
 def trunk(x: tf.Tensor, width: int) -> tf.Tensor:
   """[n, 28, 28] scaled pixels -> [n, 7, 7, 4 * width] features."""
+  import tensorflow as tf  # not at the top: see the package's docstring
   x = tf.keras.layers.Reshape((28, 28, 1), name="channels")(x)
   for name, multiple, pool in TRUNK:
     x = tf.keras.layers.Conv2D(width * multiple, 3, padding="same", use_bias=False, name=name)(x)
@@ -29,6 +34,8 @@ def trunk(x: tf.Tensor, width: int) -> tf.Tensor:
 
 
 def build(num_classes: int, model: config_lib.ModelConfig) -> tf.keras.Model:
+  import tensorflow as tf
+  from models import layers
   pixels, x = layers.image_input()
   x = tf.keras.layers.GlobalAveragePooling2D(name="pool")(trunk(x, model.cnn_width))
   return tf.keras.Model(pixels, layers.class_probabilities(x, num_classes), name="cnn_classifier")

@@ -1,8 +1,12 @@
 """The research method's classifier: stacked LSTMs over image rows, Dense, softmax."""
-import tensorflow as tf
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from models import config as config_lib
-from models import layers
+
+if TYPE_CHECKING:
+  import tensorflow as tf
 
 
 def lstm_layer_name(index: int) -> str:
@@ -12,6 +16,8 @@ def lstm_layer_name(index: int) -> str:
 
 
 def build(num_classes: int, model: config_lib.ModelConfig) -> tf.keras.Model:
+  import tensorflow as tf  # not at the top: see the package's docstring
+  from models import layers
   pixels, x = layers.image_input()
   for index in range(model.lstm_layers):
     x = tf.keras.layers.LSTM(model.lstm_width, return_sequences=index < model.lstm_layers - 1,

@@ -3,17 +3,25 @@
 Adding a method is one new module here (a SPEC whose `train` takes a `TrainRequest`), plus its
 test: the pipeline, `fewlabels workers`, the CLI, the sweep, the benchmark and the report read
 the specs. `train(name, request)` checks the request against the spec and trains.
-"""
-import dataclasses
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Type
 
-import numpy as np
-import tensorflow as tf
+A method module imports TensorFlow-backed code inside `train`, never at its top, and keeps its
+settings class in `models/config.py`: the CLI reads every SPEC to check a command line before
+TensorFlow loads, so that a mistake is answered in about a second (a test holds this).
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Type
 
 from models import architectures
 from models import config as config_lib
 from models import registry
-from models import input_fn
+
+if TYPE_CHECKING:
+  import numpy as np
+  import tensorflow as tf
+
+  from models import input_fn
 
 
 # The research method's four (METHOD.md), kept faithful: the baseline the others are compared to.
@@ -97,6 +105,7 @@ def check(name: str, model: config_lib.ModelConfig, training: config_lib.Trainin
 
 
 def train(name: str, request: TrainRequest, has_encoder: bool = False) -> Trained:
+  from models import input_fn  # TensorFlow: see the module's docstring
   spec = get(name)
   if spec.needs_encoder != has_encoder:
     raise MethodError(f"method {name!r} {'needs' if spec.needs_encoder else 'takes no'} "

@@ -6,19 +6,16 @@ import os
 
 from absl import logging
 
-import numpy as np
-
-from models import classifier
-from models import consistency
-from models import input_fn
+from models import config as config_lib
 from models import methods
-from models import training_loop
-from models import weights
-from sources import features
 
 
 def train(request: methods.TrainRequest) -> methods.Trained:
-  settings: consistency.ConsistencyConfig = request.settings
+  import numpy as np  # TensorFlow below: see models/methods/__init__.py
+
+  from models import classifier, consistency, input_fn, training_loop, weights
+  from sources import features
+  settings: config_lib.ConsistencyConfig = request.settings
   training = request.training
   labeled, validation = classifier.labeled_parts(request.examples, training)
   pool = input_fn.unlabeled_only(request.examples)
@@ -67,4 +64,4 @@ SPEC = methods.MethodSpec(
     name="consistency",
     description="supervised warm start, then weak-view pseudo-labels teach strong views (FixMatch)",
     uses_unlabeled=True, needs_encoder=False, train=train,
-    settings=consistency.ConsistencyConfig, needs_validation=False)
+    settings=config_lib.ConsistencyConfig, needs_validation=False)

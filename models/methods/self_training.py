@@ -3,18 +3,17 @@ predictions of a window of the pool -> train again (rules in models/self_trainin
 import dataclasses
 import os
 
-from models import classifier
-from models import input_fn
+from models import config as config_lib
 from models import methods
-from models import self_training
-from models import weights
 
 
 def train(request: methods.TrainRequest) -> methods.Trained:
+  # TensorFlow: see models/methods/__init__.py
+  from models import classifier, input_fn, self_training, weights
   labeled, validation = classifier.labeled_parts(request.examples, request.training)
   histories = {}
 
-  def train_round(round_labeled: input_fn.Examples, number: int):
+  def train_round(round_labeled, number: int):
     # Every round starts afresh (from the pre-trained encoder for the proposed method).
     model = request.build_model()
     initial = weights.fingerprints(model)
@@ -40,4 +39,4 @@ def train(request: methods.TrainRequest) -> methods.Trained:
 SPEC = methods.MethodSpec(
     name="self_training", description="rounds of confident pseudo-labels from the pool",
     uses_unlabeled=True, needs_encoder=False, train=train,
-    settings=self_training.SelfTrainingConfig, needs_validation=True)
+    settings=config_lib.SelfTrainingConfig, needs_validation=True)

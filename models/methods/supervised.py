@@ -1,10 +1,9 @@
 """The labeled split alone: the reference every other method must beat."""
-from models import classifier
 from models import methods
-from models import weights
 
 
 def train(request: methods.TrainRequest) -> methods.Trained:
+  from models import classifier, weights  # TensorFlow: see models/methods/__init__.py
   train_part, validation = classifier.labeled_parts(request.examples, request.training)
   model = request.build_model()
   initial = weights.fingerprints(model)  # shows whether training started from the encoder
