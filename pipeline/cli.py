@@ -208,8 +208,10 @@ def build_parser() -> argparse.ArgumentParser:
   compile_.add_argument("--output", required=True, metavar="FILE", help="pipeline JSON to write")
   compile_.add_argument("--pipeline-root", required=True, metavar="URI",
                         help="where the cluster writes artifacts, e.g. gs://bucket/fewlabels")
-  compile_.add_argument("--image", default=config_lib.DEFAULT_IMAGE,
-                        help="container image with this package installed (default: %(default)s)")
+  compile_.add_argument("--image", required=True,
+                        help="container image with this package installed: build the "
+                             "Dockerfile (docker build -t IMAGE .); TFX's stock image is "
+                             "refused, it lacks this package")
   vertex = compile_.add_argument_group("training on Vertex AI (optional)")
   v = config_lib.VertexTrainingConfig()
   vertex.add_argument("--vertex-project", default=v.project, metavar="PROJECT",
@@ -323,6 +325,7 @@ def _compile(args, state: dict) -> None:
           project=args.vertex_project, region=args.vertex_region,
           replica_count=args.replica_count, machine_type=args.machine_type,
           accelerator_type=args.accelerator_type, accelerator_count=args.accelerator_count))
+  config_lib.check_image(config.image)
   output = os.path.abspath(args.output)
   if os.path.isdir(output):
     raise config_lib.ConfigError(f"--output {output!r} is a directory: expected the pipeline "
@@ -367,6 +370,7 @@ def _workers(args, state: dict) -> None:
 # The errors that carry a one-line message for the user, by module: those of modules not loaded
 # yet cannot have been raised, and loading them to find out would cost seconds.
 _ONE_LINE_ERRORS = (
+    ("components.atomic_pusher.executor", "PushError"),
     ("components.data_validation_gate.executor", "DataAnomaliesError"),
     ("models.distribution", "DistributionError"),
     ("models.weights", "BaseModelError"),

@@ -24,7 +24,19 @@ TRAINER_JOB, PRETRAINER_JOB = "trainer", "pretrainer"
 WORKER_JOBS = (TRAINER_JOB, PRETRAINER_JOB)
 # The default learning method and architecture: the best at small budgets in docs/RESULTS.md.
 DEFAULT_METHOD = "pretrained_consistency"
-DEFAULT_IMAGE = "gcr.io/tfx-oss-public/tfx:1.16.0"
+# TFX's own image: the Dockerfile's base, without this package, so no task could import
+# models.run_fn or the custom components. `fewlabels compile` refuses it.
+STOCK_TFX_IMAGE = "gcr.io/tfx-oss-public/tfx"
+
+
+def check_image(image: str) -> None:
+  """The Kubeflow V2 tasks' image must hold this package: the Dockerfile's build of it."""
+  _require(bool(image.strip()), "container image '' is empty: build the Dockerfile (docker "
+                                "build -t IMAGE .) and pass --image IMAGE")
+  _require(not image.startswith(STOCK_TFX_IMAGE),
+           f"container image {image!r} is TFX's stock image, which lacks this package: every "
+           "custom component would fail on the cluster; build the Dockerfile (docker build -t "
+           "IMAGE .) and pass --image IMAGE")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,7 +153,7 @@ class PipelineConfig:
   vertex: VertexTrainingConfig = VertexTrainingConfig()
   # Beam options for the data components, e.g. ("--runner=DataflowRunner", "--project=...").
   beam_pipeline_args: Tuple[str, ...] = ("--direct_running_mode=in_memory", "--direct_num_workers=1")
-  image: str = DEFAULT_IMAGE  # the container image the Kubeflow V2 tasks run in
+  image: str = ""  # the container image the Kubeflow V2 tasks run in (the Dockerfile's build)
   # False (sweeps): evaluate and report only; no baseline comparison, nothing pushed.
   push: bool = True
 

@@ -13,7 +13,9 @@ from typing import List, Optional, Sequence
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 from tfx.dsl.components.base import base_node
+from tfx.dsl.components.base import executor_spec
 
+from components.atomic_pusher import executor as atomic_pusher
 from components.data_validation_gate.component import DataValidationGate
 from components.evaluation_report.component import EvaluationReport
 from components.layerwise_pretrainer.component import LayerwisePretrainer
@@ -197,7 +199,10 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
         model_blessing=evaluator.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(
-                base_directory=config.serving_dir))).with_id(PUSHER)]
+                base_directory=config.serving_dir)),
+        # Each version whole or absent in serving_model/ (components/atomic_pusher).
+        custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor),
+    ).with_id(PUSHER)]
   report = EvaluationReport(
       evaluation=evaluator.outputs["evaluation"], blessing=evaluator.outputs["blessing"],
       examples=example_gen.outputs["examples"], statistics=statistics_gen.outputs["statistics"],

@@ -6,6 +6,7 @@ import pytest
 from models import methods
 from pipeline import cli
 from pipeline import pipeline as pipeline_lib
+from tests.test_cli_errors import _fails
 
 pytestmark = pytest.mark.slow
 
@@ -103,3 +104,14 @@ def test_every_method_compiles_with_the_pretrainer_only_where_needed(tmp_path, m
                      else ["labeled"])
   assert json.loads(train_args["runtimeValue"]["constantValue"]["stringValue"])["splits"] == (
       expected_splits)
+
+
+@pytest.mark.parametrize("image,fragment", [
+    ("gcr.io/tfx-oss-public/tfx:1.16.0", "is TFX's stock image, which lacks this package"),
+    ("", "container image '' is empty: build the Dockerfile"),
+])
+def test_an_image_without_this_package_is_refused(capsys, tmp_path, image, fragment):
+  output = tmp_path / "spec.json"
+  _fails(capsys, ["compile", "--output", str(output), "--pipeline-root", "gs://bucket/root",
+                  "--image", image], fragment)
+  assert not output.exists()

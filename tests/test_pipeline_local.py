@@ -5,6 +5,7 @@ One session fixture makes three runs (they share one pipeline root and ml-metada
   the Trainer;  crippled: zero epochs, so only the Trainer and what follows rerun, and the
   untrained model is not blessed and pushes nothing.
 """
+import dataclasses
 import glob
 import os
 
@@ -14,6 +15,7 @@ import tensorflow as tf
 
 from components.tfds_example_gen import label_budget
 from components.tfds_example_gen import spec as example_gen_spec
+from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
 from sources import features
@@ -112,3 +114,25 @@ def test_changed_training_setting_reruns_only_the_model_stage(runs, tiny_config)
   # Only blessed runs added versions; each push went to a new directory.
   versions = {os.path.join(tiny_config.serving_dir, v) for v in os.listdir(tiny_config.serving_dir)}
   assert versions == {runs["good"].pushed_to, runs["same"].pushed_to}
+
+
+def test_a_failed_push_leaves_no_partial_version(runs, tiny_config, monkeypatch):
+  from components.atomic_pusher import executor as atomic_pusher
+  from pipeline import local_runner
+  serving = tiny_config.serving_dir
+  before = atomic_pusher.versions(serving)
+  # What a push killed mid-copy leaves: a hidden partial copy, which no server loads.
+  leftover = os.path.join(serving, atomic_pusher.PARTIAL_PREFIX + "123")
+  os.makedirs(os.path.join(leftover, "variables"))
+  monkeypatch.setenv(atomic_pusher.FAIL_ENV, "1")  # the disk fills up during the copy
+  # A new gate (the Evaluator runs again and blesses), so that the Pusher runs.
+  lenient = dataclasses.replace(tiny_config, evaluation=config_lib.EvaluationConfig(
+      min_accuracy=0.0, max_regression=1.0))
+  with pytest.raises(atomic_pusher.PushError, match=f"pushing the model to {serving} failed "
+                                                    r"\(No space left on device\)"):
+    local_runner.run(lenient)
+  assert atomic_pusher.versions(serving) == before
+  assert sorted(os.listdir(serving)) == before  # the leftover and the failed copy are gone
+  for version in before:  # every listed version is whole
+    assert os.path.isfile(os.path.join(serving, version, "saved_model.pb"))
+    assert os.path.isdir(os.path.join(serving, version, "variables"))
