@@ -112,6 +112,18 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
   gate.add_argument("--max-regression", type=float, default=d.evaluation.max_regression,
                     help="accuracy drop allowed against the last pushed model "
                          "(default: %(default)s)")
+  gate.add_argument("--reference", default=d.reference, metavar="supervised|none",
+                    help="train a supervised model on the same labels alongside a method that "
+                         "learns from the pool, and gate on it; none: no reference (ignored "
+                         "for methods that do not use the pool) (default: %(default)s)")
+  gate.add_argument("--max-loss-to-reference", type=float,
+                    default=d.evaluation.max_loss_to_reference,
+                    help="accuracy the candidate may lose against the reference and still be "
+                         "pushed (default: %(default)s)")
+  gate.add_argument("--push-reference-if-better", action=argparse.BooleanOptionalAction,
+                    default=d.evaluation.push_reference_if_better,
+                    help="when the candidate fails only the reference test, push the reference "
+                         "(if it passes the rest of the gate) (default: on)")
   run = parser.add_argument_group("pipeline")
   run.add_argument("--name", default=d.name, help="pipeline name (default: %(default)s)")
   run.add_argument("--beam-runner", default=None, metavar="NAME",
@@ -187,8 +199,11 @@ def config_from_args(args, output_dir: str, **overrides) -> config_lib.PipelineC
                                       epochs_per_stage=args.pretrain_epochs,
                                       batch_size=args.pretrain_batch_size,
                                       max_images=args.pretrain_max_images),
-      evaluation=config_lib.EvaluationConfig(min_accuracy=args.min_accuracy,
-                                             max_regression=args.max_regression),
+      evaluation=config_lib.EvaluationConfig(
+          min_accuracy=args.min_accuracy, max_regression=args.max_regression,
+          max_loss_to_reference=args.max_loss_to_reference,
+          push_reference_if_better=args.push_reference_if_better),
+      reference=args.reference,
       beam_pipeline_args=_beam_args(args),
       **overrides)
   return _apply_sets(config, args.set)

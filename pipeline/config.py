@@ -24,6 +24,8 @@ TRAINER_JOB, PRETRAINER_JOB = "trainer", "pretrainer"
 WORKER_JOBS = (TRAINER_JOB, PRETRAINER_JOB)
 # The default learning method and architecture: the best at small budgets in docs/RESULTS.md.
 DEFAULT_METHOD = "pretrained_consistency"
+# The reference a pool method must beat (issue: "the pool's worth in every run"), or none.
+REFERENCE, NO_REFERENCE = "supervised", "none"
 # TFX's own image: the Dockerfile's base, without this package, so no task could import
 # models.run_fn or the custom components. `fewlabels compile` refuses it.
 STOCK_TFX_IMAGE = "gcr.io/tfx-oss-public/tfx"
@@ -76,12 +78,21 @@ class EvaluationConfig:
   """When a model is good enough to push."""
   min_accuracy: float = 0.5  # on the test split
   max_regression: float = 0.01  # allowed accuracy drop against the last pushed model
+  # Allowed accuracy drop against the supervised reference trained in the same run (runs whose
+  # method learns from the pool): 0 pushes no semi-supervised model that the labels alone beat.
+  max_loss_to_reference: float = 0.0
+  # When the candidate fails only the reference test, push the reference (if it passes the rest
+  # of the gate) instead of nothing.
+  push_reference_if_better: bool = True
 
   def __post_init__(self):
     _require(0.0 <= self.min_accuracy <= 1.0,
              f"evaluation min_accuracy {self.min_accuracy!r} must be in [0, 1]")
     _require(0.0 <= self.max_regression <= 1.0,
              f"evaluation max_regression {self.max_regression!r} must be in [0, 1]")
+    _require(isinstance(self.max_loss_to_reference, (int, float))
+             and 0.0 <= self.max_loss_to_reference <= 1.0,
+             f"evaluation max_loss_to_reference {self.max_loss_to_reference!r} must be in [0, 1]")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,14 +167,33 @@ class PipelineConfig:
   image: str = ""  # the container image the Kubeflow V2 tasks run in (the Dockerfile's build)
   # False (sweeps): evaluate and report only; no baseline comparison, nothing pushed.
   push: bool = True
+  # A model trained alongside on the labels alone, that a pool method must beat to be pushed:
+  # "supervised" or "none". A no-op for methods that do not use the pool (nothing to compare).
+  reference: str = REFERENCE
 
   def __post_init__(self):
     _require(bool(self.name) and all(c.isalnum() or c in "-_" for c in self.name),
              f"pipeline name {self.name!r} must be letters, digits, '-' or '_'")
     methods.check(self.method, self.model, self.training)
     self.settings  # the method's own checks
+    _require(self.reference in (REFERENCE, NO_REFERENCE),
+             f"reference {self.reference!r} does not exist: expected {REFERENCE} or "
+             f"{NO_REFERENCE}")
     if self.method_spec.needs_encoder:  # the pretext must fit the architecture
       architectures.pretext_name(self.pretraining.pretext, self.model)
+
+  @property
+  def has_reference(self) -> bool:
+    """A reference is trained when the method learns from the pool."""
+    spec = self.method_spec
+    return (self.reference != NO_REFERENCE and self.method != self.reference
+            and (spec.uses_unlabeled or spec.needs_encoder))
+
+  @property
+  def reference_config(self) -> "PipelineConfig":
+    """The reference's settings: this run's, with the reference method and no settings of its
+    own, so that runs of other pool methods share (and cache) it."""
+    return dataclasses.replace(self, method=self.reference, method_settings=())
 
   @property
   def method_spec(self) -> methods.MethodSpec:

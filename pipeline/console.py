@@ -116,6 +116,13 @@ def last_lines(path: str, count: int = 12) -> List[str]:
   return lines[-count:]
 
 
+def _writes_to_fd_1(stream) -> bool:
+  try:
+    return stream.fileno() == 1
+  except (AttributeError, OSError, ValueError):
+    return False
+
+
 @contextlib.contextmanager
 def session(output_dir: str, verbose: bool,
             describe: Callable[[str], str] = lambda _: "") -> Iterator[Console]:
@@ -137,8 +144,11 @@ def session(output_dir: str, verbose: bool,
     root.handlers = saved_handlers + [file_handler]
   else:
     saved_fds = os.dup(1), os.dup(2)
-    terminal = os.fdopen(os.dup(saved_fds[0]), "w", buffering=1, encoding="utf-8",
-                         errors="replace")
+    if _writes_to_fd_1(sys.stdout):
+      terminal = os.fdopen(os.dup(saved_fds[0]), "w", buffering=1, encoding="utf-8",
+                           errors="replace")
+    else:  # sys.stdout was replaced (an embedding program, a test): the console is that stream
+      terminal = sys.stdout
     console = Console(terminal, describe)
     os.dup2(log_file.fileno(), 1)
     os.dup2(log_file.fileno(), 2)
@@ -164,5 +174,6 @@ def session(output_dir: str, verbose: bool,
       os.dup2(saved_fds[1], 2)
       for fd in saved_fds:
         os.close(fd)
-      console.stream.close()
+      if console.stream is not sys.stdout:
+        console.stream.close()
     log_file.close()

@@ -19,6 +19,7 @@ from components.atomic_pusher import executor as atomic_pusher
 from components.data_validation_gate.component import DataValidationGate
 from components.evaluation_report.component import EvaluationReport
 from components.layerwise_pretrainer.component import LayerwisePretrainer
+from components.push_gate.component import PushGate
 from components.tfds_example_gen import spec as example_gen_spec
 from components.tfds_example_gen.component import TFDSExampleGen
 from models import export
@@ -39,8 +40,11 @@ DATA_GATE = "DataValidationGate"
 TRANSFORM = "Transform"
 PRETRAINER = "LayerwisePretrainer"
 TRAINER = "Trainer"
+REFERENCE_TRAINER = "ReferenceTrainer"  # supervised on the same labels, for pool methods
 BASELINE_RESOLVER = "LatestBlessedModelResolver"
 EVALUATOR = "Evaluator"
+REFERENCE_EVALUATOR = "ReferenceEvaluator"  # the candidate against the reference, on test
+PUSH_GATE = "PushGate"
 PUSHER = "Pusher"
 REPORT = "EvaluationReport"
 DATA_STAGE = (EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, EXAMPLE_VALIDATOR, DATA_GATE, TRANSFORM)
@@ -55,18 +59,23 @@ def model_code_version() -> str:
   return digest.hexdigest()[:16]
 
 
-def eval_config(evaluation: config_lib.EvaluationConfig) -> tfma.EvalConfig:
-  """Accuracy overall and per class on `test`; the thresholds decide the blessing."""
+def eval_config(evaluation: Optional[config_lib.EvaluationConfig]) -> tfma.EvalConfig:
+  """Accuracy overall and per class on `test`; the thresholds decide the blessing (none: a
+  comparison only)."""
   overall = tfma.SlicingSpec()
-  gate = tfma.MetricThreshold(
-      value_threshold=tfma.GenericValueThreshold(lower_bound={"value": evaluation.min_accuracy}),
-      change_threshold=tfma.GenericChangeThreshold(
-          direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-          absolute={"value": -evaluation.max_regression}))
-  # The gate judges the overall accuracy only; per-class accuracy is for the report.
-  accuracy = tfma.MetricConfig(
-      class_name="SparseCategoricalAccuracy",
-      per_slice_thresholds=[tfma.PerSliceMetricThreshold(slicing_specs=[overall], threshold=gate)])
+  accuracy = tfma.MetricConfig(class_name="SparseCategoricalAccuracy")
+  if evaluation is not None:
+    gate = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(
+            lower_bound={"value": evaluation.min_accuracy}),
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+            absolute={"value": -evaluation.max_regression}))
+    # The gate judges the overall accuracy only; per-class accuracy is for the report.
+    accuracy = tfma.MetricConfig(
+        class_name="SparseCategoricalAccuracy",
+        per_slice_thresholds=[tfma.PerSliceMetricThreshold(slicing_specs=[overall],
+                                                           threshold=gate)])
   return tfma.EvalConfig(
       model_specs=[tfma.ModelSpec(signature_name=export.SERVING_SIGNATURE,
                                   label_key=features.LABEL_KEY,
@@ -139,24 +148,12 @@ def trainer_custom_config(config: config_lib.PipelineConfig, num_classes: int,
   }
 
 
-def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code_version: str,
-                 data_stage: List[base_node.BaseNode]) -> List[base_node.BaseNode]:
-  """[LayerwisePretrainer ->] Trainer -> Evaluator (against the latest blessed model) -> Pusher,
-  and the report; without pushing (sweeps), no baseline and no Pusher."""
-  example_gen, statistics_gen, schema_gen, example_validator, _, transform = data_stage
-  spec = config.method_spec
-  pretrainer, base_model = [], {}
-  if spec.needs_encoder:
-    pretrainer = [LayerwisePretrainer(
-        examples=transform.outputs["transformed_examples"],
-        transform_graph=transform.outputs["transform_graph"],
-        model=config.model, pretraining=config.pretraining, seed=config.training.seed,
-        code_version=code_version).with_id(PRETRAINER)]
-    base_model = {"base_model": pretrainer[0].outputs["model"]}
+def _trainer(config: config_lib.PipelineConfig, component_id: str, class_names: List[str],
+             code_version: str, transform, schema_gen, base_model: dict):
+  """A Trainer of `config.method` (the run_fn), on Vertex AI when the config says so."""
   train_splits = [example_gen_spec.LABELED_SPLIT]
-  if spec.uses_unlabeled:
+  if config.method_spec.uses_unlabeled:
     train_splits.append(example_gen_spec.UNLABELED_SPLIT)  # the pool
-
   trainer_class, vertex_config = tfx.components.Trainer, {}
   if config.vertex.enabled:
     trainer_class = tfx.extensions.google_cloud_ai_platform.Trainer
@@ -167,7 +164,7 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
             "project": config.vertex.project,
             "job_spec": {"worker_pool_specs": config.vertex.worker_pool_specs(config.image)}},
     }
-  trainer = trainer_class(
+  return trainer_class(
       run_fn=RUN_FN,
       examples=transform.outputs["transformed_examples"],
       transform_graph=transform.outputs["transform_graph"],
@@ -177,14 +174,41 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
       eval_args=tfx.proto.EvalArgs(splits=[example_gen_spec.LABELED_SPLIT]),
       custom_config={**trainer_custom_config(config, len(class_names), code_version),
                      **vertex_config},
-      **base_model).with_id(TRAINER)
+      **base_model).with_id(component_id)
+
+
+def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code_version: str,
+                 data_stage: List[base_node.BaseNode]) -> List[base_node.BaseNode]:
+  """[LayerwisePretrainer ->] Trainer -> Evaluator (against the latest pushed model) -> Pusher,
+  and the report. A pool method's run also trains the supervised reference on the same labels
+  (ReferenceTrainer), compares the two on `test` (ReferenceEvaluator) and lets PushGate choose
+  what the Pusher pushes. Without pushing (sweeps): no baseline, no gate, no Pusher."""
+  example_gen, statistics_gen, schema_gen, example_validator, _, transform = data_stage
+  pretrainer, base_model = [], {}
+  if config.method_spec.needs_encoder:
+    pretrainer = [LayerwisePretrainer(
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        model=config.model, pretraining=config.pretraining, seed=config.training.seed,
+        code_version=code_version).with_id(PRETRAINER)]
+    base_model = {"base_model": pretrainer[0].outputs["model"]}
+  trainer = _trainer(config, TRAINER, class_names, code_version, transform, schema_gen,
+                     base_model)
+  reference = []
+  if config.has_reference:
+    reference = [_trainer(config.reference_config, REFERENCE_TRAINER, class_names, code_version,
+                          transform, schema_gen, {})]
 
   baseline = []
   if config.push:
+    # The last pushed model: blessed by the gate that fed the Pusher (PushGate's decision when
+    # there is a reference, else the Evaluator's blessing).
+    blessings = tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing,
+                                producer_component_id=PUSH_GATE if reference else EVALUATOR)
     baseline = [tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+        model_blessing=blessings,
     ).with_id(BASELINE_RESOLVER)]
   evaluator = tfx.components.Evaluator(
       examples=example_gen.outputs["examples"],
@@ -192,11 +216,32 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
       baseline_model=baseline[0].outputs["model"] if baseline else None,
       example_splits=[example_gen_spec.TEST_SPLIT],
       eval_config=eval_config(config.evaluation)).with_id(EVALUATOR)
-  pusher = []
-  if config.push:
-    pusher = [tfx.components.Pusher(
+  compared = []
+  if reference:
+    # Both models on `test`, overall and per class; the numbers decide in PushGate.
+    compared = [tfx.components.Evaluator(
+        examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
-        model_blessing=evaluator.outputs["blessing"],
+        baseline_model=reference[0].outputs["model"],
+        example_splits=[example_gen_spec.TEST_SPLIT],
+        eval_config=eval_config(None)).with_id(REFERENCE_EVALUATOR)]
+  gate, pusher = [], []
+  if config.push:
+    push_model, push_blessing = trainer.outputs["model"], evaluator.outputs["blessing"]
+    if reference:
+      gate = [PushGate(
+          evaluation=evaluator.outputs["evaluation"], blessing=evaluator.outputs["blessing"],
+          reference_evaluation=compared[0].outputs["evaluation"], model=trainer.outputs["model"],
+          reference_model=reference[0].outputs["model"],
+          min_accuracy=config.evaluation.min_accuracy,
+          max_regression=config.evaluation.max_regression,
+          max_loss_to_reference=config.evaluation.max_loss_to_reference,
+          push_reference_if_better=config.evaluation.push_reference_if_better,
+      ).with_id(PUSH_GATE)]
+      push_model, push_blessing = gate[0].outputs["chosen_model"], gate[0].outputs["decision"]
+    pusher = [tfx.components.Pusher(
+        model=push_model,
+        model_blessing=push_blessing,
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(
                 base_directory=config.serving_dir)),
@@ -208,7 +253,10 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
       examples=example_gen.outputs["examples"], statistics=statistics_gen.outputs["statistics"],
       anomalies=example_validator.outputs["anomalies"], model_run=trainer.outputs["model_run"],
       pretrained_model=pretrainer[0].outputs["model"] if pretrainer else None,
+      reference_evaluation=compared[0].outputs["evaluation"] if compared else None,
+      decision=gate[0].outputs["decision"] if gate else None,
       class_names=class_names, method=config.method,
       min_accuracy=config.evaluation.min_accuracy,
       max_regression=config.evaluation.max_regression).with_id(REPORT)
-  return pretrainer + [trainer] + baseline + [evaluator] + pusher + [report]
+  return (pretrainer + [trainer] + reference + baseline + [evaluator] + compared + gate + pusher
+          + [report])

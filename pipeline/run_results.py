@@ -10,6 +10,7 @@ from tfx.orchestration import metadata
 
 from components.evaluation_report import executor as report_executor
 from components.layerwise_pretrainer import executor as pretrainer_executor
+from components.push_gate import executor as gate_executor
 from components.tfds_example_gen import spec as example_gen_spec
 from models import pretraining
 from models import run_fn
@@ -42,6 +43,17 @@ class RunSummary:
   blessed: bool
   pushed_to: Optional[str]
   report: Optional[str] = None  # the run's HTML report
+  # With a supervised reference (pool methods): its test accuracy, and PushGate's decision.
+  reference_accuracy: Optional[float] = None
+  pushed_model: Optional[str] = None  # "candidate", "reference", or None: nothing pushed
+  push_reason: Optional[str] = None
+
+  @property
+  def gain(self) -> Optional[float]:
+    """Points of test accuracy the unlabeled pool bought over the labels alone."""
+    if self.test_accuracy is None or self.reference_accuracy is None:
+      return None
+    return 100.0 * (self.test_accuracy - self.reference_accuracy)
 
 
 def open_store(metadata_path: str) -> mlmd.MetadataStore:
@@ -126,7 +138,17 @@ def summarize(metadata_path: str, pipeline_name: str, run_id: Optional[str] = No
   report_path = None
   if report and report.output("report") is not None:
     report_path = os.path.join(report.output("report").uri, report_executor.REPORT_FILE)
-  return RunSummary(run_id, components, split_counts, accuracy, blessed, pushed_to, report_path)
+  summary = RunSummary(run_id, components, split_counts, accuracy, blessed, pushed_to, report_path)
+  compared = components.get(pipeline_lib.REFERENCE_EVALUATOR)
+  if compared and compared.output("evaluation") is not None:
+    summary.reference_accuracy = report_executor.read_evaluation(
+        compared.output("evaluation").uri, baseline=True)["accuracy"]
+  gate = components.get(pipeline_lib.PUSH_GATE)
+  if gate and gate.output(gate_executor.DECISION_KEY) is not None:
+    decision = gate.output(gate_executor.DECISION_KEY)
+    summary.pushed_model = custom_value(decision, gate_executor.CHOSEN_PROPERTY) or None
+    summary.push_reason = custom_value(decision, gate_executor.REASON_PROPERTY)
+  return summary
 
 
 def describe_component(metadata_path: str, pipeline_name: str, component_id: str) -> str:
@@ -148,7 +170,8 @@ def describe_component(metadata_path: str, pipeline_name: str, component_id: str
       stage += 1
     figure = (f"pretext {custom_value(encoder, pretraining.PRETEXT_PROPERTY)}, stage losses "
               f"{' '.join(losses) or 'n/a'}")
-  elif component_id == pipeline_lib.TRAINER and run.output("model_run") is not None:
+  elif (component_id in (pipeline_lib.TRAINER, pipeline_lib.REFERENCE_TRAINER)
+        and run.output("model_run") is not None):
     path = os.path.join(run.output("model_run").uri, run_fn.HISTORY_FILE)
     if os.path.isfile(path):
       with open(path, encoding="utf-8") as f:
@@ -162,6 +185,14 @@ def describe_component(metadata_path: str, pipeline_name: str, component_id: str
     blessed = bool(custom_value(run.output("blessing"), "blessed"))
     figure = (f"test accuracy {'n/a' if accuracy is None else f'{accuracy:.4f}'}, "
               f"{'blessed' if blessed else 'not blessed'}")
+  elif component_id == pipeline_lib.REFERENCE_EVALUATOR and run.output("evaluation") is not None:
+    uri = run.output("evaluation").uri
+    candidate = report_executor.read_evaluation(uri)["accuracy"]
+    reference = report_executor.read_evaluation(uri, baseline=True)["accuracy"]
+    figure = (f"candidate {candidate:.4f}, supervised reference {reference:.4f}: "
+              f"{(candidate - reference) * 100:+.1f} points")
+  elif component_id == pipeline_lib.PUSH_GATE and run.output(gate_executor.DECISION_KEY):
+    figure = custom_value(run.output(gate_executor.DECISION_KEY), gate_executor.REASON_PROPERTY)
   elif component_id == pipeline_lib.PUSHER and run.output("pushed_model") is not None:
     pushed = run.output("pushed_model")
     figure = (f"pushed to {custom_value(pushed, 'pushed_destination')}"
@@ -181,8 +212,18 @@ def format_summary(summary: RunSummary) -> str:
       f"run {summary.run_id}",
       f"  examples per split: {counts}",
       f"  test accuracy: {accuracy}",
+  ]
+  if summary.reference_accuracy is not None:
+    lines.append(f"  supervised reference (same labels): {summary.reference_accuracy:.4f}; the "
+                 f"unlabeled pool bought {summary.gain:+.1f} points")
+  lines += [
       f"  blessed: {'yes' if summary.blessed else 'no'}",
-      f"  pushed to: {summary.pushed_to or 'nothing pushed'}",
+  ]
+  if summary.push_reason:
+    lines.append(f"  push decision: {summary.push_reason}")
+  lines += [
+      f"  pushed to: {summary.pushed_to or 'nothing pushed'}"
+      + (f" (the {summary.pushed_model})" if summary.pushed_model and summary.pushed_to else ""),
       f"  report: {summary.report or 'none'}",
   ]
   if cached:

@@ -36,8 +36,8 @@ INDEX_FILE = "cells.json"  # {cell key: run id} of the finished cells
 # The code whose change changes a result; models/ alone is the Trainer's cache key.
 _CODE_DIRS = ("models", "components", "sources")
 _ROOT = pathlib.Path(__file__).resolve().parent.parent
-COLUMNS = ["budget", "percent_labels", "labels", "method", "repeat", "test_accuracy", "blessed",
-           "run_id", "report"]
+COLUMNS = ["budget", "percent_labels", "labels", "method", "repeat", "test_accuracy",
+           "reference_accuracy", "gain_points", "blessed", "run_id", "report"]
 _FINISHED = ("COMPLETE", "CACHED")
 
 
@@ -148,7 +148,12 @@ def _row(cell: Cell, summary: run_results.RunSummary, directory: str) -> Dict[st
   pool = labeled + summary.split_counts.get(example_gen_spec.UNLABELED_SPLIT, 0)
   return {"budget": cell.budget, "percent_labels": f"{100 * labeled / pool:.4f}",
           "labels": labeled, "method": cell.method, "repeat": cell.repeat,
-          "test_accuracy": render.fmt(summary.test_accuracy), "blessed": int(summary.blessed),
+          "test_accuracy": render.fmt(summary.test_accuracy),
+          # The supervised reference of the same run (pool methods only): what the pool bought.
+          "reference_accuracy": ("" if summary.reference_accuracy is None
+                                 else render.fmt(summary.reference_accuracy)),
+          "gain_points": "" if summary.gain is None else f"{summary.gain:+.1f}",
+          "blessed": int(summary.blessed),
           "run_id": summary.run_id,
           "report": os.path.relpath(summary.report, directory) if summary.report else ""}
 

@@ -57,6 +57,10 @@ class _no_raise:
     (["--model", "lstm", "--method", "layerwise", "--pretext", "magic"],
      "pretext 'magic' does not exist"),
     (["--pretrain-epochs", "-1"], "pretraining epochs -1"),
+    (["--max-loss-to-reference", "-0.1"], "evaluation max_loss_to_reference -0.1 must be in"),
+    (["--max-loss-to-reference", "1.5"], "evaluation max_loss_to_reference 1.5 must be in"),
+    (["--reference", "self_training"], "reference 'self_training' does not exist: expected "
+                                       "supervised or none"),
 ])
 def test_run_refuses_bad_values(capsys, tmp_path, tfds_dir, argv, fragment):
   output = tmp_path / "out"

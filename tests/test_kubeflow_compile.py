@@ -38,7 +38,13 @@ def test_compiled_spec_has_every_task_with_dependencies_and_image(tmp_path, caps
   assert pipeline_lib.TRANSFORM in depends(pipeline_lib.TRAINER)
   assert {pipeline_lib.TRAINER, pipeline_lib.EXAMPLE_GEN, baseline_task} <= depends(
       pipeline_lib.EVALUATOR)
-  assert pipeline_lib.EVALUATOR in depends(pipeline_lib.PUSHER)
+  # The default method learns from the pool: the reference branch decides what is pushed.
+  assert pipeline_lib.TRANSFORM in depends(pipeline_lib.REFERENCE_TRAINER)
+  assert {pipeline_lib.TRAINER, pipeline_lib.REFERENCE_TRAINER} <= depends(
+      pipeline_lib.REFERENCE_EVALUATOR)
+  assert {pipeline_lib.EVALUATOR, pipeline_lib.REFERENCE_EVALUATOR} <= depends(
+      pipeline_lib.PUSH_GATE)
+  assert pipeline_lib.PUSH_GATE in depends(pipeline_lib.PUSHER)
   assert {pipeline_lib.EVALUATOR, pipeline_lib.TRAINER, pipeline_lib.STATISTICS_GEN} <= depends(
       pipeline_lib.REPORT)
 
@@ -104,6 +110,17 @@ def test_every_method_compiles_with_the_pretrainer_only_where_needed(tmp_path, m
                      else ["labeled"])
   assert json.loads(train_args["runtimeValue"]["constantValue"]["stringValue"])["splits"] == (
       expected_splits)
+
+
+def test_reference_none_compiles_without_the_reference_branch(tmp_path):
+  output = tmp_path / "plain.json"
+  assert cli.main(["compile", "--output", str(output), "--pipeline-root", "gs://bucket/root",
+                   "--image", IMAGE, "--reference", "none"]) == 0
+  spec = json.loads(output.read_text())
+  tasks = spec.get("pipelineSpec", spec)["root"]["dag"]["tasks"]
+  assert pipeline_lib.EVALUATOR in set(tasks[pipeline_lib.PUSHER].get("dependentTasks", []))
+  assert not {pipeline_lib.REFERENCE_TRAINER, pipeline_lib.REFERENCE_EVALUATOR,
+              pipeline_lib.PUSH_GATE} & set(tasks)
 
 
 @pytest.mark.parametrize("image,fragment", [

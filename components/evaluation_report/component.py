@@ -35,6 +35,10 @@ class EvaluationReportSpec(component_spec.ComponentSpec):
       executor.MODEL_RUN_KEY: component_spec.ChannelParameter(type=standard_artifacts.ModelRun),
       executor.PRETRAINED_MODEL_KEY: component_spec.ChannelParameter(
           type=standard_artifacts.Model, optional=True),
+      executor.REFERENCE_EVALUATION_KEY: component_spec.ChannelParameter(
+          type=standard_artifacts.ModelEvaluation, optional=True),
+      executor.DECISION_KEY: component_spec.ChannelParameter(
+          type=standard_artifacts.ModelBlessing, optional=True),
   }
   OUTPUTS = {executor.REPORT_KEY: component_spec.ChannelParameter(type=EvaluationReportArtifact)}
 
@@ -50,10 +54,13 @@ class EvaluationReport(base_component.BaseComponent):
                examples: types.BaseChannel, statistics: types.BaseChannel,
                anomalies: types.BaseChannel, model_run: types.BaseChannel,
                class_names: Sequence[str], method: str, min_accuracy: float,
-               max_regression: float, pretrained_model: Optional[types.BaseChannel] = None):
+               max_regression: float, pretrained_model: Optional[types.BaseChannel] = None,
+               reference_evaluation: Optional[types.BaseChannel] = None,
+               decision: Optional[types.BaseChannel] = None):
     super().__init__(spec=EvaluationReportSpec(
         evaluation=evaluation, blessing=blessing, examples=examples, statistics=statistics,
         anomalies=anomalies, model_run=model_run, pretrained_model=pretrained_model,
+        reference_evaluation=reference_evaluation, decision=decision,
         class_names=json.dumps(list(class_names)), method=method,
         min_accuracy=float(min_accuracy), max_regression=float(max_regression),
         report=types.Channel(type=EvaluationReportArtifact)))

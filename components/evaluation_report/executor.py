@@ -2,7 +2,7 @@
 the data, and the training curves of every stage."""
 import json
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import matplotlib.pyplot as plt
 from matplotlib import ticker
@@ -28,6 +28,8 @@ STATISTICS_KEY = "statistics"
 ANOMALIES_KEY = "anomalies"
 MODEL_RUN_KEY = "model_run"
 PRETRAINED_MODEL_KEY = "pretrained_model"
+REFERENCE_EVALUATION_KEY = "reference_evaluation"  # the candidate against the reference
+DECISION_KEY = "decision"  # PushGate's: what was pushed and why
 REPORT_KEY = "report"
 CLASS_NAMES_KEY = "class_names"  # JSON list
 METHOD_KEY = "method"
@@ -64,13 +66,14 @@ def _failure_text(failure) -> str:
           f"below the threshold {bound:+.4f}")
 
 
-def read_evaluation(uri: str) -> Dict[str, Any]:
-  """Accuracy overall and per class, the baseline's, and the confusion matrix, from TFMA."""
+def read_evaluation(uri: str, baseline: bool = False) -> Dict[str, Any]:
+  """Accuracy overall and per class, the baseline's, and the confusion matrix, from TFMA: of
+  the candidate, or with `baseline` of the model it was compared with."""
   result = tfma.load_eval_result(uri)
-  candidates = [spec.name for spec in result.config.model_specs if not spec.is_baseline]
-  if candidates and candidates[0]:
-    # Against a baseline the models are named; the plots are found only by the candidate's name.
-    result = tfma.load_eval_result(uri, model_name=candidates[0])
+  names = [spec.name for spec in result.config.model_specs if spec.is_baseline == baseline]
+  if names and names[0]:
+    # Against a baseline the models are named; the plots are found only by the model's name.
+    result = tfma.load_eval_result(uri, model_name=names[0])
   overall, per_class = {}, {}
   for slice_key, slice_metrics in result.slicing_metrics:
     metrics = _metrics(slice_metrics)
@@ -123,9 +126,15 @@ def _class_name(names: List[str], index: int) -> str:
   return names[index] if 0 <= index < len(names) else str(index)
 
 
-def _evaluation_section(evaluation, names, blessed, min_accuracy, max_regression) -> str:
+def _evaluation_section(evaluation, names, blessed, min_accuracy, max_regression,
+                        gate: Optional[Tuple[str, str]]) -> str:
   decision = ('<span class="pass">BLESSED: pushed</span>' if blessed
               else '<span class="fail">NOT BLESSED: not pushed</span>')
+  if gate is not None:  # PushGate decided, against the reference too
+    chosen, reason = gate
+    decision = (f'<span class="{"pass" if chosen else "fail"}">'
+                f'{"PUSHED: the " + chosen if chosen else "NOT PUSHED"}</span> '
+                f'({render.escape(reason)})')
   baseline = evaluation["baseline_accuracy"]
   rows = [["test accuracy", render.fmt(evaluation["accuracy"]),
            f"at least {min_accuracy:.4f}"],
@@ -160,6 +169,49 @@ def _evaluation_section(evaluation, names, blessed, min_accuracy, max_regression
     fig.colorbar(image, ax=ax)
     ax.set_title("Confusion matrix (test split)")
     parts += ["<h3>Confusion matrix</h3>", render.figure_tag(fig, "confusion matrix")]
+  return "".join(parts)
+
+
+def _pool_section(candidate, reference, names) -> str:
+  """What the unlabeled pool bought: the candidate against the supervised reference trained on
+  the same labels, overall, per class and in the confusion matrix."""
+  gain = candidate["accuracy"] - reference["accuracy"]
+  rows = [["this run's method (candidate)", render.fmt(candidate["accuracy"])],
+          ["supervised on the same labels (reference)", render.fmt(reference["accuracy"])],
+          ["gain", f"{gain * 100:+.1f} points"]]
+  per_class = []
+  for c in sorted(set(candidate["per_class"]) | set(reference["per_class"])):
+    mine = candidate["per_class"].get(c, {}).get(ACCURACY)
+    theirs = reference["per_class"].get(c, {}).get(ACCURACY)
+    per_class.append([render.escape(_class_name(names, c)), render.fmt(mine), render.fmt(theirs),
+                      "n/a" if mine is None or theirs is None else f"{(mine - theirs) * 100:+.1f}"])
+  parts = ["<h2>What the unlabeled pool bought</h2>",
+           "<p>The same labels, the same architecture and training settings, with and without "
+           "the unlabeled pool; both on the test split.</p>",
+           render.table(["model", "test accuracy"], rows),
+           "<h3>Per class</h3>",
+           render.table(["class", "candidate", "reference", "gain (points)"], per_class)]
+  if candidate["confusion"] is not None and reference["confusion"] is not None:
+    size = max(len(candidate["confusion"]), len(reference["confusion"]))
+    difference = np.zeros((size, size))
+    difference[:len(candidate["confusion"]), :len(candidate["confusion"])] += candidate["confusion"]
+    difference[:len(reference["confusion"]), :len(reference["confusion"])] -= reference["confusion"]
+    labels = [_class_name(names, i) for i in range(size)]
+    limit = max(1.0, float(np.abs(difference).max()))
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    image = ax.imshow(difference, cmap="RdBu", vmin=-limit, vmax=limit)
+    ax.set_xticks(range(size), labels, rotation=60, ha="right")
+    ax.set_yticks(range(size), labels)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    for (i, j), value in np.ndenumerate(difference):
+      if value:
+        ax.text(j, i, f"{value:+.0f}", ha="center", va="center", fontsize=7)
+    fig.colorbar(image, ax=ax)
+    ax.set_title("Confusion matrix, candidate minus reference\n(more on the diagonal, fewer off "
+                 "it: the pool helped)", fontsize=10)
+    parts += ["<h3>Confusion-matrix difference</h3>",
+              render.figure_tag(fig, "confusion matrix difference, candidate minus reference")]
   return "".join(parts)
 
 
@@ -311,13 +363,24 @@ class Executor(base_executor.BaseExecutor):
           artifact_utils.get_single_uri(input_dict[PRETRAINED_MODEL_KEY]),
           pretrainer_executor.HISTORY_FILE))
     method = exec_properties[METHOD_KEY]
+    pool = ""
+    if input_dict.get(REFERENCE_EVALUATION_KEY):
+      compared = artifact_utils.get_single_uri(input_dict[REFERENCE_EVALUATION_KEY])
+      pool = _pool_section(read_evaluation(compared), read_evaluation(compared, baseline=True),
+                           names)
+    gate = None
+    if input_dict.get(DECISION_KEY):
+      decision = artifact_utils.get_single_instance(input_dict[DECISION_KEY])
+      gate = (decision.get_string_custom_property("chosen"),
+              decision.get_string_custom_property("reason"))
     html = render.page(
         f"fewlabels run report: {method}",
         [f"<p>Method <b>{render.escape(method)}</b>: "
          f"{render.escape(methods.get(method).description)}. Evaluation output: "
          f"<code>{render.escape(evaluation_uri)}</code></p>",
          _evaluation_section(evaluation, names, blessed, exec_properties[MIN_ACCURACY_KEY],
-                             exec_properties[MAX_REGRESSION_KEY]),
+                             exec_properties[MAX_REGRESSION_KEY], gate),
+         pool,
          _data_section(examples, _statistics_counts(statistics), anomalies, names),
          _training_section(history, pretraining)],
         footer=ATTRIBUTION)

@@ -1,0 +1,1 @@
+"""PushGate: which model, if any, the Pusher pushes: the candidate, or the supervised reference."""

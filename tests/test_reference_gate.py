@@ -1,0 +1,130 @@
+"""The pool's worth in every run: a pool method's run trains the supervised reference on the
+same labels, compares the two on `test`, and PushGate never pushes a candidate that the labels
+alone beat; it pushes the reference instead when asked to. Tiny doodles, LocalDagRunner."""
+import dataclasses
+import os
+
+import pytest
+
+from components.atomic_pusher import executor as atomic_pusher
+from components.push_gate import executor as gate
+from pipeline import config as config_lib
+from pipeline import pipeline as pipeline_lib
+from pipeline import run_results
+
+REFERENCE_STAGE = (pipeline_lib.REFERENCE_TRAINER, pipeline_lib.REFERENCE_EVALUATOR)
+
+
+@pytest.mark.parametrize("blessed,candidate,reference,last,push_reference,chosen,fragment", [
+    (True, 0.80, 0.70, None, True, "candidate", "+10.0 points against"),
+    (True, 0.70, 0.70, None, True, "candidate", "+0.0 points"),  # a tie is not a loss
+    (True, 0.60, 0.70, None, True, "reference", "10.0 points below the supervised reference"),
+    (True, 0.60, 0.70, None, False, "", "pushing the reference instead is off"),
+    (True, 0.60, 0.70, 0.90, True, "", "the reference regresses against the last pushed"),
+    (True, 0.30, 0.40, None, True, "", "the reference is below the minimum accuracy 0.5"),
+    (False, 0.60, 0.70, None, True, "", "the candidate failed the gate"),
+])
+def test_the_gate_decides_on_both_tests(blessed, candidate, reference, last, push_reference,
+                                        chosen, fragment):
+  decision = gate.decide(blessed, candidate, reference, last, min_accuracy=0.5,
+                         max_regression=0.01, max_loss_to_reference=0.0,
+                         push_reference_if_better=push_reference)
+  assert decision.chosen == chosen and fragment in decision.reason
+
+
+def test_an_allowed_loss_lets_the_candidate_through():
+  decision = gate.decide(True, 0.68, 0.70, None, 0.5, 0.01, max_loss_to_reference=0.05,
+                         push_reference_if_better=True)
+  assert decision.chosen == gate.CANDIDATE
+
+
+def _pool_config(base, **evaluation):
+  """A CNN run whose candidate is deliberately worse than its reference: consistency training
+  with no warm start and no epochs leaves it untrained. A lenient gate, so that it fails only
+  the reference test."""
+  return dataclasses.replace(
+      base, method="consistency",
+      method_settings=(("epochs", 0), ("warm_start", False)),
+      model=config_lib.ModelConfig(architecture="cnn", cnn_width=4),
+      training=dataclasses.replace(base.training, epochs=6),
+      evaluation=config_lib.EvaluationConfig(min_accuracy=0.0, max_regression=1.0, **evaluation))
+
+
+@pytest.fixture(scope="module")
+def gated(tiny_config, tmp_path_factory):
+  from pipeline import local_runner
+  base = dataclasses.replace(tiny_config, output_dir=str(tmp_path_factory.mktemp("gate")))
+  worse = local_runner.run(_pool_config(base))
+  refused = local_runner.run(_pool_config(base, push_reference_if_better=False))
+  versions = atomic_pusher.versions(base.serving_dir)
+  other = dataclasses.replace(_pool_config(base), method_settings=(("epochs", 1),))
+  another_method = local_runner.run(other)
+  return {"base": base, "worse": worse, "refused": refused, "another": another_method,
+          "versions_after_refused": versions}
+
+
+@pytest.mark.slow
+def test_a_pool_run_trains_and_compares_the_reference(gated):
+  worse = gated["worse"]
+  for component in REFERENCE_STAGE + (pipeline_lib.PUSH_GATE,):
+    assert worse.components[component].state == "COMPLETE", component
+  trained = worse.components[pipeline_lib.REFERENCE_TRAINER].properties["custom_config"]
+  assert '"method": "supervised"' in trained
+  assert worse.reference_accuracy > worse.test_accuracy  # an untrained candidate
+  assert worse.gain == pytest.approx(100 * (worse.test_accuracy - worse.reference_accuracy))
+  text = run_results.format_summary(worse)
+  assert f"supervised reference (same labels): {worse.reference_accuracy:.4f}" in text
+  assert f"bought {worse.gain:+.1f} points" in text
+  with open(worse.report, encoding="utf-8") as f:
+    html = f.read()
+  assert "What the unlabeled pool bought" in html and "Confusion-matrix difference" in html
+  assert f"{worse.reference_accuracy:.4f}" in html and f"{worse.test_accuracy:.4f}" in html
+
+
+@pytest.mark.slow
+def test_a_candidate_worse_than_the_reference_is_not_pushed_the_reference_is(gated):
+  worse = gated["worse"]
+  assert worse.blessed  # it passed the Evaluator's own gate: only the reference test failed
+  assert worse.pushed_model == gate.REFERENCE
+  assert "below the supervised reference" in worse.push_reason
+  decision = worse.components[pipeline_lib.PUSH_GATE].output(gate.DECISION_KEY)
+  assert run_results.custom_value(decision, gate.CHOSEN_PROPERTY) == gate.REFERENCE
+  reference_model = worse.components[pipeline_lib.REFERENCE_TRAINER].output("model")
+  assert run_results.custom_value(decision, "current_model_id") == reference_model.id
+  assert os.path.isfile(os.path.join(worse.pushed_to, "saved_model.pb"))
+  assert "(the reference)" in run_results.format_summary(worse)
+
+
+@pytest.mark.slow
+def test_without_push_reference_if_better_nothing_is_pushed(gated):
+  refused = gated["refused"]
+  assert refused.pushed_to is None and refused.pushed_model is None
+  assert "pushing the reference instead is off" in refused.push_reason
+  assert gated["versions_after_refused"] == [os.path.basename(gated["worse"].pushed_to)]
+
+
+@pytest.mark.slow
+def test_a_run_of_another_pool_method_reuses_the_reference(gated):
+  another = gated["another"]
+  assert another.components[pipeline_lib.TRAINER].state == "COMPLETE"
+  assert another.components[pipeline_lib.REFERENCE_TRAINER].state == "CACHED"
+  assert another.reference_accuracy == gated["worse"].reference_accuracy
+
+
+def _ids(config):
+  pipeline = pipeline_lib.create_pipeline(config, [str(i) for i in range(10)])
+  return {component.id for component in pipeline.components}
+
+
+def test_reference_none_gives_the_pipeline_without_it(tiny_config):
+  pool = _pool_config(tiny_config)
+  assert set(REFERENCE_STAGE) | {pipeline_lib.PUSH_GATE} <= _ids(pool)
+  plain = _ids(dataclasses.replace(pool, reference=config_lib.NO_REFERENCE))
+  assert not (set(REFERENCE_STAGE) | {pipeline_lib.PUSH_GATE}) & plain
+  assert {pipeline_lib.TRAINER, pipeline_lib.EVALUATOR, pipeline_lib.PUSHER} <= plain
+  # A method that does not use the pool has nothing to compare: no reference (documented).
+  assert not set(REFERENCE_STAGE) & _ids(dataclasses.replace(pool, method="supervised",
+                                                             method_settings=()))
+  # A sweep (no push) compares too, but has no gate.
+  swept = _ids(dataclasses.replace(pool, push=False))
+  assert set(REFERENCE_STAGE) <= swept and pipeline_lib.PUSH_GATE not in swept
