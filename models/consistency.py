@@ -125,5 +125,6 @@ class PseudoLabelLog(tf.keras.callbacks.Callback):
     self.per_epoch.append(counts)
     total = sum(counts)
     if total:
-      progress.log.info("consistency epoch %d: %d pseudo-labels accepted; largest class takes %.0f%%",
-                   epoch + 1, total, 100.0 * max(counts) / total)
+      # The fit's own stage name, so that the console throttles both lines as one stage.
+      progress.log.info("consistency training: epoch %d: %d pseudo-labels accepted; largest "
+                        "class takes %.0f%%", epoch + 1, total, 100.0 * max(counts) / total)
