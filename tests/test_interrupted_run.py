@@ -1,12 +1,17 @@
-"""A pipeline run killed mid-way (in the Trainer) and started again reuses what had finished;
+"""A pipeline run killed mid-way (in the Trainer, then with kill -9 in the middle of the push)
+and started again reuses what had finished, and serving_model/ never shows a partial version;
 the rerun's console is one line per component, in an output path with spaces and non-ASCII
 letters, with every other log line in the run's log file."""
+import glob
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
+from components.atomic_pusher import executor as atomic_pusher
 from models import fault_injection
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
@@ -32,15 +37,31 @@ def test_rerun_after_a_killed_run_reuses_the_finished_components(tfds_dir, tmp_p
   assert first[pipeline_lib.TRAINER].state != "COMPLETE"
   assert pipeline_lib.EVALUATOR not in first
 
+  # Again, and kill -9 the whole process group while the Pusher copies the model.
+  serving = os.path.join(output, "serving_model")
+  pushing = subprocess.Popen([sys.executable, "-m", "pipeline.cli"] + argv,
+                             env=dict(os.environ, **{atomic_pusher.PAUSE_ENV: "300"}),
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+  deadline = time.monotonic() + 900
+  while not glob.glob(os.path.join(serving, atomic_pusher.PARTIAL_PREFIX + "*")):
+    assert pushing.poll() is None and time.monotonic() < deadline, "the push never started"
+    time.sleep(1)
+  os.killpg(pushing.pid, signal.SIGKILL)
+  pushing.wait()
+  assert atomic_pusher.versions(serving) == []  # the partial copy is not a version
+
   rerun = subprocess.run([sys.executable, "-m", "pipeline.cli"] + argv,
                          capture_output=True, text=True, timeout=900)
   assert rerun.returncode == 0, rerun.stderr[-2000:]
   again = run_results.summarize(metadata_path, "fewlabels")
-  for component in pipeline_lib.DATA_STAGE:
+  for component in pipeline_lib.DATA_STAGE + (pipeline_lib.TRAINER,):
     assert again.components[component].state == "CACHED", component
-  for component in (pipeline_lib.TRAINER, pipeline_lib.EVALUATOR, pipeline_lib.REPORT):
+  for component in (pipeline_lib.PUSHER, pipeline_lib.REPORT):
     assert again.components[component].state == "COMPLETE", component
   assert again.test_accuracy is not None and os.path.isfile(again.report)
+  assert os.listdir(serving) == [os.path.basename(again.pushed_to)]  # the leftover is gone
+  assert os.path.isfile(os.path.join(again.pushed_to, "saved_model.pb"))
 
   console = (rerun.stdout + rerun.stderr).splitlines()
   assert len(console) <= 40, "\n".join(console)

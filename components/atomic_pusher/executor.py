@@ -23,8 +23,10 @@ from tfx.utils import io_utils
 from tfx.utils import proto_utils
 
 PARTIAL_PREFIX = ".partial-"
-# Fault injection for tests: the push fails, as on a full disk, after the copy has started.
+# Fault injection for tests, once the copy has started: the push fails as on a full disk, or
+# waits this many seconds (time to kill the process mid-push).
 FAIL_ENV = "FEWLABELS_FAIL_PUSH"
+PAUSE_ENV = "FEWLABELS_PAUSE_PUSH"
 
 
 class PushError(RuntimeError):
@@ -52,6 +54,8 @@ def _copy_model(model_path: str, destination: str) -> None:
   io_utils.copy_dir(model_path, destination, deny_regex_patterns=[r"saved_model\.pb"])
   if os.environ.get(FAIL_ENV):
     raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), destination)
+  if os.environ.get(PAUSE_ENV):
+    time.sleep(float(os.environ[PAUSE_ENV]))
   saved_model = os.path.join(model_path, "saved_model.pb")
   if fileio.exists(saved_model):
     io_utils.copy_file(saved_model, os.path.join(destination, "saved_model.pb"))
