@@ -15,6 +15,7 @@ setuptools.setup(
         "apache-beam[gcp]==2.61.0",
         "tensorflow-datasets",
         "matplotlib",
+        "pillow",
     ],
     entry_points={"console_scripts": ["fewlabels=pipeline.cli:main"]},
 )
