@@ -22,11 +22,14 @@ TINY_METHOD_SETTINGS = ()
 
 
 def with_method(config: config_lib.PipelineConfig, method: str, **changes):
-  """`config` training `method`, with the tiny settings of that method's kind."""
+  """`config` training `method`, with the tiny settings of that method's kind; without the
+  supervised reference unless asked (test_reference_gate and test_sweep test that branch; in the
+  method tests it would only add minutes)."""
   from models import methods
   settings_class = methods.get(method).settings
   names = {f.name for f in dataclasses.fields(settings_class)}
   settings = tuple(kv for kv in SELF_TRAINING_SETTINGS + CONSISTENCY_SETTINGS if kv[0] in names)
+  changes.setdefault("reference", config_lib.NO_REFERENCE)
   return dataclasses.replace(config, method=method, method_settings=settings, **changes)
 
 

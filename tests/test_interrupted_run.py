@@ -1,5 +1,5 @@
-"""A pipeline run killed mid-way (in the Trainer, then with kill -9 in the middle of the push)
-and started again reuses what had finished, and serving_model/ never shows a partial version;
+"""A pipeline run killed mid-way (kill -9 during Transform, an exit in the Trainer, kill -9 in
+the middle of the push) and started again reuses what had finished, and serving_model/ never shows a partial version;
 the rerun's console is one line per component, in an output path with spaces and non-ASCII
 letters, with every other log line in the run's log file."""
 import glob
@@ -20,35 +20,56 @@ from tests.conftest import LABELS, TINY_DATA
 pytestmark = pytest.mark.slow
 
 
+def _killed_when(argv, env, happened):
+  """Starts a run and kill -9s its whole process group once `happened()`."""
+  run = subprocess.Popen([sys.executable, "-m", "pipeline.cli"] + argv, env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+  deadline = time.monotonic() + 900
+  while not happened():
+    assert run.poll() is None and time.monotonic() < deadline, "the run ended first"
+    time.sleep(0.5)
+  os.killpg(run.pid, signal.SIGKILL)
+  run.wait()
+
+
+def _logged(output, text):
+  def happened():
+    for path in glob.glob(os.path.join(output, "logs", "*.log")):
+      with open(path, encoding="utf-8", errors="replace") as f:
+        if text in f.read():
+          return True
+    return False
+  return happened
+
+
 def test_rerun_after_a_killed_run_reuses_the_finished_components(tfds_dir, tmp_path):
   output = str(tmp_path / "out dir é")
   argv = ["run", "--data", TINY_DATA, "--tfds-data-dir", tfds_dir, "--output", output,
           "--labels", LABELS, "--method", "supervised", "--lstm-width", "16", "--lstm-layers",
           "2", "--epochs", "3", "--min-accuracy", "0.1"]
+  metadata_path = os.path.join(output, "metadata.sqlite")
+  _killed_when(argv, dict(os.environ), _logged(output, "Component Transform is running."))
+  store = run_results.open_store(metadata_path)
+  killed = run_results.component_runs(store, run_results.latest_run_id(store, "fewlabels"))
+  assert killed[pipeline_lib.EXAMPLE_GEN].state == "COMPLETE"
+  assert pipeline_lib.TRAINER not in killed
+  assert pipeline_lib.TRANSFORM not in killed or killed[pipeline_lib.TRANSFORM].state != "COMPLETE"
   # The process dies after the Trainer's first epoch, as a machine that goes away would.
   env = dict(os.environ, **{fault_injection.ENV_VAR: "1"})
   killed = subprocess.run([sys.executable, "-m", "pipeline.cli"] + argv, env=env,
                           capture_output=True, text=True, timeout=900)
   assert killed.returncode == fault_injection.EXIT_CODE, killed.stderr[-2000:]
-  metadata_path = os.path.join(output, "metadata.sqlite")
-  store = run_results.open_store(metadata_path)
   first = run_results.component_runs(store, run_results.latest_run_id(store, "fewlabels"))
-  assert all(first[c].state == "COMPLETE" for c in pipeline_lib.DATA_STAGE)
+  assert all(first[c].state == "CACHED" for c in pipeline_lib.DATA_STAGE[:-1])
+  assert first[pipeline_lib.TRANSFORM].state == "COMPLETE"  # the killed one ran again
   assert first[pipeline_lib.TRAINER].state != "COMPLETE"
   assert pipeline_lib.EVALUATOR not in first
 
   # Again, and kill -9 the whole process group while the Pusher copies the model.
   serving = os.path.join(output, "serving_model")
-  pushing = subprocess.Popen([sys.executable, "-m", "pipeline.cli"] + argv,
-                             env=dict(os.environ, **{atomic_pusher.PAUSE_ENV: "300"}),
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
-  deadline = time.monotonic() + 900
-  while not glob.glob(os.path.join(serving, atomic_pusher.PARTIAL_PREFIX + "*")):
-    assert pushing.poll() is None and time.monotonic() < deadline, "the push never started"
-    time.sleep(1)
-  os.killpg(pushing.pid, signal.SIGKILL)
-  pushing.wait()
+  _killed_when(argv, dict(os.environ, **{atomic_pusher.PAUSE_ENV: "300"}),
+               lambda: glob.glob(os.path.join(serving, atomic_pusher.PARTIAL_PREFIX + "*")))
   assert atomic_pusher.versions(serving) == []  # the partial copy is not a version
 
   rerun = subprocess.run([sys.executable, "-m", "pipeline.cli"] + argv,
