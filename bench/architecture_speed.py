@@ -17,6 +17,17 @@ import time
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
+
+def parse_args():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--images", type=int, default=35_000)
+  parser.add_argument("--batch-size", type=int, default=32)
+  return parser.parse_args()
+
+
+# Before the heavy imports: `--help` and a bad flag answer at once.
+ARGS = parse_args() if __name__ == "__main__" else None
+
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -65,11 +76,7 @@ def consistency_step_seconds(model_config, batch_size, steps=30):
   return timings[-1]
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--images", type=int, default=35_000)
-  parser.add_argument("--batch-size", type=int, default=32)
-  args = parser.parse_args()
+def main(args):
   autograph_speedup.skip_autograph_for_tf_keras()
   examples = _examples(args.images)
   print(f"machine: {platform.node()}, {os.cpu_count()} cores, {platform.platform()}")
@@ -88,4 +95,4 @@ def main():
 
 
 if __name__ == "__main__":
-  main()
+  main(ARGS)

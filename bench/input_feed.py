@@ -22,6 +22,19 @@ import sys
 import time
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+def parse_args():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--quickdraw-dir", default=os.path.join(_HERE, "..", "..", "shared", "data",
+                                                              "quickdraw"))
+  parser.add_argument("--work-dir", default="bench_output/input_feed")
+  parser.add_argument("--lstm-width", type=int, default=64)
+  return parser.parse_args()
+
+
+# Before the heavy imports: `--help` and a bad flag answer at once.
+ARGS = parse_args() if __name__ == "__main__" else None
 
 import tensorflow as tf  # noqa: E402
 import tensorflow_transform as tft  # noqa: E402
@@ -33,7 +46,6 @@ from pipeline import config as config_lib  # noqa: E402
 from pipeline import pipeline as pipeline_lib  # noqa: E402
 from pipeline import run_results  # noqa: E402
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
 _SEED_FEED = os.path.join(_HERE, "..", "..", "shared", "bench", "seed_feed_baseline.py")
 BATCH = 256
 FIT_RUNS = 2
@@ -75,13 +87,7 @@ def plain_fit(labeled: input_fn.Examples, lstm_width: int, epochs: int, _: str) 
   return time.perf_counter() - started
 
 
-def main() -> None:
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--quickdraw-dir", default=os.path.join(_HERE, "..", "..", "shared", "data",
-                                                              "quickdraw"))
-  parser.add_argument("--work-dir", default="bench_output/input_feed")
-  parser.add_argument("--lstm-width", type=int, default=64)
-  args = parser.parse_args()
+def main(args) -> None:
   logging.basicConfig(level=logging.WARNING, force=True)
   if not os.path.isdir(args.quickdraw_dir):
     sys.exit(f"input_feed: Quick, Draw! files not found at {args.quickdraw_dir}")
@@ -142,4 +148,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-  main()
+  main(ARGS)

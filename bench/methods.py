@@ -30,15 +30,7 @@ import time
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-import tensorflow_datasets as tfds  # noqa: E402
-
-from components.tfds_example_gen import label_budget  # noqa: E402
-from models import autograph_speedup, classifier, input_fn, methods, pretexts, pretraining  # noqa: E402
-from models import config as config_lib  # noqa: E402
-from models import run_fn  # noqa: E402
-from sources import features, tfds_source  # noqa: E402
+from models import config as config_lib  # noqa: E402  (no TensorFlow)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -48,6 +40,47 @@ DEFAULT_CELLS = ["cnn:supervised", "cnn:consistency", "cnn:self_training", "cnn:
                  "cnn:pretrained_consistency", "lstm:supervised", "lstm:consistency",
                  "lstm:self_training", "lstm:layerwise:reconstruct",
                  "lstm:layerwise:sequence_autoencoder", "lstm:layerwise:next_row"]
+
+
+def parse_args():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--data", choices=["quickdraw", "mnist", "doodles"], default="quickdraw")
+  parser.add_argument("--data-dir", type=pathlib.Path, default=None,
+                      help="the data's files (default: ../shared/data/<data>)")
+  parser.add_argument("--train-per-class", type=int, default=3_499)
+  parser.add_argument("--test-per-class", type=int, default=500)
+  parser.add_argument("--budgets", nargs="+", default=["0.33%", "1.67%", "16.67%"])
+  parser.add_argument("--cells", nargs="+", default=DEFAULT_CELLS)
+  parser.add_argument("--repeats", type=int, default=3)
+  parser.add_argument("--only-repeats", type=int, nargs="+", default=None)
+  parser.add_argument("--lstm-width", type=int, default=32)
+  parser.add_argument("--cnn-width", type=int, default=config_lib.ModelConfig().cnn_width)
+  parser.add_argument("--epochs", type=int, default=40)
+  parser.add_argument("--pretrain-epochs", type=int, default=5)
+  parser.add_argument("--set", nargs="*", default=[], metavar="METHOD.FIELD=VALUE",
+                      help="a method setting, e.g. consistency.threshold=0.9 (recorded nowhere: "
+                           "use another --csv)")
+  parser.add_argument("--validation-fraction", type=float, default=0.2)
+  parser.add_argument("--csv", type=pathlib.Path,
+                      default=ROOT / "docs" / "results" / "methods_grid.csv")
+  parser.add_argument("--work-dir", type=pathlib.Path, default=pathlib.Path("/tmp/fewlabels_grid"))
+  parser.add_argument("--report-only", action="store_true",
+                      help="train nothing: print the table and draw the figure from the CSV")
+  return parser.parse_args()
+
+
+# Before the heavy imports: `--help` and a bad flag answer at once.
+ARGS = parse_args() if __name__ == "__main__" else None
+
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tensorflow_datasets as tfds  # noqa: E402
+
+from components.tfds_example_gen import label_budget  # noqa: E402
+from models import autograph_speedup, classifier, input_fn, methods, pretexts, pretraining  # noqa: E402
+from models import run_fn  # noqa: E402
+from sources import features, tfds_source  # noqa: E402
 
 
 def load_split(builder, split):
@@ -133,31 +166,7 @@ def figure(rows, data, path):
   plt.close(fig)
 
 
-def main():
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument("--data", choices=["quickdraw", "mnist", "doodles"], default="quickdraw")
-  parser.add_argument("--data-dir", type=pathlib.Path, default=None,
-                      help="the data's files (default: ../shared/data/<data>)")
-  parser.add_argument("--train-per-class", type=int, default=3_499)
-  parser.add_argument("--test-per-class", type=int, default=500)
-  parser.add_argument("--budgets", nargs="+", default=["0.33%", "1.67%", "16.67%"])
-  parser.add_argument("--cells", nargs="+", default=DEFAULT_CELLS)
-  parser.add_argument("--repeats", type=int, default=3)
-  parser.add_argument("--only-repeats", type=int, nargs="+", default=None)
-  parser.add_argument("--lstm-width", type=int, default=32)
-  parser.add_argument("--cnn-width", type=int, default=config_lib.ModelConfig().cnn_width)
-  parser.add_argument("--epochs", type=int, default=40)
-  parser.add_argument("--pretrain-epochs", type=int, default=5)
-  parser.add_argument("--set", nargs="*", default=[], metavar="METHOD.FIELD=VALUE",
-                      help="a method setting, e.g. consistency.threshold=0.9 (recorded nowhere: "
-                           "use another --csv)")
-  parser.add_argument("--validation-fraction", type=float, default=0.2)
-  parser.add_argument("--csv", type=pathlib.Path,
-                      default=ROOT / "docs" / "results" / "methods_grid.csv")
-  parser.add_argument("--work-dir", type=pathlib.Path, default=pathlib.Path("/tmp/fewlabels_grid"))
-  parser.add_argument("--report-only", action="store_true",
-                      help="train nothing: print the table and draw the figure from the CSV")
-  args = parser.parse_args()
+def main(args):
   logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)
   cells = [parse_cell(c) for c in args.cells]
   overrides = {}  # by settings class: `consistency.epochs` also sets pretrained_consistency's
@@ -276,4 +285,4 @@ def report(args):
 
 
 if __name__ == "__main__":
-  main()
+  main(ARGS)

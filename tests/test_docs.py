@@ -31,6 +31,8 @@ def _commands():
   commands = set()
   for line in lines:
     words = shlex.split(line.rstrip("\\ "))
+    if words[1].endswith(":"):  # console output shown in the README ("fewlabels run: ..."), no command
+      continue
     if words[0] == "fewlabels":
       commands.add(("fewlabels", words[1]))
     else:
