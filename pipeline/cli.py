@@ -308,21 +308,26 @@ def _removed_if_nothing_ran(output_dir: str) -> Iterator[None]:
     raise
 
 
-def _describer(config: config_lib.PipelineConfig):
+@contextlib.contextmanager
+def _pipeline_session(config: config_lib.PipelineConfig, verbose: bool,
+                      state: dict) -> Iterator[console_lib.Console]:
+  """What `run` and `sweep` hold while they work: the output dir's lock and the console (its
+  lines name each finished component's key figure, read from ml-metadata)."""
   def describe(component_id: str) -> str:
     from pipeline import run_results
     return run_results.describe_component(config.metadata_path, config.name, component_id)
-  return describe
+
+  with _removed_if_nothing_ran(config.output_dir), run_lock.hold(config.output_dir), \
+      console_lib.session(config.output_dir, verbose, describe) as console:
+    state["console"] = console
+    yield console
 
 
 def _run(args, state: dict) -> None:
   config = config_from_args(args, os.path.abspath(args.output))
   _preflight(config.output_dir, config.data)
   started = time.monotonic()
-  with _removed_if_nothing_ran(config.output_dir), run_lock.hold(config.output_dir), \
-      console_lib.session(
-      config.output_dir, args.verbose, _describer(config)) as console:
-    state["console"] = console
+  with _pipeline_session(config, args.verbose, state) as console:
     console.say(f"fewlabels run: method {config.method}, model {config.model.architecture}, "
                 f"data {config.data.dataset}, labels {config.data.label_budget}; "
                 f"log: {console.log_path}")
@@ -358,10 +363,7 @@ def _sweep(args, state: dict) -> None:
   chosen = [m for m in args.methods.split(",") if m]
   config_lib.check_sweep(config, args.budgets, chosen, args.repeats)
   _preflight(config.output_dir, config.data)
-  with _removed_if_nothing_ran(config.output_dir), run_lock.hold(config.output_dir), \
-      console_lib.session(
-      config.output_dir, args.verbose, _describer(config)) as console:
-    state["console"] = console
+  with _pipeline_session(config, args.verbose, state) as console:
     from pipeline import sweep
     directory = sweep.run_sweep(config, args.budgets, chosen, args.repeats)
     console.say(f"sweep results: {os.path.join(directory, sweep.CSV_FILE)}, "

@@ -50,13 +50,19 @@ REPORT = "EvaluationReport"
 DATA_STAGE = (EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, EXAMPLE_VALIDATOR, DATA_GATE, TRANSFORM)
 
 
+def code_hash(root: pathlib.Path, folders: Sequence[str] = (".",)) -> str:
+  """A hash of the Python files under `root`/each folder, subfolders included, and their names."""
+  digest = hashlib.sha256()
+  for folder in folders:
+    for path in sorted((root / folder).rglob("*.py")):
+      digest.update(str(path.relative_to(root)).encode())
+      digest.update(path.read_bytes())
+  return digest.hexdigest()[:16]
+
+
 def model_code_version() -> str:
   """A hash of the model code: import-path user code is not part of TFX's cache key."""
-  digest = hashlib.sha256()
-  for path in sorted(_MODEL_CODE.rglob("*.py")):  # the method and architecture folders too
-    digest.update(str(path.relative_to(_MODEL_CODE)).encode())
-    digest.update(path.read_bytes())
-  return digest.hexdigest()[:16]
+  return code_hash(_MODEL_CODE)  # the method and architecture folders too
 
 
 def eval_config(evaluation: Optional[config_lib.EvaluationConfig]) -> tfma.EvalConfig:

@@ -76,12 +76,7 @@ def plan_cells(base: config_lib.PipelineConfig, budgets: Sequence[str], methods:
 
 def code_version() -> str:
   """A hash of the code that makes a cell's result: models/, components/, sources/."""
-  digest = hashlib.sha256()
-  for folder in _CODE_DIRS:
-    for path in sorted((_ROOT / folder).rglob("*.py")):
-      digest.update(str(path.relative_to(_ROOT)).encode())
-      digest.update(path.read_bytes())
-  return digest.hexdigest()[:16]
+  return pipeline_lib.code_hash(_ROOT, _CODE_DIRS)
 
 
 def source_files(data: config_lib.DataConfig) -> List[Tuple[str, int, int]]:
