@@ -72,7 +72,7 @@ def write_repeated_class_files(source_dir: str, target_dir: str, per_class: int)
     del out
 
 
-def peak_memory_gb(who=resource.RUSAGE_SELF) -> float:
+def peak_memory_gib(who=resource.RUSAGE_SELF) -> float:
   return resource.getrusage(who).ru_maxrss / 1024 / 1024  # ru_maxrss is in KiB on Linux
 
 
@@ -125,12 +125,15 @@ def main(args) -> None:
   read_rows = sum(len(batch[1]) for batch in tfds.as_numpy(
       builder.as_dataset(split="train", batch_size=4096, as_supervised=True)))
   read_rate = read_rows / (time.monotonic() - read_started)
-  peak_before_stage = peak_memory_gb()  # preparing and reading the data set, not the pipeline
+  peak_before_stage = peak_memory_gib()  # preparing and reading the data set, not the pipeline
 
   config = _config(args, source)
   stage_started = time.monotonic()
-  subprocess.run([sys.executable, os.path.abspath(__file__), "--data-stage-only"] + sys.argv[1:],
-                 check=True)
+  child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--data-stage-only"]
+                           + sys.argv[1:])
+  samples = sample_memory(child)
+  if child.returncode:
+    sys.exit(f"ingest: the data stage failed (exit status {child.returncode})")
   stage_seconds = time.monotonic() - stage_started
 
   store = run_results.open_store(config.metadata_path)
@@ -147,20 +150,38 @@ def main(args) -> None:
   print(f"one-off TFDS preparation: {prepare_seconds:.0f} s "
         f"({total_rows / prepare_seconds:,.0f} rows/s)")
   print(f"reference, plain TFDS read of the train split: {read_rate:,.0f} rows/s\n")
-  print("| component | seconds | rows/s | rows/s vs plain TFDS read |")
-  print("|---|---|---|---|")
+  print("| component | seconds | rows/s | rows/s vs plain TFDS read | peak RSS while it ran |")
+  print("|---|---|---|---|---|")
   for component in pipeline_lib.DATA_STAGE:
     execution = _latest_execution(store, config.name, component)
-    seconds = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1000
+    begin, end = (execution.create_time_since_epoch / 1000,
+                  execution.last_update_time_since_epoch / 1000)
+    seconds = end - begin
     rate = rows.get(component)
     rate_text = f"{rate / seconds:,.0f}" if rate else "-"
     ratio = f"{rate / seconds / read_rate:.2f}x" if rate else "-"
-    print(f"| {component} | {seconds:.0f} | {rate_text} | {ratio} |")
+    during = [rss for when, rss in samples if begin <= when <= end]
+    peak = f"{max(during) / 2**30:.2f} GiB" if during else "-"
+    print(f"| {component} | {seconds:.0f} | {rate_text} | {ratio} | {peak} |")
   print(f"\ndata stage wall time: {stage_seconds:.0f} s; whole benchmark "
         f"{time.monotonic() - started:.0f} s; peak memory of the data stage in its own "
-        f"process {peak_memory_gb(resource.RUSAGE_CHILDREN):.2f} GB; of the preparation and "
-        f"the reference read in this process {peak_before_stage:.2f} GB")
+        f"process {peak_memory_gib(resource.RUSAGE_CHILDREN):.2f} GiB; of the preparation and "
+        f"the reference read in this process {peak_before_stage:.2f} GiB")
   print(f"outputs under {work} (delete when done)")
+
+
+def sample_memory(child: subprocess.Popen, every: float = 0.25):
+  """(wall time, resident bytes) of the child every `every` seconds until it exits: the peak of
+  each component is the largest sample inside its execution's times in ml-metadata."""
+  samples = []
+  while child.poll() is None:
+    try:
+      with open(f"/proc/{child.pid}/statm") as f:
+        samples.append((time.time(), int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")))
+    except (OSError, IndexError, ValueError):
+      pass  # exiting
+    time.sleep(every)
+  return samples
 
 
 def _latest_execution(store, pipeline_name, component):

@@ -1,31 +1,73 @@
-"""SavedModel export with a serving signature over serialized tf.Examples (Transform inside)."""
+"""The pushed SavedModel: answers with class names, from tf.Examples or from picture files.
+
+Signatures (TF Serving's classify convention: `classes` and `scores` aligned, best first):
+  serving_default(examples: serialized tf.Examples) -> probabilities (class-index order, what
+      the Evaluator reads), scores, classes
+  serving_image(images: encoded PNG/JPEG/GIF/BMP bytes; REST: {"b64": ...}) -> the same, after
+      the one picture conversion of sources/drawing_image.py
+  class_names() -> class_names
+The class names live in the model (`class_names`, a variable), so no side file can drift from it.
+"""
 import tempfile
+from typing import Sequence
 
 import tensorflow as tf
 import tensorflow_transform as tft
 
 from models import preprocessing
+from sources import drawing_image
 from sources import features
 
 SERVING_SIGNATURE = "serving_default"
+IMAGE_SIGNATURE = "serving_image"
+NAMES_SIGNATURE = "class_names"
 PREDICTION_KEY = "probabilities"
+SCORES_KEY = "scores"
+CLASSES_KEY = "classes"
+EXAMPLES_INPUT = "examples"
+IMAGES_INPUT = "images"
 
 
 class _ServingModule(tf.Module):
-  """Raw tf.Example bytes -> class probabilities; only the image feature is needed."""
+  """Raw tf.Example bytes or encoded pictures -> probabilities, and names best first."""
 
-  def __init__(self, model: tf.keras.Model, tft_output: tft.TFTransformOutput):
+  def __init__(self, model: tf.keras.Model, tft_output: tft.TFTransformOutput,
+               class_names: Sequence[str], polarity: str):
     super().__init__()
     self.model = model
     self.transform_layer = tft_output.transform_features_layer()
     raw_spec = tft_output.raw_feature_spec()
     self._serving_spec = {features.IMAGE_KEY: raw_spec[features.IMAGE_KEY]}
+    self.class_names = tf.Variable(list(class_names), trainable=False, dtype=tf.string,
+                                   name="class_names")
+    self._polarity = drawing_image.check_polarity(polarity)
 
-  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="examples")])
+  def _answer(self, pixels: tf.Tensor):
+    probabilities = self.model(pixels, training=False)
+    best = tf.math.top_k(probabilities, k=tf.shape(probabilities)[-1])
+    return {PREDICTION_KEY: probabilities, SCORES_KEY: best.values,
+            CLASSES_KEY: tf.gather(self.class_names, best.indices)}
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)])
   def serve(self, serialized):
     raw = tf.io.parse_example(serialized, self._serving_spec)
-    pixels = preprocessing.decode_pixels(self.transform_layer(raw)[preprocessing.PIXELS_KEY])
-    return {PREDICTION_KEY: self.model(pixels, training=False)}
+    return self._answer(preprocessing.decode_pixels(
+        self.transform_layer(raw)[preprocessing.PIXELS_KEY]))
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=IMAGES_INPUT)])
+  def serve_images(self, encoded):
+    pixels = tf.map_fn(lambda one: drawing_image.drawing_from_bytes(one, self._polarity),
+                       encoded, fn_output_signature=tf.TensorSpec(
+                           [features.IMAGE_SIZE, features.IMAGE_SIZE], tf.uint8))
+    return self._answer(pixels)
+
+  @tf.function(input_signature=[])
+  def names(self):
+    return {NAMES_SIGNATURE: tf.identity(self.class_names)}
+
+  def signatures(self):
+    return {SERVING_SIGNATURE: self.serve, IMAGE_SIGNATURE: self.serve_images,
+            NAMES_SIGNATURE: self.names}
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
@@ -39,14 +81,15 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
 
 
 def export_serving_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
-                         serving_model_dir: str, strategy: tf.distribute.Strategy) -> None:
+                         serving_model_dir: str, strategy: tf.distribute.Strategy,
+                         class_names: Sequence[str], polarity: str = "auto") -> None:
   """Every worker must save (the save runs collective ops); only the chief's copy is kept."""
-  module = _ServingModule(model, tft_output)
+  module = _ServingModule(model, tft_output, class_names, polarity)
   if is_chief(strategy):
-    tf.saved_model.save(module, serving_model_dir, signatures={SERVING_SIGNATURE: module.serve})
+    tf.saved_model.save(module, serving_model_dir, signatures=module.signatures())
     return
   scratch = tempfile.mkdtemp(prefix="worker_export_")
   try:
-    tf.saved_model.save(module, scratch, signatures={SERVING_SIGNATURE: module.serve})
+    tf.saved_model.save(module, scratch, signatures=module.signatures())
   finally:
     tf.io.gfile.rmtree(scratch)

@@ -18,6 +18,7 @@ from models import input_fn
 from models import methods
 from models import pretexts
 from models import weights
+from sources import features
 
 # Keys of the Trainer's custom_config, written by pipeline.pipeline.create_pipeline.
 METHOD_KEY = "method"
@@ -25,6 +26,8 @@ METHOD_SETTINGS_KEY = "method_settings"  # the method's own config dataclass, as
 MODEL_CONFIG_KEY = "model"
 TRAINING_CONFIG_KEY = "training"
 NUM_CLASSES_KEY = "num_classes"
+CLASS_NAMES_KEY = "class_names"  # in label order; the pushed model answers with them
+IMAGE_POLARITY_KEY = "image_polarity"  # how the model's image signature reads the ink
 # The data source, read only to score pseudo-labels against the pool's true labels.
 DIAGNOSTIC_SOURCE_KEY = "diagnostic_source"
 CODE_VERSION_KEY = "code_version"  # only there so that a code change invalidates the cache
@@ -41,6 +44,9 @@ def _true_labels_reader(source: Optional[Dict[str, Any]]):
     labels = split_plan.output_train_labels(tfds_source.SourceSpec(**source))
   except Exception as e:  # diagnostics must never fail a trained model
     logging.warning("pseudo-label accuracy not computed: %s", e)
+    return None
+  if (labels == features.NO_LABEL).any():
+    logging.info("pseudo-label accuracy not computed: the pool's pictures came without labels")
     return None
   return lambda ids: labels[np.asarray(ids)]
 
@@ -82,7 +88,9 @@ def run_fn(fn_args: FnArgs) -> None:
       true_labels=(_true_labels_reader(custom.get(DIAGNOSTIC_SOURCE_KEY))
                    if methods.get(method).uses_unlabeled else None))
   trained = methods.train(method, request, has_encoder=encoder is not None)
-  export.export_serving_model(trained.model, tft_output, fn_args.serving_model_dir, strategy)
+  names = custom.get(CLASS_NAMES_KEY) or [str(i) for i in range(num_classes)]
+  export.export_serving_model(trained.model, tft_output, fn_args.serving_model_dir, strategy,
+                              names, custom.get(IMAGE_POLARITY_KEY) or "auto")
   if not export.is_chief(strategy):
     return
   with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, HISTORY_FILE), "w") as f:

@@ -40,13 +40,47 @@ class _EpochProgress(tf.keras.callbacks.Callback):
     self._tracker.done(epoch + 1, " ".join(f"{k}={v:.4f}" for k, v in sorted((logs or {}).items())))
 
 
+class KeepBest(tf.keras.callbacks.Callback):
+  """Keeps the best epoch's weights, counted from the first epoch; stops after `patience` epochs
+  without improvement, but never before `min_epochs`.
+
+  Keras's EarlyStopping(start_from_epoch=...) ignores the epochs before it for the best weights
+  too, so a stage shorter than min_epochs (consistency's 10 epochs) kept its last epoch, however
+  much worse than its best. A tie goes to the later epoch: with a few dozen validation images,
+  ties are common and the later model has trained longer.
+  """
+
+  def __init__(self, monitor: str, mode: str, patience: int, min_epochs: int):
+    super().__init__()
+    self.monitor, self.patience, self.min_epochs = monitor, patience, min_epochs
+    self._sign = 1.0 if mode == "max" else -1.0
+
+  def on_train_begin(self, logs=None):
+    self.best, self.best_epoch, self.best_weights = -math.inf, -1, None
+
+  def on_epoch_end(self, epoch, logs=None):
+    value = (logs or {}).get(self.monitor)
+    if value is None or not math.isfinite(value):
+      return
+    if self._sign * value >= self.best:
+      self.best, self.best_epoch = self._sign * value, epoch
+      self.best_weights = self.model.get_weights()
+    elif epoch + 1 >= self.min_epochs and epoch - self.best_epoch >= self.patience:
+      self.model.stop_training = True
+
+  def on_train_end(self, logs=None):
+    if self.best_weights is not None:
+      self.model.set_weights(self.best_weights)
+
+
 def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[input_fn.Examples],
         training: config_lib.TrainingConfig, loss: str, metrics: List[str], log_dir: str,
         strategy: tf.distribute.Strategy, stage: str, targets: Optional[input_fn.Targets] = None,
         batches: Optional[tf.data.Dataset] = None, steps_per_epoch: Optional[int] = None,
         ema_momentum: float = 0.0,
         callbacks: Sequence[tf.keras.callbacks.Callback] = ()) -> Dict[str, Any]:
-  """Compiles and fits `model`; returns {"num_train", "batch_size", "epochs": [per-epoch logs]}.
+  """Compiles and fits `model`; returns {"num_train", "batch_size", "epochs": [per-epoch logs],
+  "best_epoch": the kept epoch, counted from 1}.
 
   With a validation part, early stopping watches its accuracy (its loss rises with confidence
   long before its accuracy falls) and the best epoch's weights are kept; without, it watches
@@ -80,6 +114,7 @@ def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[in
   has_metric = validation is not None and metrics
   monitor, mode = (f"val_{metrics[0]}", "max") if has_metric else (
       "val_loss" if validation is not None else "loss", "min")
+  keep_best = KeepBest(monitor, mode, training.early_stopping_patience, training.min_epochs)
   history = model.fit(
       batches or input_fn.training_batches(train, batch_size, training.seed, targets,
                                               0.0 if targets else training.translate_pixels),
@@ -87,10 +122,7 @@ def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[in
       validation_data=(None if validation is None
                        else input_fn.evaluation_batches(validation, batch_size, targets)),
       callbacks=[
-          tf.keras.callbacks.EarlyStopping(monitor=monitor, mode=mode,
-                                           patience=training.early_stopping_patience,
-                                           start_from_epoch=training.min_epochs,
-                                           restore_best_weights=True),
+          keep_best,
           tf.keras.callbacks.TensorBoard(log_dir=log_dir),
           # A worker restarted in the same run directory resumes from the last finished epoch.
           tf.keras.callbacks.BackupAndRestore(backup_dir=os.path.join(log_dir, BACKUP_DIR)),
@@ -98,4 +130,5 @@ def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[in
       ] + list(callbacks) + fault_injection.callbacks())
   result["epochs"] = [dict(zip(history.history, map(float, values)))
                       for values in zip(*history.history.values())]
+  result["best_epoch"] = keep_best.best_epoch + 1 if keep_best.best_weights is not None else None
   return result

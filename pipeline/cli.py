@@ -7,6 +7,7 @@ only then does the heavy machinery load (~10 s for TensorFlow, ~35 s with TFX).
 import argparse
 import contextlib
 import dataclasses
+import json
 import logging
 import os
 import shutil
@@ -50,8 +51,11 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
   data = parser.add_argument_group("data")
   data.add_argument("--data", default=d.data.dataset, metavar="NAME",
                     help="TFDS data set: 'doodles[/CONFIG]' (generated offline; CONFIG is tiny, "
-                         "demo, seed_scale or train<N>_test<M>_seed<S>) or a catalog name such "
-                         "as 'mnist' prepared in --tfds-data-dir (default: %(default)s)")
+                         "demo, seed_scale or train<N>_test<M>_seed<S>); 'image_folder[/auto|"
+                         "light_on_dark|dark_on_light]' with --manual-dir DIR (your pictures, "
+                         "the ink polarity); 'quickdraw_files' or 'mnist_idx' with --manual-dir; "
+                         "or a catalog name such as 'mnist' prepared in --tfds-data-dir "
+                         "(default: %(default)s)")
   data.add_argument("--tfds-data-dir", default=None, metavar="DIR",
                     help="TFDS data directory (default: TFDS's own, ~/tensorflow_datasets)")
   data.add_argument("--manual-dir", default=None, metavar="DIR",
@@ -63,8 +67,12 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
   data.add_argument("--test-split", default=d.data.test_split, metavar="SPLIT|holdout:N",
                     help="the test split, or holdout:N to take N test images per class from "
                          "the training split (default: %(default)s)")
-  data.add_argument("--labels", default=d.data.label_budget, metavar="COUNT|PERCENT%",
-                    help="label budget: images that keep their labels (default: %(default)s)")
+  data.add_argument("--labels", default=None, metavar="COUNT|PERCENT%|all",
+                    help="label budget: images that keep their labels (default: all for an "
+                         f"image folder, else {d.data.label_budget.replace('%', '%%')})")
+  data.add_argument("--skip-bad-images", action="store_true",
+                    help="image folder: skip unreadable pictures and count them (default: "
+                         "stop, naming the first)")
   data.add_argument("--seed", type=int, default=d.data.seed,
                     help="chooses the labeled images (default: %(default)s)")
   method = parser.add_argument_group("learning method")
@@ -186,9 +194,12 @@ def config_from_args(args, output_dir: str, **overrides) -> config_lib.PipelineC
       output_dir=output_dir,
       method=args.method,
       data=config_lib.DataConfig(dataset=args.data, tfds_data_dir=args.tfds_data_dir,
-                                 manual_dir=args.manual_dir, label_budget=args.labels,
+                                 manual_dir=args.manual_dir,
+                                 label_budget=args.labels or config_lib.default_label_budget(
+                                     args.data),
                                  seed=args.seed, test_split=args.test_split,
-                                 classes=tuple(c for c in args.classes.split(",") if c)),
+                                 classes=tuple(c for c in args.classes.split(",") if c),
+                                 skip_bad_images=args.skip_bad_images),
       model=dataclasses.replace(base.model, architecture=args.model, lstm_width=args.lstm_width,
                                 lstm_layers=args.lstm_layers, cnn_width=args.cnn_width),
       training=dataclasses.replace(base.training, epochs=args.epochs, batch_size=args.batch_size,
@@ -258,6 +269,26 @@ def build_parser() -> argparse.ArgumentParser:
   sweep.add_argument("--repeats", type=int, default=3,
                      help="runs per budget and method, seeds 0..N-1 (default: %(default)s)")
   _add_config_flags(sweep)
+  predict = commands.add_parser(
+      "predict", help="class names for pictures, from a pushed model",
+      description="One line per picture: its path and the top classes with their "
+                  "probabilities. PATH: picture files (PNG, JPEG, GIF, BMP, WebP), folders of "
+                  "them, or .npy files of numpy_bitmap rows. Exit status 1 if any failed.")
+  predict.add_argument("paths", nargs="+", metavar="PATH")
+  where = predict.add_mutually_exclusive_group()
+  where.add_argument("--model", default=None, metavar="DIR",
+                     help="a pushed SavedModel, or a serving dir of numbered versions (the "
+                          "latest is used)")
+  where.add_argument("--output", default=config_lib.PipelineConfig().output_dir, metavar="DIR",
+                     help="run dir whose latest pushed model answers (default: %(default)s)")
+  predict.add_argument("--top", type=_positive_int, default=3,
+                       help="classes per picture (default: %(default)s)")
+  predict.add_argument("--json", action="store_true", help="one JSON object per line")
+  predict.add_argument("--polarity", default="auto", choices=("auto", "light_on_dark",
+                                                              "dark_on_light"),
+                       help="the ink of the pictures (default: %(default)s: from the border)")
+  predict.add_argument("--batch-size", type=_positive_int, default=256,
+                       help="pictures per model call (default: %(default)s)")
   workers = commands.add_parser(
       "workers", help="train on N local processes with MultiWorkerMirroredStrategy",
       description="Run the Trainer's run_fn or the layer-wise pre-training on N local worker "
@@ -289,7 +320,7 @@ def _preflight(output_dir: str, data: config_lib.DataConfig) -> None:
     raise config_lib.ConfigError(f"--output {output_dir!r} is a file: expected a directory "
                                  "(new, or the output of an earlier run)")
   from sources import local_files  # TFDS's builders, without TensorFlow: about a second
-  local_files.check(data.dataset, data.manual_dir)
+  local_files.check(data.dataset, data.manual_dir, data.test_split)
   local_files.check_budget(data.dataset, data.manual_dir, data.label_budget, data.classes,
                            data.test_split)
 
@@ -371,6 +402,17 @@ def _sweep(args, state: dict) -> None:
                 f"{os.path.join(directory, sweep.SUMMARY_FILE)}")
 
 
+def _predict(args, state: dict) -> None:
+  from pipeline import predict as predict_lib  # TensorFlow: ~8 s
+  model_dir = predict_lib.find_model(args.model, None if args.model else args.output)
+  failed = 0
+  for answer in predict_lib.predict(model_dir, args.paths, args.polarity, args.batch_size):
+    failed += bool(answer.error)
+    print(json.dumps(answer.json(args.top), ensure_ascii=False) if args.json
+          else answer.text(args.top), flush=True)
+  state["exit_status"] = 1 if failed else 0
+
+
 def _workers(args, state: dict) -> None:
   output = os.path.abspath(args.output)
   if not os.path.isfile(os.path.join(output, "metadata.sqlite")):
@@ -395,6 +437,7 @@ _ONE_LINE_ERRORS = (
     ("models.weights", "BaseModelError"),
     ("models.pretraining", "PretrainingError"),
     ("pipeline.local_workers", "WorkerError"),
+    ("pipeline.predict", "PredictError"),
 )
 
 
@@ -421,8 +464,8 @@ def main(argv: Optional[List[str]] = None) -> int:
   args = build_parser().parse_args(argv)
   state: dict = {}
   try:
-    {"run": _run, "compile": _compile, "sweep": _sweep, "workers": _workers}[args.command](
-        args, state)
+    {"run": _run, "compile": _compile, "sweep": _sweep, "workers": _workers,
+     "predict": _predict}[args.command](args, state)
   except _known_errors() as e:
     print(f"fewlabels: error: {e}{_log_note(state)}", file=sys.stderr)
     return 1
@@ -437,7 +480,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     lines.append(f"  full log: {console.log_path}")
     print("\n".join(lines), file=sys.stderr)
     return 1
-  return 0
+  return state.get("exit_status", 0)
 
 
 if __name__ == "__main__":

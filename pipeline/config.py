@@ -48,13 +48,16 @@ class DataConfig:
   dataset: str = "doodles/demo"
   tfds_data_dir: Optional[str] = None  # None: TFDS's default (~/tensorflow_datasets)
   manual_dir: Optional[str] = None  # source files for builders that read local files
-  label_budget: str = "5%"  # a count (700) or a percentage of the training images (1.67%)
+  # A count (700), a percentage of the training images (1.67%) or `all`; `default_label_budget`
+  # gives each data set's default.
+  label_budget: str = "5%"
   seed: int = 0  # chooses the labeled images; the same seed gives nested budgets
   train_split: str = "train"
   # Or `holdout:N`: N test images per class carved from the training split (for data sets
   # without a test split, such as the catalog's quickdraw_bitmap).
   test_split: str = "test"
   classes: Tuple[str, ...] = ()  # keep only these classes (e.g. 10 of quickdraw_bitmap's 345)
+  skip_bad_images: bool = False  # image folders: skip unreadable pictures, counted (else fail)
 
   def __post_init__(self):
     label_budget.LabelBudget(self.label_budget)  # raises BudgetError naming the value
@@ -70,7 +73,20 @@ class DataConfig:
   def source(self) -> "tfds_source.SourceSpec":
     from sources import tfds_source  # TensorFlow: not before the command line is checked
     return tfds_source.SourceSpec(self.dataset, self.tfds_data_dir, self.manual_dir,
-                                  self.train_split, self.test_split, self.classes)
+                                  self.train_split, self.test_split, self.classes,
+                                  self.skip_bad_images)
+
+  @property
+  def image_polarity(self) -> str:
+    """How pictures given to the model are read: an image folder's polarity, else `auto`."""
+    name, _, polarity = self.dataset.partition("/")
+    return (polarity or "auto") if name == "image_folder" else "auto"
+
+
+def default_label_budget(dataset: str) -> str:
+  """`all` for an image folder (its unlabeled pool is real: every label is kept); else the
+  simulated budget of DataConfig's default."""
+  return "all" if dataset.partition("/")[0] == "image_folder" else DataConfig.label_budget
 
 
 @dataclasses.dataclass(frozen=True)

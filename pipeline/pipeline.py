@@ -26,6 +26,7 @@ from models import export
 from models import run_fn as run_fn_lib
 from pipeline import config as config_lib
 from sources import features
+from sources import local_files
 
 PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
 RUN_FN = "models.run_fn.run_fn"
@@ -98,7 +99,8 @@ def _data_stage(config: config_lib.PipelineConfig, code_version: str) -> List[ba
   example_gen = TFDSExampleGen(
       dataset=data.dataset, tfds_data_dir=data.tfds_data_dir, manual_dir=data.manual_dir,
       label_budget=data.label_budget, seed=data.seed, train_split=data.train_split,
-      test_split=data.test_split, classes=data.classes
+      test_split=data.test_split, classes=data.classes, skip_bad_images=data.skip_bad_images,
+      source_fingerprint=local_files.fingerprint(data.dataset, data.manual_dir),
   ).with_id(EXAMPLE_GEN)
   statistics_gen = tfx.components.StatisticsGen(
       examples=example_gen.outputs["examples"]).with_id(STATISTICS_GEN)
@@ -140,7 +142,7 @@ def create_pipeline(config: config_lib.PipelineConfig, class_names: Sequence[str
       beam_pipeline_args=list(config.beam_pipeline_args))
 
 
-def trainer_custom_config(config: config_lib.PipelineConfig, num_classes: int,
+def trainer_custom_config(config: config_lib.PipelineConfig, class_names: Sequence[str],
                           code_version: str) -> dict:
   """The Trainer's settings, as recorded in ml-metadata (sweeps find finished cells by them)."""
   return {
@@ -149,7 +151,9 @@ def trainer_custom_config(config: config_lib.PipelineConfig, num_classes: int,
       run_fn_lib.MODEL_CONFIG_KEY: config_lib.to_dict(config.model),
       run_fn_lib.TRAINING_CONFIG_KEY: config_lib.to_dict(config.training),
       run_fn_lib.DIAGNOSTIC_SOURCE_KEY: dataclasses.asdict(config.data.source),
-      run_fn_lib.NUM_CLASSES_KEY: num_classes,
+      run_fn_lib.NUM_CLASSES_KEY: len(class_names),
+      run_fn_lib.CLASS_NAMES_KEY: list(class_names),
+      run_fn_lib.IMAGE_POLARITY_KEY: config.data.image_polarity,
       run_fn_lib.CODE_VERSION_KEY: code_version,
   }
 
@@ -178,7 +182,7 @@ def _trainer(config: config_lib.PipelineConfig, component_id: str, class_names: 
       train_args=tfx.proto.TrainArgs(splits=train_splits),
       # Model selection never looks at `test`: a validation part of the labeled split decides.
       eval_args=tfx.proto.EvalArgs(splits=[example_gen_spec.LABELED_SPLIT]),
-      custom_config={**trainer_custom_config(config, len(class_names), code_version),
+      custom_config={**trainer_custom_config(config, class_names, code_version),
                      **vertex_config},
       **base_model).with_id(component_id)
 

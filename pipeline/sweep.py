@@ -27,6 +27,7 @@ from pipeline import config as config_lib
 from pipeline import local_runner
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
+from sources import local_files
 
 SWEEP_DIR = "sweep"
 CSV_FILE = "results.csv"
@@ -79,21 +80,13 @@ def code_version() -> str:
   return pipeline_lib.code_hash(_ROOT, _CODE_DIRS)
 
 
-def source_files(data: config_lib.DataConfig) -> List[Tuple[str, int, int]]:
-  """(name, size, modification time) of each local source file: a replaced file is new data."""
-  if not data.manual_dir or not os.path.isdir(data.manual_dir):
-    return []
-  return [(entry.name, entry.stat().st_size, entry.stat().st_mtime_ns)
-          for entry in sorted(os.scandir(data.manual_dir), key=lambda e: e.name)
-          if entry.is_file()]
-
-
 def cell_key(config: config_lib.PipelineConfig, code: str) -> str:
   """A hash of everything that changes a cell's result: every setting of its pipeline (data,
   split, pre-training, training, method, evaluation, Beam), its source files and the code. Only
   where outputs go is left out."""
   settings = dataclasses.asdict(dataclasses.replace(config, output_dir=""))
-  text = json.dumps({"settings": settings, "files": source_files(config.data), "code": code},
+  files = local_files.fingerprint(config.data.dataset, config.data.manual_dir)
+  text = json.dumps({"settings": settings, "files": files, "code": code},
                     sort_keys=True, default=str)
   return hashlib.sha256(text.encode()).hexdigest()[:24]
 

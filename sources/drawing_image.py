@@ -1,73 +1,126 @@
 """Any picture to a drawing the model reads: uint8 [28, 28], light ink on a dark background.
 
-One function for every entry point that takes pictures (issue 13: the image-folder source, the
-model's image signature, `fewlabels predict`), so that all of them give the same pixels for the
-same file. Steps: decode (PNG, JPEG, GIF, BMP, WebP; the first frame), to 8-bit grayscale
-whatever the mode (RGB, RGBA over white, palette, 16-bit), ink polarity made Quick, Draw!'s
-(light ink on dark; `auto` flips a picture whose border is light, as scanned or drawn dark-on-
-light pictures are), then fitted into 28 x 28 with its aspect ratio kept (padding with the
-background, never stretching). Pictures larger than `MAX_PIXELS` are refused before decoding.
+One conversion for every entry point that takes pictures: the image-folder source, the model's
+image signature and `fewlabels predict` all call `drawing_from_pixels`, in TensorFlow, so that
+TF Serving can run it inside the SavedModel and all three give the same pixels for the same file.
+Steps: decode (`decode`: PNG, JPEG, GIF, BMP in TensorFlow; WebP and what TensorFlow cannot read
+by Pillow, on the file side only), transparent parts composited over white paper, grayscale
+(ITU-R 601 luma), 16-bit scaled to 8, ink polarity made Quick, Draw!'s (light ink on dark;
+`auto` flips a picture whose border is light, as scanned or drawn dark-on-light pictures are),
+then fitted into 28 x 28 with its aspect ratio kept (padding with the background, never
+stretching). Files larger than `MAX_PIXELS` are refused from their header, before decoding.
 """
 import io
 from typing import Union
 
 import numpy as np
+import tensorflow as tf
 from PIL import Image
 
 from sources import features
+from sources import image_files
 from sources.errors import DataSourceError
 
 SIZE = features.IMAGE_SIZE
 MAX_PIXELS = 100_000_000  # 10,000 x 10,000: bigger pictures are refused, named, before decoding
-POLARITIES = ("auto", "light_on_dark", "dark_on_light")
+POLARITIES = image_files.POLARITIES
+# Pillow's own guard would refuse big pictures with a message that does not say their size;
+# `to_drawing` checks MAX_PIXELS from the header itself, before anything is decoded.
+Image.MAX_IMAGE_PIXELS = None
+_TF_FORMATS = ("PNG", "JPEG", "GIF", "BMP")  # what tf.io.decode_image reads (TF Serving too)
 
 
-def _grayscale(image: Image.Image) -> np.ndarray:
-  if image.mode in ("RGBA", "LA") or (image.mode == "P" and "transparency" in image.info):
-    # Transparent parts are paper: composite over white, as a viewer shows them.
-    rgba = image.convert("RGBA")
-    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    image = Image.alpha_composite(background, rgba)
-  if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+check_polarity = image_files.check_polarity
+
+
+def drawing_from_pixels(pixels: tf.Tensor, polarity: str = "auto") -> tf.Tensor:
+  """uint8 [H, W, C] (C: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) -> uint8 [28, 28]."""
+  check_polarity(polarity)
+  values = tf.cast(pixels, tf.float32)
+  channels = tf.shape(values)[-1]
+  has_alpha = tf.equal(channels % 2, 0)
+  colors = tf.cond(has_alpha, lambda: values[..., :-1], lambda: values)
+  alpha = tf.cond(has_alpha, lambda: values[..., -1:] / 255.0, lambda: tf.ones_like(values[..., :1]))
+  luma = tf.cond(tf.shape(colors)[-1] >= 3,
+                 lambda: tf.tensordot(colors[..., :3], tf.constant([0.299, 0.587, 0.114]), 1)[
+                     ..., None],
+                 lambda: colors[..., :1])
+  gray = luma * alpha + 255.0 * (1.0 - alpha)  # transparent parts are paper, as a viewer shows
+  if polarity == "auto":
+    border = tf.concat([gray[0], gray[-1], gray[:, 0], gray[:, -1]], axis=0)
+    dark_on_light = tf.reduce_mean(border) > 127.5
+  else:
+    dark_on_light = tf.constant(polarity == "dark_on_light")
+  ink = tf.where(dark_on_light, 255.0 - gray, gray)
+  height, width = tf.shape(ink)[0], tf.shape(ink)[1]
+  scale = SIZE / tf.cast(tf.maximum(height, width), tf.float32)
+  size = tf.maximum(1, tf.cast(tf.round(tf.cast(tf.stack([height, width]), tf.float32) * scale),
+                               tf.int32))
+  resized = tf.image.resize(ink, size, method="bilinear", antialias=True)
+  padded = tf.image.pad_to_bounding_box(resized, (SIZE - size[0]) // 2, (SIZE - size[1]) // 2,
+                                        SIZE, SIZE)
+  return tf.cast(tf.clip_by_value(tf.round(padded[..., 0]), 0, 255), tf.uint8)
+
+
+def decode(encoded: tf.Tensor) -> tf.Tensor:
+  """PNG, JPEG, GIF (first frame) or BMP bytes -> uint8 [H, W, C], in TensorFlow."""
+  return tf.io.decode_image(encoded, dtype=tf.uint8, expand_animations=False)
+
+
+def drawing_from_bytes(encoded: tf.Tensor, polarity: str = "auto") -> tf.Tensor:
+  """The image signature's conversion: encoded bytes -> uint8 [28, 28]."""
+  return drawing_from_pixels(decode(encoded), polarity)
+
+
+_CONVERT = {polarity: tf.function(lambda e, p=polarity: drawing_from_bytes(e, p),
+                                  input_signature=[tf.TensorSpec([], tf.string)])
+            for polarity in POLARITIES}
+_CONVERT_PIXELS = {polarity: tf.function(lambda x, p=polarity: drawing_from_pixels(x, p),
+                                         input_signature=[tf.TensorSpec([None, None, None],
+                                                                        tf.uint8)])
+                   for polarity in POLARITIES}
+
+
+def _pillow_pixels(image: Image.Image) -> np.ndarray:
+  """A picture TensorFlow cannot decode (WebP, TIFF, CMYK JPEG...) as uint8 [H, W, C]."""
+  image.seek(0)  # the first frame of an animation
+  if image.mode.startswith("I;16") or image.mode in ("I", "F"):
     values = np.asarray(image, dtype=np.float64)
     top = values.max() or 1.0
-    return np.round(values / top * 255).astype(np.uint8)
-  return np.asarray(image.convert("L"), dtype=np.uint8)
-
-
-def _light_on_dark(pixels: np.ndarray, polarity: str) -> np.ndarray:
-  if polarity == "auto":
-    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
-    polarity = "dark_on_light" if border.mean() > 127 else "light_on_dark"
-  return 255 - pixels if polarity == "dark_on_light" else pixels
-
-
-def _fit(pixels: np.ndarray) -> np.ndarray:
-  """Scaled so that the longer side is 28, centred on a dark square."""
-  height, width = pixels.shape
-  scale = SIZE / max(height, width)
-  size = (max(1, round(width * scale)), max(1, round(height * scale)))
-  resized = np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS))
-  out = np.zeros((SIZE, SIZE), np.uint8)
-  top, left = (SIZE - resized.shape[0]) // 2, (SIZE - resized.shape[1]) // 2
-  out[top:top + resized.shape[0], left:left + resized.shape[1]] = resized
-  return out
+    return np.round(values / top * 255).astype(np.uint8)[..., None]
+  if image.mode == "P" and "transparency" in image.info:
+    image = image.convert("RGBA")
+  elif image.mode not in ("L", "LA", "RGB", "RGBA"):
+    image = image.convert("RGBA" if "A" in image.mode else "RGB")
+  pixels = np.asarray(image, dtype=np.uint8)
+  return pixels[..., None] if pixels.ndim == 2 else pixels
 
 
 def to_drawing(source: Union[bytes, str], polarity: str = "auto", name: str = "") -> np.ndarray:
   """Encoded image bytes or a file path -> uint8 [28, 28]; a DataSourceError naming it else."""
-  if polarity not in POLARITIES:
-    raise DataSourceError(f"polarity {polarity!r} must be one of {', '.join(POLARITIES)}")
+  check_polarity(polarity)
   name = name or (source if isinstance(source, str) else "image")
   try:
-    with Image.open(io.BytesIO(source) if isinstance(source, bytes) else source) as image:
+    encoded = source if isinstance(source, bytes) else open(source, "rb").read()
+  except OSError as e:
+    raise DataSourceError(f"{name}: cannot be read ({e.strerror or e})") from None
+  try:
+    with Image.open(io.BytesIO(encoded)) as image:  # the header only, so far
       if image.width * image.height > MAX_PIXELS:
         raise DataSourceError(f"{name}: {image.width} x {image.height} pixels, more than the "
                               f"{MAX_PIXELS:,} a drawing may have")
-      image.seek(0)  # the first frame of an animation
-      pixels = _grayscale(image)
+      if image.format in _TF_FORMATS and image.mode != "CMYK":
+        try:
+          return _CONVERT[polarity](tf.constant(encoded)).numpy()
+        except tf.errors.InvalidArgumentError:
+          pass  # a variant TensorFlow does not read (16-bit BMP...): Pillow's turn
+      image.load()
+      pixels = _pillow_pixels(image)
   except DataSourceError:
     raise
-  except (OSError, ValueError, Image.DecompressionBombError) as e:
-    raise DataSourceError(f"{name}: not a readable image ({e})") from None
-  return _fit(_light_on_dark(pixels, polarity))
+  except Image.UnidentifiedImageError:
+    raise DataSourceError(f"{name}: not a readable image (not PNG, JPEG, GIF, BMP, WebP or "
+                          "another format Pillow reads)") from None
+  except (OSError, ValueError, SyntaxError) as e:
+    raise DataSourceError(f"{name}: not a readable image ({str(e).splitlines()[0]})") from None
+  return _CONVERT_PIXELS[polarity](tf.constant(pixels)).numpy()

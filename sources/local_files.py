@@ -1,11 +1,14 @@
 """Checks of the data that need no TensorFlow: the CLI runs them first, so that a missing or
 broken file (--manual-dir), or a label budget the data set cannot meet where its size is known
 from its name or its files' headers, is named in a second, before TensorFlow and TFX load."""
+import hashlib
+import os
 from typing import Optional, Tuple
 
 from components.tfds_example_gen import label_budget
 from sources import doodle_drawing
 from sources import doodles
+from sources import image_files
 from sources import mnist_idx
 from sources import quickdraw_files
 from sources.errors import DataSourceError
@@ -13,16 +16,37 @@ from sources.errors import DataSourceError
 _DOODLES = ("doodles", doodles.NAME)
 
 
-def check(dataset: str, manual_dir: Optional[str]) -> None:
+def check(dataset: str, manual_dir: Optional[str], test_split: str = "test") -> None:
   """A DataSourceError naming the file, for the builders that read local files."""
+  name, _, config = dataset.partition("/")
+  if name == image_files.NAME:
+    if not manual_dir:
+      raise DataSourceError("data set 'image_folder' needs the folder: --manual-dir DIR")
+    image_files.check_polarity(config or "auto")
+    image_files.check(manual_dir, test_split)
+    return
   if not manual_dir:
     return
-  name, _, config = dataset.partition("/")
   if name == quickdraw_files.NAME:
     quickdraw_files.check_files(config, manual_dir)
   elif name == mnist_idx.NAME:
     for split in ("train", "test"):
       mnist_idx.read_images_and_labels(manual_dir, split)
+
+
+def fingerprint(dataset: str, manual_dir: Optional[str]) -> str:
+  """A hash of the local source files' names, sizes and times ('' without a manual dir): a
+  replaced file is new data, so no cached result of the old one is reused."""
+  if not manual_dir or not os.path.isdir(manual_dir):
+    return ""
+  if dataset.partition("/")[0] == image_files.NAME:
+    return image_files.fingerprint(manual_dir)
+  digest = hashlib.sha256()
+  for entry in sorted(os.scandir(manual_dir), key=lambda e: e.name):
+    if entry.is_file():
+      stat = entry.stat()
+      digest.update(f"{entry.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+  return digest.hexdigest()[:16]
 
 
 def training_size(dataset: str, manual_dir: Optional[str]) -> Optional[Tuple[int, int]]:

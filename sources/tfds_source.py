@@ -8,6 +8,7 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from sources import doodles
+from sources import image_folder
 from sources import mnist_idx
 from sources import quickdraw_files
 from sources.errors import DataSourceError
@@ -18,7 +19,7 @@ ALIASES = {"doodles": doodles.NAME}
 # Builders that need no download (generated, or read from local files in the manual dir), so
 # they can be prepared wherever the pipeline runs.
 _OFFLINE_BUILDERS = (doodles.FewlabelsDoodles, quickdraw_files.QuickdrawFiles,
-                     mnist_idx.MnistIdx)
+                     mnist_idx.MnistIdx, image_folder.ImageFolder)
 IMAGE_SHAPE = (features.IMAGE_SIZE, features.IMAGE_SIZE, 1)
 
 
@@ -29,9 +30,13 @@ def canonical_name(dataset: str) -> str:
   return f"{name}/{config}" if config else name
 
 
-def open_builder(dataset: str, data_dir: Optional[str]) -> tfds.core.DatasetBuilder:
+def open_builder(dataset: str, data_dir: Optional[str], manual_dir: Optional[str] = None,
+                 skip_bad_images: bool = False) -> tfds.core.DatasetBuilder:
   """The builder, prepared or not: its features (classes, shapes) are known either way."""
   try:
+    if dataset.partition("/")[0] == image_folder.NAME:  # its classes are the folder's
+      return tfds.builder(canonical_name(dataset), data_dir=data_dir, folder=manual_dir,
+                          skip_bad_images=skip_bad_images)
     return tfds.builder(canonical_name(dataset), data_dir=data_dir)
   except tfds.core.registered.DatasetNotFoundError:
     raise DataSourceError(
@@ -43,9 +48,14 @@ def open_builder(dataset: str, data_dir: Optional[str]) -> tfds.core.DatasetBuil
     raise DataSourceError(f"data set {dataset!r}: {str(e).splitlines()[0]}") from None
 
 
-def class_names(dataset: str, data_dir: Optional[str]) -> Tuple[str, ...]:
+def class_names(dataset: str, data_dir: Optional[str],
+                manual_dir: Optional[str] = None) -> Tuple[str, ...]:
   """The class names, without preparing the data (enough to compile for a cluster)."""
-  info = open_builder(dataset, data_dir).info
+  return builder_class_names(open_builder(dataset, data_dir, manual_dir), dataset)
+
+
+def builder_class_names(builder: tfds.core.DatasetBuilder, dataset: str) -> Tuple[str, ...]:
+  info = builder.info
   if info.supervised_keys is None or not hasattr(info.features[info.supervised_keys[1]], "names"):
     raise DataSourceError(f"data set {dataset!r} has no (image, class label) supervised keys")
   return tuple(info.features[info.supervised_keys[1]].names)
@@ -60,6 +70,7 @@ class SourceSpec:
   train_split: str = "train"
   test_split: str = "test"  # or `holdout:N`: N test images per class taken from train_split
   classes: Tuple[str, ...] = ()  # keep only these classes, renumbered in this order
+  skip_bad_images: bool = False  # image folders: skip unreadable pictures (else fail naming one)
 
   @property
   def holdout(self) -> bool:
@@ -69,7 +80,8 @@ class SourceSpec:
 def load_builder(source: SourceSpec) -> tfds.core.DatasetBuilder:
   """Returns a prepared builder, or raises DataSourceError saying what to do."""
   name = canonical_name(source.dataset)
-  builder = open_builder(source.dataset, source.data_dir)
+  builder = open_builder(source.dataset, source.data_dir, source.manual_dir,
+                         source.skip_bad_images)
   if not builder.is_prepared():
     if not isinstance(builder, _OFFLINE_BUILDERS):
       raise DataSourceError(
@@ -94,7 +106,7 @@ def _check_layout(source: SourceSpec, builder: tfds.core.DatasetBuilder) -> None
     if split not in info.splits:
       raise DataSourceError(
           f"data set {source.dataset!r} has no split {split!r}: it has {sorted(info.splits)}")
-  class_names(source.dataset, source.data_dir)
+  builder_class_names(builder, source.dataset)
   image = info.features[info.supervised_keys[0]]
   if tuple(image.shape) != IMAGE_SHAPE or image.np_dtype != np.uint8:
     raise DataSourceError(f"data set {source.dataset!r} has {image.np_dtype} images of shape "

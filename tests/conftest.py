@@ -19,6 +19,9 @@ MIN_ACCURACY = 0.25
 SELF_TRAINING_SETTINGS = (("max_rounds", 2), ("min_pool", 0), ("window", 300))
 CONSISTENCY_SETTINGS = (("epochs", 2),)
 TINY_METHOD_SETTINGS = ()
+# The tests of the shared pipeline runs below (runs, method_runs, pair_runs) go to one xdist
+# worker (`make test` runs `pytest -n auto --dist loadgroup`), so that each run is made once.
+SHARED_RUNS = pytest.mark.xdist_group("shared_runs")
 
 
 def with_method(config: config_lib.PipelineConfig, method: str, **changes):

@@ -68,7 +68,7 @@ def test_a_new_method_is_one_spec_and_every_consumer_takes_it(tmp_path):
     config = config_lib.PipelineConfig(method="majority", method_settings=(("rounds", 3),),
                                        output_dir=str(tmp_path))
     assert config.settings == _MajoritySettings(rounds=3)
-    custom = pipeline_lib.trainer_custom_config(config, 10, "v")
+    custom = pipeline_lib.trainer_custom_config(config, [str(c) for c in range(10)], "v")
     assert custom["method"] == "majority" and custom["method_settings"] == {"rounds": 3}
     with pytest.raises(ConfigError, match="method 'majority' has no setting 'epochs'"):
       config_lib.PipelineConfig(method="majority", method_settings=(("epochs", 3),))

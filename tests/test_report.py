@@ -6,7 +6,9 @@ import pytest
 
 from tests import browser
 
-pytestmark = pytest.mark.slow
+from tests.conftest import SHARED_RUNS
+
+pytestmark = [pytest.mark.slow, SHARED_RUNS]
 
 
 def _report(summary) -> pathlib.Path:

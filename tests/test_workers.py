@@ -17,7 +17,9 @@ from models import weights
 from models import distribution
 from pipeline import local_workers
 
-pytestmark = pytest.mark.slow
+from tests.conftest import SHARED_RUNS
+
+pytestmark = [pytest.mark.slow, SHARED_RUNS]
 
 
 @pytest.fixture(scope="module")

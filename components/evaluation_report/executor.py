@@ -28,6 +28,7 @@ STATISTICS_KEY = "statistics"
 ANOMALIES_KEY = "anomalies"
 MODEL_RUN_KEY = "model_run"
 PRETRAINED_MODEL_KEY = "pretrained_model"
+NO_POOL_LABELS = "no labels"  # the pool came without labels: pseudo-labels cannot be scored
 REFERENCE_EVALUATION_KEY = "reference_evaluation"  # the candidate against the reference
 DECISION_KEY = "decision"  # PushGate's: what was pushed and why
 REPORT_KEY = "report"
@@ -259,8 +260,10 @@ def _consistency_section(history: dict) -> str:
   """Per epoch: share of the pool above the threshold, their pseudo-labels' accuracy where the
   pool's labels are known, and the classes they went to (a collapse shows as one colour)."""
   epochs, counts = history["epochs"], np.array(history["accepted_per_class"])
+  scored = history.get("pool_labels_known", True)
   rows = [[number, render.fmt(e.get("above_threshold")),
-           render.fmt(e.get("pseudo_label_accuracy")) if counts[number - 1].sum() else "-",
+           (render.fmt(e.get("pseudo_label_accuracy")) if scored else NO_POOL_LABELS)
+           if counts[number - 1].sum() else "-",
            f"{int(counts[number - 1].sum()):,}", render.fmt(e.get("val_accuracy"))]
           for number, e in enumerate(epochs, start=1)]
   fig, ax = plt.subplots(figsize=(6.5, 3.4))
@@ -319,7 +322,9 @@ def _training_section(history: Optional[dict], pretraining: Optional[dict]) -> s
   if report:
     rounds = report["rounds"]
     rows = [[r["round"], f"{r['num_labeled']:,}", f"{r['pool']:,}", sum(r["added_per_class"]),
-             render.fmt(r["validation_accuracy"]), render.fmt(r["pseudo_label_accuracy"])]
+             render.fmt(r["validation_accuracy"]),
+             render.fmt(r["pseudo_label_accuracy"]) if history.get("pool_labels_known", True)
+             else NO_POOL_LABELS]
             for r in rounds]
     fig, ax = plt.subplots(figsize=(6.5, 3.4))
     added = np.array([r["added_per_class"] for r in rounds])

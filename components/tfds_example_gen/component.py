@@ -19,9 +19,11 @@ class TFDSExampleGen(base_beam_component.BaseBeamComponent):
   def __init__(self, dataset: str, label_budget: str, seed: int = 0,
                tfds_data_dir: Optional[str] = None, manual_dir: Optional[str] = None,
                train_split: str = "train", test_split: str = "test",
-               classes: Sequence[str] = ()):
+               classes: Sequence[str] = (), skip_bad_images: bool = False,
+               source_fingerprint: str = ""):
     super().__init__(spec=spec.TFDSExampleGenSpec(
         dataset=dataset, tfds_data_dir=tfds_data_dir, manual_dir=manual_dir,
         label_budget=label_budget, seed=seed, classes=",".join(classes),
-        train_split=train_split, test_split=test_split,
+        train_split=train_split, test_split=test_split, skip_bad_images=int(skip_bad_images),
+        source_fingerprint=source_fingerprint,
         examples=types.Channel(type=standard_artifacts.Examples)))

@@ -23,6 +23,7 @@ from tfx.types import artifact_utils
 from components.tfds_example_gen import split_plan
 from components.tfds_example_gen import spec
 from sources import features
+from sources import image_folder
 from sources import tfds_source
 
 # Images per Beam work item: small enough to spread, large enough to amortise opening TFDS.
@@ -86,7 +87,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         manual_dir=exec_properties.get(spec.MANUAL_DIR_KEY) or None,
         train_split=exec_properties[spec.TRAIN_SPLIT_KEY],
         test_split=exec_properties[spec.TEST_SPLIT_KEY],
-        classes=tuple(c for c in (exec_properties.get(spec.CLASSES_KEY) or "").split(",") if c))
+        classes=tuple(c for c in (exec_properties.get(spec.CLASSES_KEY) or "").split(",") if c),
+        skip_bad_images=bool(exec_properties.get(spec.SKIP_BAD_IMAGES_KEY)))
     seed = int(exec_properties[spec.SEED_KEY])
 
     builder = tfds_source.load_builder(source)
@@ -126,4 +128,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     examples.set_string_custom_property(
         spec.LABELED_PER_CLASS_PROPERTY,
         json.dumps(per_class, sort_keys=True))
+    examples.set_string_custom_property(spec.CLASS_NAMES_PROPERTY,
+                                        json.dumps(list(plan.class_names), ensure_ascii=False))
+    skipped = image_folder.skipped_images(builder)
+    examples.set_string_custom_property(spec.SKIPPED_IMAGES_PROPERTY,
+                                        json.dumps(list(skipped), ensure_ascii=False))
+    if skipped:
+      logging.warning("%d unreadable pictures were skipped (--skip-bad-images), e.g. %s",
+                      len(skipped), skipped[0])
     logging.info("Wrote %s in %.1f s", counts, time.monotonic() - started)

@@ -11,6 +11,7 @@ from typing import Dict
 
 import numpy as np
 
+ALL = "all"
 _COUNT = re.compile(r"^\d+$")
 _PERCENT = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)%$")
 
@@ -21,16 +22,17 @@ class BudgetError(ValueError):
 
 @dataclasses.dataclass(frozen=True)
 class LabelBudget:
-  """A count of images, or a percentage of the training images."""
+  """A count of images, a percentage of the training images, or `all` (every labeled image:
+  the natural choice when the unlabeled pool is real, not simulated)."""
   text: str
 
   def __post_init__(self):
-    if not (_COUNT.match(self.text) or _PERCENT.match(self.text)):
-      raise BudgetError(
-          f"label budget {self.text!r} is not a count (e.g. 700) or a percentage (e.g. 1.5%)")
+    if not (_COUNT.match(self.text) or _PERCENT.match(self.text) or self.text == ALL):
+      raise BudgetError(f"label budget {self.text!r} is not a count (e.g. 700), a percentage "
+                        "(e.g. 1.5%) or 'all'")
     if self.is_percent and not 0 < float(self.text[:-1]) <= 100:
       raise BudgetError(f"label budget {self.text!r} must be a percentage in (0%, 100%]")
-    if not self.is_percent and int(self.text) <= 0:
+    if _COUNT.match(self.text) and int(self.text) <= 0:
       raise BudgetError(f"label budget {self.text!r} must be a positive count of images")
 
   @property
@@ -39,7 +41,9 @@ class LabelBudget:
 
   def count(self, num_train: int, num_classes: int) -> int:
     """The number of labeled images for a training set of this size."""
-    if self.is_percent:
+    if self.text == ALL:
+      count = num_train
+    elif self.is_percent:
       count = int(round(float(self.text[:-1]) / 100.0 * num_train))
     else:
       count = int(self.text)

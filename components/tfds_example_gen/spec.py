@@ -15,11 +15,17 @@ LABEL_BUDGET_KEY = "label_budget"
 SEED_KEY = "seed"
 TRAIN_SPLIT_KEY = "train_split"
 TEST_SPLIT_KEY = "test_split"
+SKIP_BAD_IMAGES_KEY = "skip_bad_images"  # 1: an image folder's unreadable pictures are skipped
+# A hash of the local source files (names, sizes, times): part of TFX's cache key, so that a
+# changed folder or file is read again instead of reusing the examples of the old one.
+SOURCE_FINGERPRINT_KEY = "source_fingerprint"
 EXAMPLES_KEY = "examples"
 
 # Custom properties of the output artifact, read back by reports and tests.
 SPLIT_COUNTS_PROPERTY = "split_counts"
 LABELED_PER_CLASS_PROPERTY = "labeled_per_class"
+SKIPPED_IMAGES_PROPERTY = "skipped_images"  # JSON list of the files skipped as unreadable
+CLASS_NAMES_PROPERTY = "class_names"  # JSON list, in label order
 
 
 class TFDSExampleGenSpec(component_spec.ComponentSpec):
@@ -32,6 +38,8 @@ class TFDSExampleGenSpec(component_spec.ComponentSpec):
       SEED_KEY: component_spec.ExecutionParameter(type=int),
       TRAIN_SPLIT_KEY: component_spec.ExecutionParameter(type=str),
       TEST_SPLIT_KEY: component_spec.ExecutionParameter(type=str),
+      SKIP_BAD_IMAGES_KEY: component_spec.ExecutionParameter(type=int, optional=True),
+      SOURCE_FINGERPRINT_KEY: component_spec.ExecutionParameter(type=str, optional=True),
   }
   INPUTS = {}
   OUTPUTS = {EXAMPLES_KEY: component_spec.ChannelParameter(type=standard_artifacts.Examples)}

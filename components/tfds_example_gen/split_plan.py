@@ -14,10 +14,12 @@ import tensorflow_datasets as tfds
 
 from components.tfds_example_gen import label_budget
 from components.tfds_example_gen import spec
+from sources import features
 from sources import tfds_source
 from sources.errors import DataSourceError
 
 DROP = -1  # a role for images of classes outside the filter
+DROPPED_LABEL = -2  # their label after the class filter (-1 is NO_LABEL: came without a label)
 # Roles are indices into spec.SPLITS.
 LABELED = spec.SPLITS.index(spec.LABELED_SPLIT)
 UNLABELED = spec.SPLITS.index(spec.UNLABELED_SPLIT)
@@ -35,10 +37,10 @@ def holdout_per_class(test_split: str) -> Optional[int]:
 @dataclasses.dataclass
 class SplitPlan:
   class_names: Tuple[str, ...]
-  label_map: np.ndarray  # source label -> output label, DROP for filtered-out classes
+  label_map: np.ndarray  # source label -> output label, DROPPED_LABEL for filtered-out classes
   train_roles: np.ndarray  # per image of the source train split: LABELED, UNLABELED, TEST, DROP
   test_roles: Optional[np.ndarray]  # per image of the source test split; None with a hold-out
-  train_labels: np.ndarray  # output labels of the source train split (DROP where dropped)
+  train_labels: np.ndarray  # output labels of the train split (DROPPED_LABEL, NO_LABEL)
 
   def count(self, role: int) -> int:
     total = int((self.train_roles == role).sum())
@@ -54,8 +56,14 @@ class SplitPlan:
     return label_budget.per_class_counts(self.train_labels, self.train_roles == LABELED)
 
   def pool_labels(self) -> np.ndarray:
-    """Labels of the images a label budget chooses from: all training images not held out."""
-    return self.train_labels[np.isin(self.train_roles, (LABELED, UNLABELED))]
+    """Labels of the images a label budget chooses from: all labeled training images not held
+    out (pictures that came without a label are never chosen)."""
+    return self.train_labels[np.isin(self.train_roles, (LABELED, UNLABELED))
+                             & (self.train_labels != features.NO_LABEL)]
+
+  def has_unlabeled_source(self) -> bool:
+    """Whether some training pictures came without a label (no true labels to score against)."""
+    return bool((self.train_labels == features.NO_LABEL).any())
 
 
 def budget_count(pool_labels: np.ndarray, budget_text: str, class_names: Sequence[str]) -> int:
@@ -77,7 +85,7 @@ def read_labels(builder: tfds.core.DatasetBuilder, split: str) -> np.ndarray:
 def label_map(source_names: Sequence[str], classes: Optional[Sequence[str]]) -> np.ndarray:
   if not classes:
     return np.arange(len(source_names))
-  mapping = np.full(len(source_names), DROP)
+  mapping = np.full(len(source_names), DROPPED_LABEL)
   for new, name in enumerate(classes):
     if name not in source_names:
       raise DataSourceError(f"class {name!r} is not in the data set's {len(source_names)} classes")
@@ -99,11 +107,14 @@ def first_per_class(labels: np.ndarray, per_class: int, num_classes: int) -> np.
 
 def _train_labels(builder: tfds.core.DatasetBuilder,
                   source: tfds_source.SourceSpec) -> Tuple[np.ndarray, Tuple[str, ...], np.ndarray]:
-  """(label map, output class names, output labels of the training split by id)."""
-  source_names = tfds_source.class_names(source.dataset, source.data_dir)
+  """(label map, output class names, output labels of the training split by id); pictures that
+  came without a label (an image folder's unlabeled/) keep NO_LABEL."""
+  source_names = tfds_source.builder_class_names(builder, source.dataset)
   mapping = label_map(source_names, source.classes)
   names = tuple(source.classes) if source.classes else tuple(source_names)
-  return mapping, names, mapping[read_labels(builder, source.train_split)]
+  raw = read_labels(builder, source.train_split)
+  return mapping, names, np.where(raw == features.NO_LABEL, features.NO_LABEL,
+                                  mapping[np.maximum(raw, 0)])
 
 
 def output_train_labels(source: tfds_source.SourceSpec) -> np.ndarray:
@@ -114,15 +125,16 @@ def output_train_labels(source: tfds_source.SourceSpec) -> np.ndarray:
 def make_plan(builder: tfds.core.DatasetBuilder, source: tfds_source.SourceSpec,
               budget_text: str, seed: int) -> SplitPlan:
   mapping, names, labels = _train_labels(builder, source)
-  roles = np.where(labels == DROP, DROP, UNLABELED)
+  unlabeled_source = labels == features.NO_LABEL  # never labeled, never held out as test
+  roles = np.where(labels == DROPPED_LABEL, DROP, UNLABELED)
   holdout = holdout_per_class(source.test_split)
   test_roles = None
   if holdout is not None:
     roles[first_per_class(labels, holdout, len(names))] = TEST
   else:
     test_labels = mapping[read_labels(builder, source.test_split)]
-    test_roles = np.where(test_labels == DROP, DROP, TEST)
-  pool = np.flatnonzero(roles == UNLABELED)
+    test_roles = np.where(test_labels == DROPPED_LABEL, DROP, TEST)
+  pool = np.flatnonzero((roles == UNLABELED) & ~unlabeled_source)
   count = budget_count(labels[pool], budget_text, names)
   roles[pool[label_budget.select_labeled(labels[pool], count, seed)]] = LABELED
   return SplitPlan(names, mapping, roles, test_roles, labels)

@@ -32,7 +32,8 @@ def train(request: methods.TrainRequest) -> methods.Trained:
     self_training.score_pseudo_labels(outcome, request.true_labels)
   history = dict(histories[outcome.best_round], self_training={
       "best_round": outcome.best_round, "stop_reason": outcome.stop_reason,
-      "rounds": [dataclasses.asdict(r) for r in outcome.rounds]})
+      "rounds": [dataclasses.asdict(r) for r in outcome.rounds]},
+                 pool_labels_known=request.true_labels is not None)
   return methods.Trained(outcome.best_model, history)
 
 

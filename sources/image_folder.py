@@ -1,0 +1,103 @@
+"""TFDS builder `image_folder`: your own pictures, in folders (layout: sources/image_files.py).
+
+`--data image_folder[/POLARITY] --manual-dir DIR`: every picture is converted once, at
+preparation, by the one conversion the model's image signature and `fewlabels predict` use
+(sources/drawing_image.py); POLARITY is `auto` (default), `light_on_dark` or `dark_on_light`.
+Pictures of `labeled/<class>/` go to the `train` split with their class; those of `unlabeled/`
+go there too, with the label -1 (TFDS's "no label"), so the pipeline's example ids (the index
+in `train`) are unique across both; `test/<class>/` is the `test` split. Each example keeps its
+file's path relative to DIR (`path`), so every id points back to a file.
+
+The prepared data's config name holds a fingerprint of the folder (paths, sizes, times), so a
+changed folder is prepared anew instead of silently reusing the old pictures.
+"""
+import logging
+import os
+from typing import Optional, Tuple
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+from sources import drawing_image
+from sources import features
+from sources import image_builder
+from sources import image_files
+from sources.errors import DataSourceError
+
+NAME = image_files.NAME
+PATH_KEY = "path"
+SKIPPED_KEY = "skipped_images"  # in the prepared data's metadata: paths of unreadable pictures
+_PROGRESS_EVERY = 5_000
+
+
+class ImageFolder(image_builder.ImageClassBuilder):
+  """Your own pictures from DIR/labeled/<class>/, DIR/unlabeled/ and DIR/test/<class>/."""
+
+  MANUAL_DOWNLOAD_INSTRUCTIONS = "Pass the image folder as --manual-dir (see the README)."
+
+  def __init__(self, *, folder: Optional[str] = None, config=None,
+               skip_bad_images: bool = False, **kwargs):
+    if not folder:
+      raise DataSourceError("data set 'image_folder' needs the folder: --manual-dir DIR")
+    polarity = getattr(config, "name", config) or "auto"
+    self._polarity = drawing_image.check_polarity(polarity)
+    self._folder = os.path.abspath(folder)
+    self._skip = skip_bad_images
+    self._names = image_files.class_names(self._folder)
+    fingerprint = image_files.fingerprint(self._folder, f"{polarity} {skip_bad_images}")
+    name = f"{polarity}-{'skip' if skip_bad_images else 'strict'}-{fingerprint}"
+    super().__init__(config=tfds.core.BuilderConfig(name=name, description=self._folder),
+                     **kwargs)
+
+  def class_names(self) -> Tuple[str, ...]:
+    return self._names
+
+  def _info(self) -> tfds.core.DatasetInfo:
+    info = super()._info()
+    return self.dataset_info_from_configs(
+        features=tfds.features.FeaturesDict(dict(info.features, **{PATH_KEY: tfds.features.Text()})),
+        supervised_keys=info.supervised_keys, description=self.__doc__,
+        metadata=tfds.core.MetadataDict())
+
+  def _split_generators(self, dl_manager):
+    del dl_manager  # the folder is read where it is
+    splits = {"train": self._generate_examples((image_files.LABELED, image_files.UNLABELED))}
+    if os.path.isdir(os.path.join(self._folder, image_files.TEST)):
+      splits["test"] = self._generate_examples((image_files.TEST,))
+    return splits
+
+  def _generate_examples(self, parts):
+    skipped = self.info.metadata.setdefault(SKIPPED_KEY, [])
+    done = 0
+    for part in parts:
+      for path, label in image_files.files_of(self._folder, part, self._names):
+        relative = os.path.relpath(path, self._folder)
+        try:
+          pixels = drawing_image.to_drawing(path, self._polarity, name=path)
+        except DataSourceError as e:
+          if not self._skip:
+            raise DataSourceError(f"{e} (or pass --skip-bad-images)") from None
+          logging.warning("skipped: %s", e)
+          skipped.append(relative)
+          continue
+        done += 1
+        if done % _PROGRESS_EVERY == 0:
+          logging.info("image folder: %d pictures converted (%s)", done, part)
+        yield relative, {"image": pixels[..., None].astype(np.uint8), "label": label,
+                         PATH_KEY: relative}
+    if skipped:
+      logging.warning("image folder: %d unreadable pictures skipped (--skip-bad-images)",
+                      len(skipped))
+
+
+def skipped_images(builder: tfds.core.DatasetBuilder) -> Tuple[str, ...]:
+  """The pictures preparation skipped as unreadable (empty for other builders)."""
+  return tuple((builder.info.metadata or {}).get(SKIPPED_KEY, ()))
+
+
+def paths_by_id(builder: tfds.core.DatasetBuilder, split: str = "train") -> np.ndarray:
+  """The file of every example id (its index in `split`), relative to the folder."""
+  ds = builder.as_dataset(split=split, shuffle_files=False,
+                          decoders={features.IMAGE_KEY: tfds.decode.SkipDecoding()})
+  return np.array([p.decode("utf-8", "surrogateescape")
+                   for p in tfds.as_numpy(ds.map(lambda ex: ex[PATH_KEY]))], dtype=object)
