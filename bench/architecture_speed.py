@@ -11,7 +11,6 @@ images in two views) on the CNN. Prints the machine and the figures.
 import argparse
 import math
 import os
-import platform
 import tempfile
 import time
 
@@ -35,6 +34,7 @@ from models import architectures, autograph_speedup, classifier, consistency, in
 from models import training_loop  # noqa: E402
 from models import config as config_lib  # noqa: E402
 from models.config import ModelConfig, TrainingConfig  # noqa: E402
+import measure  # noqa: E402  (bench/measure.py)
 
 
 def _examples(n, labeled=True):
@@ -79,7 +79,7 @@ def consistency_step_seconds(model_config, batch_size, steps=30):
 def main(args):
   autograph_speedup.skip_autograph_for_tf_keras()
   examples = _examples(args.images)
-  print(f"machine: {platform.node()}, {os.cpu_count()} cores, {platform.platform()}")
+  print(f"machine: {measure.machine()}")
   for config in (ModelConfig(architecture="cnn"), ModelConfig(architecture="lstm", lstm_width=32),
                  ModelConfig(architecture="lstm")):
     seconds = epoch_seconds(config, examples, args.batch_size)

@@ -8,13 +8,13 @@ load before checking anything.
 """
 import argparse
 import os
-import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import measure  # noqa: E402  (bench/measure.py)
 
 COMMANDS = [
     ["--help"],
@@ -49,7 +49,7 @@ def main() -> None:
                  for _ in range(args.repeats)]
     label = "reference: python -c 'import tensorflow'"
     print(f"{label:<45} {statistics.median(reference):.2f}")
-  print(f"machine: {platform.node()}, {os.cpu_count()} cores, {platform.platform()}")
+  print(f"machine: {measure.machine()}")
 
 
 if __name__ == "__main__":

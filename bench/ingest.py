@@ -17,7 +17,6 @@ import argparse
 import dataclasses
 import logging
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -49,6 +48,7 @@ import tensorflow_datasets as tfds  # noqa: E402
 from tfx import v1 as tfx  # noqa: E402
 from tfx.orchestration import metadata  # noqa: E402
 
+import measure  # noqa: E402  (bench/measure.py)
 from pipeline import config as config_lib  # noqa: E402
 from pipeline import pipeline as pipeline_lib  # noqa: E402
 from pipeline import run_results  # noqa: E402
@@ -70,10 +70,6 @@ def write_repeated_class_files(source_dir: str, target_dir: str, per_class: int)
       out[start:stop] = rows[:stop - start]
     out.flush()
     del out
-
-
-def peak_memory_gib(who=resource.RUSAGE_SELF) -> float:
-  return resource.getrusage(who).ru_maxrss / 1024 / 1024  # ru_maxrss is in KiB on Linux
 
 
 def _config(args, source):
@@ -125,13 +121,13 @@ def main(args) -> None:
   read_rows = sum(len(batch[1]) for batch in tfds.as_numpy(
       builder.as_dataset(split="train", batch_size=4096, as_supervised=True)))
   read_rate = read_rows / (time.monotonic() - read_started)
-  peak_before_stage = peak_memory_gib()  # preparing and reading the data set, not the pipeline
+  peak_before_stage = measure.peak_memory_gib()  # preparing and reading the data set, not the pipeline
 
   config = _config(args, source)
   stage_started = time.monotonic()
   child = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--data-stage-only"]
                            + sys.argv[1:])
-  samples = sample_memory(child)
+  samples = measure.sample_memory(child)
   if child.returncode:
     sys.exit(f"ingest: the data stage failed (exit status {child.returncode})")
   stage_seconds = time.monotonic() - stage_started
@@ -141,9 +137,7 @@ def main(args) -> None:
   total_rows = info["train"].num_examples + info["test"].num_examples
   rows = {pipeline_lib.EXAMPLE_GEN: total_rows, pipeline_lib.STATISTICS_GEN: total_rows,
           pipeline_lib.TRANSFORM: info["train"].num_examples}
-  print(f"\nmachine: {platform.node()}, {os.cpu_count()} cores, "
-        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GB, "
-        f"{platform.platform()}")
+  print(f"\nmachine: {measure.machine()}")
   print(f"data: {info['train'].num_examples:,} train + {info['test'].num_examples:,} test images "
         f"(real Quick, Draw! rows repeated), labels {args.labels}, beam args "
         f"{' '.join(config.beam_pipeline_args)}")
@@ -165,23 +159,9 @@ def main(args) -> None:
     print(f"| {component} | {seconds:.0f} | {rate_text} | {ratio} | {peak} |")
   print(f"\ndata stage wall time: {stage_seconds:.0f} s; whole benchmark "
         f"{time.monotonic() - started:.0f} s; peak memory of the data stage in its own "
-        f"process {peak_memory_gib(resource.RUSAGE_CHILDREN):.2f} GiB; of the preparation and "
+        f"process {measure.peak_memory_gib(resource.RUSAGE_CHILDREN):.2f} GiB; of the preparation and "
         f"the reference read in this process {peak_before_stage:.2f} GiB")
   print(f"outputs under {work} (delete when done)")
-
-
-def sample_memory(child: subprocess.Popen, every: float = 0.25):
-  """(wall time, resident bytes) of the child every `every` seconds until it exits: the peak of
-  each component is the largest sample inside its execution's times in ml-metadata."""
-  samples = []
-  while child.poll() is None:
-    try:
-      with open(f"/proc/{child.pid}/statm") as f:
-        samples.append((time.time(), int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")))
-    except (OSError, IndexError, ValueError):
-      pass  # exiting
-    time.sleep(every)
-  return samples
 
 
 def _latest_execution(store, pipeline_name, component):

@@ -14,7 +14,6 @@ import argparse
 import dataclasses
 import logging
 import os
-import platform
 import re
 import shutil
 import subprocess
@@ -45,6 +44,7 @@ from models import architectures, autograph_speedup, classifier, input_fn, lr_sc
 from pipeline import config as config_lib  # noqa: E402
 from pipeline import pipeline as pipeline_lib  # noqa: E402
 from pipeline import run_results  # noqa: E402
+import measure  # noqa: E402  (bench/measure.py)
 
 _SEED_FEED = os.path.join(_HERE, "..", "..", "shared", "bench", "seed_feed_baseline.py")
 BATCH = 256
@@ -132,7 +132,7 @@ def main(args) -> None:
         fit_rates[side].append(epochs * num / seconds)
   pipeline_rate, plain_rate = max(fit_rates["pipeline"]), max(fit_rates["plain"])
 
-  print(f"\nmachine: {platform.node()}, {os.cpu_count()} cores, {platform.platform()}")
+  print(f"\nmachine: {measure.machine()}")
   print(f"data: {num:,} real Quick, Draw! training images through the pipeline's Transform; "
         f"batch {BATCH}")
   print("| feed | images/s | vs research feed |")

@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import pathlib
-import platform
 import shutil
 import sys
 import time
@@ -81,6 +80,7 @@ from components.tfds_example_gen import label_budget  # noqa: E402
 from models import autograph_speedup, classifier, input_fn, methods, pretexts, pretraining  # noqa: E402
 from models import run_fn  # noqa: E402
 from sources import features, tfds_source  # noqa: E402
+import measure  # noqa: E402  (bench/measure.py)
 
 
 def load_split(builder, split):
@@ -196,7 +196,7 @@ def main(args):
   training = config_lib.TrainingConfig(epochs=args.epochs, early_stopping_patience=10,
                                        min_epochs=15, validation_fraction=args.validation_fraction)
   strategy = tf.distribute.get_strategy()
-  machine = f"{platform.node()}, {os.cpu_count()} cores, {platform.platform()}"
+  machine = measure.machine()
   logging.info("machine: %s; data: %d train, %d test images", machine, len(train_y), len(test))
 
   args.csv.parent.mkdir(parents=True, exist_ok=True)

@@ -14,8 +14,8 @@ from sources import tfds_source
 
 def compile_pipeline(config: config_lib.PipelineConfig, output_file: str) -> str:
   """Writes the pipeline spec to `output_file` and returns its path. Needs no cluster."""
-  class_names = config.data.classes or tfds_source.class_names(config.data.dataset,
-                                                               config.data.tfds_data_dir)
+  class_names = config.data.classes or tfds_source.class_names(
+      config.data.dataset, config.data.tfds_data_dir, config.data.manual_dir)
   output_file = os.path.abspath(output_file)
   runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
       config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=config.image),

@@ -13,12 +13,15 @@ from pipeline import run_results
 from sources import tfds_source
 
 
-def check_pool(method: str, unlabeled: int) -> None:
+def check_pool(method: str, unlabeled: int, data: config_lib.DataConfig = None) -> None:
   """The methods that learn from the unlabeled pool need one."""
   spec = methods.get(method)
   if unlabeled == 0 and (spec.uses_unlabeled or spec.needs_encoder):
-    raise config_lib.ConfigError(f"method {method!r} learns from unlabeled images but the label "
-                                 "budget leaves none: lower --labels or use --method supervised")
+    why = ("the label budget leaves none: lower --labels" if data is None or
+           data.label_budget != "all" else
+           f"{data.manual_dir or 'the data'} has no unlabeled pictures: add some to unlabeled/")
+    raise config_lib.ConfigError(f"method {method!r} learns from unlabeled images but {why} or "
+                                 "use --method supervised")
 
 
 def prepare(config: config_lib.PipelineConfig) -> split_plan.SplitPlan:
@@ -28,7 +31,7 @@ def prepare(config: config_lib.PipelineConfig) -> split_plan.SplitPlan:
                               data.label_budget, data.seed)
   logging.info("Data %s: %s images, %d classes", data.dataset, plan.counts(),
                len(plan.class_names))
-  check_pool(config.method, plan.count(split_plan.UNLABELED))
+  check_pool(config.method, plan.count(split_plan.UNLABELED), data)
   return plan
 
 

@@ -156,3 +156,34 @@ def test_a_20000_pixel_square_is_refused_with_its_size_before_decoding(tmp_path)
   path.write_bytes(_png_header(20_000, 20_000))  # 100 bytes claiming 400 million pixels
   with pytest.raises(DataSourceError, match=r"huge.png: 20000 x 20000 pixels, more than"):
     drawing_image.to_drawing(str(path))
+
+
+def test_a_pool_method_on_a_folder_without_unlabeled_pictures_is_one_line(tmp_path):
+  import shutil
+  from models.config import ConfigError
+  from pipeline import config as config_lib
+  from pipeline import local_runner
+  root = str(tmp_path / "pictures")
+  image_folder_data.write(root, labeled=3, unlabeled=1, test=1)
+  shutil.rmtree(os.path.join(root, "unlabeled"))
+  data = config_lib.DataConfig(dataset="image_folder", tfds_data_dir=str(tmp_path / "tfds"),
+                               manual_dir=root, label_budget="all")
+  with pytest.raises(ConfigError) as error:
+    local_runner.prepare(config_lib.PipelineConfig(data=data, method="consistency",
+                                                   output_dir=str(tmp_path / "out")))
+  assert f"{root} has no unlabeled pictures: add some to unlabeled/" in _one_line(error)
+  plan = local_runner.prepare(config_lib.PipelineConfig(data=data, method="supervised",
+                                                        output_dir=str(tmp_path / "out")))
+  assert plan.counts() == {"labeled": 6, "unlabeled": 0, "test": 2}
+
+
+def test_the_report_counts_and_names_the_skipped_pictures():
+  import json
+  from tfx.types import standard_artifacts
+  from components.evaluation_report import executor as report
+  from components.tfds_example_gen import spec
+  examples = standard_artifacts.Examples()
+  examples.set_string_custom_property(spec.SKIPPED_IMAGES_PROPERTY,
+                                      json.dumps(["labeled/bar across/x é.png"]))
+  html = report._data_section(examples, {}, {}, image_folder_data.CLASSES)
+  assert "1 unreadable pictures were skipped" in html and "labeled/bar across/x é.png" in html
