@@ -70,6 +70,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
   data.add_argument("--labels", default=None, metavar="COUNT|PERCENT%|all",
                     help="label budget: images that keep their labels (default: all for an "
                          f"image folder, else {d.data.label_budget.replace('%', '%%')})")
+  data.add_argument("--extra-labels", default=None, metavar="FILE",
+                    help="labels.csv (example_id,class_name) from `fewlabels suggest`'s "
+                         "label.html: those unlabeled examples become labeled")
   data.add_argument("--skip-bad-images", action="store_true",
                     help="image folder: skip unreadable pictures and count them (default: "
                          "stop, naming the first)")
@@ -199,7 +202,9 @@ def config_from_args(args, output_dir: str, **overrides) -> config_lib.PipelineC
                                      args.data),
                                  seed=args.seed, test_split=args.test_split,
                                  classes=tuple(c for c in args.classes.split(",") if c),
-                                 skip_bad_images=args.skip_bad_images),
+                                 skip_bad_images=args.skip_bad_images,
+                                 extra_labels=args.extra_labels and os.path.abspath(
+                                     args.extra_labels)),
       model=dataclasses.replace(base.model, architecture=args.model, lstm_width=args.lstm_width,
                                 lstm_layers=args.lstm_layers, cnn_width=args.cnn_width),
       training=dataclasses.replace(base.training, epochs=args.epochs, batch_size=args.batch_size,
@@ -289,6 +294,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the ink of the pictures (default: %(default)s: from the border)")
   predict.add_argument("--batch-size", type=_positive_int, default=256,
                        help="pictures per model call (default: %(default)s)")
+  suggest = commands.add_parser(
+      "suggest", help="which unlabeled pictures to label next, and a page to label them",
+      description="Scores every unlabeled picture of the last run with its trained model and "
+                  "picks --count to label: the most uncertain, spread over the predicted classes, "
+                  "no near-duplicates. Writes suggestions.csv and label.html (open it in a "
+                  "browser, label, download labels.csv, then `fewlabels run ... --extra-labels "
+                  "labels.csv`).")
+  suggest.add_argument("--output", default=config_lib.PipelineConfig().output_dir, metavar="DIR",
+                       help="output dir of an earlier `fewlabels run` (default: %(default)s)")
+  suggest.add_argument("--name", default=config_lib.PipelineConfig().name,
+                       help="pipeline name (default: %(default)s)")
+  suggest.add_argument("--count", type=_positive_int, default=100,
+                       help="pictures to label (default: %(default)s)")
+  suggest.add_argument("--strategy", default="margin", choices=("margin", "entropy", "random"),
+                       help="uncertainty: margin between the two best classes, entropy, or "
+                            "random (default: %(default)s)")
+  suggest.add_argument("--to", default=None, metavar="DIR",
+                       help="where to write (default: OUTPUT/suggestions)")
+  suggest.add_argument("--seed", type=int, default=0, help="for --strategy random (default: 0)")
   workers = commands.add_parser(
       "workers", help="train on N local processes with MultiWorkerMirroredStrategy",
       description="Run the Trainer's run_fn or the layer-wise pre-training on N local worker "
@@ -323,6 +347,9 @@ def _preflight(output_dir: str, data: config_lib.DataConfig) -> None:
   local_files.check(data.dataset, data.manual_dir, data.test_split)
   local_files.check_budget(data.dataset, data.manual_dir, data.label_budget, data.classes,
                            data.test_split)
+  if data.extra_labels:
+    from sources import extra_labels
+    extra_labels.read(data.extra_labels)
 
 
 @contextlib.contextmanager
@@ -413,6 +440,16 @@ def _predict(args, state: dict) -> None:
   state["exit_status"] = 1 if failed else 0
 
 
+def _suggest(args, state: dict) -> None:
+  del state
+  from pipeline import suggest  # TensorFlow and TFX's ml-metadata
+  written = suggest.run(os.path.abspath(args.output), args.name, args.count, args.strategy,
+                        args.to or os.path.join(args.output, "suggestions"), args.seed)
+  print(f"fewlabels suggest: {args.count} pictures to label: {written[0]}\n"
+        f"  open {written[1]} in a browser, label them, download labels.csv, then: "
+        "fewlabels run ... --extra-labels labels.csv")
+
+
 def _workers(args, state: dict) -> None:
   output = os.path.abspath(args.output)
   if not os.path.isfile(os.path.join(output, "metadata.sqlite")):
@@ -438,6 +475,7 @@ _ONE_LINE_ERRORS = (
     ("models.pretraining", "PretrainingError"),
     ("pipeline.local_workers", "WorkerError"),
     ("pipeline.predict", "PredictError"),
+    ("pipeline.suggest", "SuggestError"),
 )
 
 
@@ -465,7 +503,7 @@ def main(argv: Optional[List[str]] = None) -> int:
   state: dict = {}
   try:
     {"run": _run, "compile": _compile, "sweep": _sweep, "workers": _workers,
-     "predict": _predict}[args.command](args, state)
+     "predict": _predict, "suggest": _suggest}[args.command](args, state)
   except _known_errors() as e:
     print(f"fewlabels: error: {e}{_log_note(state)}", file=sys.stderr)
     return 1

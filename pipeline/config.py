@@ -58,6 +58,8 @@ class DataConfig:
   test_split: str = "test"
   classes: Tuple[str, ...] = ()  # keep only these classes (e.g. 10 of quickdraw_bitmap's 345)
   skip_bad_images: bool = False  # image folders: skip unreadable pictures, counted (else fail)
+  # A labels.csv (`fewlabels suggest`, label.html): its examples move from unlabeled to labeled.
+  extra_labels: Optional[str] = None
 
   def __post_init__(self):
     label_budget.LabelBudget(self.label_budget)  # raises BudgetError naming the value

@@ -28,7 +28,7 @@ def prepare(config: config_lib.PipelineConfig) -> split_plan.SplitPlan:
   """The same plan as ExampleGen's: every data and budget error shows before the pipeline starts."""
   data = config.data
   plan = split_plan.make_plan(tfds_source.load_builder(data.source), data.source,
-                              data.label_budget, data.seed)
+                              data.label_budget, data.seed, data.extra_labels)
   logging.info("Data %s: %s images, %d classes", data.dataset, plan.counts(),
                len(plan.class_names))
   check_pool(config.method, plan.count(split_plan.UNLABELED), data)

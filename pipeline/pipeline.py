@@ -101,6 +101,7 @@ def _data_stage(config: config_lib.PipelineConfig, code_version: str) -> List[ba
       label_budget=data.label_budget, seed=data.seed, train_split=data.train_split,
       test_split=data.test_split, classes=data.classes, skip_bad_images=data.skip_bad_images,
       source_fingerprint=local_files.fingerprint(data.dataset, data.manual_dir),
+      extra_labels=data.extra_labels,
   ).with_id(EXAMPLE_GEN)
   statistics_gen = tfx.components.StatisticsGen(
       examples=example_gen.outputs["examples"]).with_id(STATISTICS_GEN)

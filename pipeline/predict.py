@@ -109,8 +109,8 @@ class Predictor:
 
   def answer(self, drawings: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """uint8 [n, 28, 28] -> (class names best first [n, C], scores [n, C])."""
-    from components.tfds_example_gen import executor as example_gen
-    examples = [example_gen.image_example(d, 0, 0) for d in drawings]
+    from sources import examples as examples_lib
+    examples = [examples_lib.image_example(d) for d in drawings]
     out = self._serve(**{self._export.EXAMPLES_INPUT: self._tf.constant(examples)})
     return out[self._export.CLASSES_KEY].numpy(), out[self._export.SCORES_KEY].numpy()
 

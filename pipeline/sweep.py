@@ -27,6 +27,7 @@ from pipeline import config as config_lib
 from pipeline import local_runner
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
+from sources import extra_labels
 from sources import local_files
 
 SWEEP_DIR = "sweep"
@@ -86,7 +87,9 @@ def cell_key(config: config_lib.PipelineConfig, code: str) -> str:
   where outputs go is left out."""
   settings = dataclasses.asdict(dataclasses.replace(config, output_dir=""))
   files = local_files.fingerprint(config.data.dataset, config.data.manual_dir)
-  text = json.dumps({"settings": settings, "files": files, "code": code},
+  extra = config.data.extra_labels
+  labels = extra_labels.digest(extra) if extra and os.path.isfile(extra) else ""
+  text = json.dumps({"settings": settings, "files": files, "extra_labels": labels, "code": code},
                     sort_keys=True, default=str)
   return hashlib.sha256(text.encode()).hexdigest()[:24]
 

@@ -1,7 +1,6 @@
 """A folder of your own pictures through the whole pipeline (LocalDagRunner): the pushed model
 answers with the folder names, from tf.Examples and from picture bytes alike, and `predict`
 agrees with it; the source, the model's image signature and `predict` see the same pixels."""
-import dataclasses
 import json
 import os
 import subprocess
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.tfds_example_gen import executor as example_gen
+from sources import examples as examples_lib
 from components.tfds_example_gen import spec as example_gen_spec
 from models import export
 from models import run_fn
@@ -85,7 +84,7 @@ def test_the_pushed_model_answers_with_the_folder_names(run):
   test = _source_pixels(run, "test")
   paths = sorted(test)
   out = loaded.signatures[export.SERVING_SIGNATURE](examples=tf.constant(
-      [example_gen.image_example(test[p], 0, 0) for p in paths]))
+      [examples_lib.image_example(test[p]) for p in paths]))
   classes = out[export.CLASSES_KEY].numpy()
   scores = out[export.SCORES_KEY].numpy()
   assert classes.shape == scores.shape == (len(paths), 2)
@@ -105,7 +104,7 @@ def test_source_signature_and_predict_see_the_same_pixels_and_give_the_same_answ
       p for p in test if p.endswith(".jpg"))[:3]
   loaded = tf.saved_model.load(model_dir)
   by_examples = loaded.signatures[export.SERVING_SIGNATURE](examples=tf.constant(
-      [example_gen.image_example(test[p], 0, 0) for p in chosen]))
+      [examples_lib.image_example(test[p]) for p in chosen]))
   encoded = [open(os.path.join(root, p), "rb").read() for p in chosen]
   by_bytes = loaded.signatures[export.IMAGE_SIGNATURE](images=tf.constant(encoded))
   np.testing.assert_allclose(by_bytes[export.PREDICTION_KEY].numpy(),

@@ -9,11 +9,10 @@ import json
 import logging
 import os
 import time
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import apache_beam as beam
 import numpy as np
-import tensorflow as tf
 import tensorflow_datasets as tfds
 from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
@@ -22,6 +21,9 @@ from tfx.types import artifact_utils
 
 from components.tfds_example_gen import split_plan
 from components.tfds_example_gen import spec
+from sources import examples as examples_lib
+from sources import extra_labels
+from sources.errors import DataSourceError
 from sources import features
 from sources import image_folder
 from sources import tfds_source
@@ -32,24 +34,14 @@ _READ_BATCH = 1024
 _FILE_PREFIX = "data_tfrecord"  # the file names TFX's own ExampleGens write
 
 
-def image_example(image: np.ndarray, label: int, example_id: int) -> bytes:
-  """One serialized tf.Example."""
-  feature = {
-      features.IMAGE_KEY: tf.train.Feature(bytes_list=tf.train.BytesList(
-          value=[np.ascontiguousarray(image, dtype=np.uint8).tobytes()])),
-      features.LABEL_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=[label])),
-      features.EXAMPLE_ID_KEY: tf.train.Feature(int64_list=tf.train.Int64List(value=[example_id])),
-  }
-  return tf.train.Example(features=tf.train.Features(feature=feature)).SerializeToString()
-
-
 class _ReadShard(beam.DoFn):
   """Reads images [start, stop) of one split; emits (split index, serialized example)."""
 
   def __init__(self, source: tfds_source.SourceSpec, split: str, roles: np.ndarray,
-               label_map: np.ndarray):
+               label_map: np.ndarray, output_labels: Optional[np.ndarray] = None):
     self._source, self._split = source, split
     self._roles, self._label_map = roles, label_map
+    self._output_labels = output_labels  # by id: the plan's labels, given ones included
     self._builder = None
 
   def setup(self):
@@ -66,8 +58,9 @@ class _ReadShard(beam.DoFn):
         role = self._roles[index]
         if role != split_plan.DROP:
           label = (features.NO_LABEL if role == split_plan.UNLABELED
-                   else int(self._label_map[label]))
-          yield int(role), image_example(image, label, index)
+                   else int(self._label_map[label]) if self._output_labels is None
+                   else int(self._output_labels[index]))
+          yield int(role), examples_lib.image_example(image, label, index)
         index += 1
 
 
@@ -93,7 +86,11 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
     builder = tfds_source.load_builder(source)
     started = time.monotonic()
-    plan = split_plan.make_plan(builder, source, exec_properties[spec.LABEL_BUDGET_KEY], seed)
+    extra = exec_properties.get(spec.EXTRA_LABELS_KEY) or None
+    if extra and extra_labels.digest(extra) != exec_properties.get(spec.EXTRA_LABELS_SHA256_KEY):
+      raise DataSourceError(f"{extra}: the file changed after the pipeline was built: run again")
+    plan = split_plan.make_plan(builder, source, exec_properties[spec.LABEL_BUDGET_KEY], seed,
+                                extra)
     counts, per_class = plan.counts(), plan.labeled_per_class()
     logging.info("Split plan (%.1f s): %s; labeled per class %s", time.monotonic() - started,
                  counts, per_class)
@@ -105,7 +102,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
       reads = [(pipeline
                 | "TrainShards" >> beam.Create(_shards(len(plan.train_roles)))
                 | "ReadTrain" >> beam.ParDo(
-                    _ReadShard(source, source.train_split, plan.train_roles, plan.label_map)))]
+                    _ReadShard(source, source.train_split, plan.train_roles, plan.label_map,
+                               plan.train_labels)))]
       if plan.test_roles is not None:
         reads.append(pipeline
                      | "TestShards" >> beam.Create(_shards(len(plan.test_roles)))

@@ -19,6 +19,9 @@ SKIP_BAD_IMAGES_KEY = "skip_bad_images"  # 1: an image folder's unreadable pictu
 # A hash of the local source files (names, sizes, times): part of TFX's cache key, so that a
 # changed folder or file is read again instead of reusing the examples of the old one.
 SOURCE_FINGERPRINT_KEY = "source_fingerprint"
+# labels.csv of `--extra-labels`, and its SHA-256 (the cache key: another file, another entry).
+EXTRA_LABELS_KEY = "extra_labels"
+EXTRA_LABELS_SHA256_KEY = "extra_labels_sha256"
 EXAMPLES_KEY = "examples"
 
 # Custom properties of the output artifact, read back by reports and tests.
@@ -40,6 +43,8 @@ class TFDSExampleGenSpec(component_spec.ComponentSpec):
       TEST_SPLIT_KEY: component_spec.ExecutionParameter(type=str),
       SKIP_BAD_IMAGES_KEY: component_spec.ExecutionParameter(type=int, optional=True),
       SOURCE_FINGERPRINT_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+      EXTRA_LABELS_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+      EXTRA_LABELS_SHA256_KEY: component_spec.ExecutionParameter(type=str, optional=True),
   }
   INPUTS = {}
   OUTPUTS = {EXAMPLES_KEY: component_spec.ChannelParameter(type=standard_artifacts.Examples)}

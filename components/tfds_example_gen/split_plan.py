@@ -14,6 +14,7 @@ import tensorflow_datasets as tfds
 
 from components.tfds_example_gen import label_budget
 from components.tfds_example_gen import spec
+from sources import extra_labels as extra_labels_lib
 from sources import features
 from sources import tfds_source
 from sources.errors import DataSourceError
@@ -122,8 +123,29 @@ def output_train_labels(source: tfds_source.SourceSpec) -> np.ndarray:
   return _train_labels(tfds_source.load_builder(source), source)[2]
 
 
+def add_extra_labels(roles: np.ndarray, labels: np.ndarray, extra: Dict[int, str],
+                     names: Sequence[str], path: str) -> None:
+  """Moves the examples of `extra` ({id: class name}) from the unlabeled pool to labeled."""
+  where = {LABELED: "already labeled", TEST: "in the test split", DROP: "of a filtered-out class"}
+  for example_id, name in sorted(extra.items()):
+    if name not in names:
+      raise DataSourceError(f"{path}: class {name!r} (example {example_id}) is not one of the "
+                            f"{len(names)} classes: {', '.join(names[:10])}"
+                            f"{', ...' if len(names) > 10 else ''}")
+    if example_id >= len(roles):
+      raise DataSourceError(f"{path}: example id {example_id} is not in the training split "
+                            f"(ids 0-{len(roles) - 1})")
+    if roles[example_id] != UNLABELED:
+      raise DataSourceError(f"{path}: example {example_id} is not in the unlabeled pool: it is "
+                            f"{where[int(roles[example_id])]}")
+    roles[example_id] = LABELED
+    labels[example_id] = list(names).index(name)
+
+
 def make_plan(builder: tfds.core.DatasetBuilder, source: tfds_source.SourceSpec,
-              budget_text: str, seed: int) -> SplitPlan:
+              budget_text: str, seed: int, extra_labels: Optional[str] = None) -> SplitPlan:
+  """The split of every image; `extra_labels`: a labels.csv whose examples move from the
+  unlabeled pool to labeled, with its classes (after the budget's choice)."""
   mapping, names, labels = _train_labels(builder, source)
   unlabeled_source = labels == features.NO_LABEL  # never labeled, never held out as test
   roles = np.where(labels == DROPPED_LABEL, DROP, UNLABELED)
@@ -137,4 +159,6 @@ def make_plan(builder: tfds.core.DatasetBuilder, source: tfds_source.SourceSpec,
   pool = np.flatnonzero((roles == UNLABELED) & ~unlabeled_source)
   count = budget_count(labels[pool], budget_text, names)
   roles[pool[label_budget.select_labeled(labels[pool], count, seed)]] = LABELED
+  if extra_labels:
+    add_extra_labels(roles, labels, extra_labels_lib.read(extra_labels), names, extra_labels)
   return SplitPlan(names, mapping, roles, test_roles, labels)

@@ -1,0 +1,163 @@
+"""Label next on real drawings: labels chosen by `suggest` against the same number at random.
+
+A simulated labeler (the true labels of ../shared/data/quickdraw answer): start from --start
+labels (class-balanced, the pipeline's choice), then --rounds rounds of --add labels, chosen
+either by the `suggest` rule (pipeline/suggest.py: margin uncertainty, class cap, no near-
+duplicates) from the model trained on the labels so far, or at random from the pool. Same
+method, architecture and seed for both; the test split is read once per trained model, for the
+table only. One CSV row per trained model as it finishes (a rerun resumes), then the table.
+
+  python bench/label_next.py [--repeats 3] [--method supervised]
+
+Quick, Draw! data: Google, CC BY 4.0.
+"""
+import argparse
+import csv
+import os
+import pathlib
+import sys
+import time
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+COLUMNS = ["repeat", "arm", "round", "labels", "test_accuracy", "seconds"]
+
+
+def parse_args():
+  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+  parser.add_argument("--data-dir", type=pathlib.Path,
+                      default=ROOT.parent / "shared" / "data" / "quickdraw")
+  parser.add_argument("--start", type=int, default=115)
+  parser.add_argument("--add", type=int, default=115)
+  parser.add_argument("--rounds", type=int, default=4)
+  parser.add_argument("--repeats", type=int, default=3)
+  parser.add_argument("--method", default="supervised")
+  parser.add_argument("--epochs", type=int, default=40)
+  parser.add_argument("--csv", type=pathlib.Path,
+                      default=ROOT / "docs" / "results" / "label_next.csv")
+  parser.add_argument("--work-dir", type=pathlib.Path, default=pathlib.Path("/tmp/fewlabels_grid"))
+  return parser.parse_args()
+
+
+ARGS = parse_args() if __name__ == "__main__" else None
+
+import logging  # noqa: E402
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tensorflow_datasets as tfds  # noqa: E402
+
+import measure  # noqa: E402  (bench/measure.py)
+from components.tfds_example_gen import label_budget  # noqa: E402
+from models import classifier  # noqa: E402
+from models import config as config_lib  # noqa: E402
+from models import input_fn  # noqa: E402
+from models import methods  # noqa: E402
+from models import run_fn  # noqa: E402
+from pipeline import suggest  # noqa: E402
+from sources import features  # noqa: E402
+from sources import tfds_source  # noqa: E402
+
+ARMS = ("suggest", "random")
+
+
+def load(args):
+  source = tfds_source.SourceSpec("quickdraw_files/default_train3499_test500",
+                                  data_dir=str(args.work_dir / "tfds"), manual_dir=str(args.data_dir))
+  builder = tfds_source.load_builder(source)
+  out = []
+  for split in ("train", "test"):
+    images, labels = tfds.as_numpy(builder.as_dataset(split=split, batch_size=-1,
+                                                      as_supervised=True))
+    out += [images.reshape(-1, 28, 28).astype(np.uint8), labels.astype(np.int64)]
+  return out
+
+
+def train(args, x, y, labeled, repeat, num_classes, log_dir):
+  """A model trained on the `labeled` mask (the rest is the method's pool)."""
+  strategy = tf.distribute.get_strategy()
+  tf.keras.utils.set_random_seed(repeat)
+  training = config_lib.TrainingConfig(epochs=args.epochs, early_stopping_patience=10,
+                                       min_epochs=15, validation_fraction=0.2, seed=repeat)
+  request = methods.TrainRequest(
+      examples=input_fn.Examples(x, np.where(labeled, y, features.NO_LABEL), np.arange(len(y))),
+      build_model=run_fn.model_builder(config_lib.ModelConfig(architecture="cnn"), num_classes,
+                                       None, "", strategy),
+      training=training, settings=methods.settings(args.method, {}), num_classes=num_classes,
+      log_dir=log_dir, strategy=strategy)
+  return methods.train(args.method, request, has_encoder=False).model
+
+
+def next_labels(arm, model, x, labeled, count, num_classes, rng):
+  """Indices of `count` pool images to label next."""
+  pool = np.flatnonzero(~labeled)
+  if arm == "random":
+    return rng.choice(pool, count, replace=False)
+  batches = ((pool[i:i + 2048], x[pool[i:i + 2048]], x[pool[i:i + 2048]])
+             for i in range(0, len(pool), 2048))
+  def score(pixels):
+    blank = np.zeros(len(pixels), np.int64)
+    return classifier.predict_probabilities(model, input_fn.Examples(pixels, blank, blank))
+
+  candidates, picked = suggest.suggest(batches, score, num_classes, count, "margin")
+  return candidates.ids[picked]
+
+
+def main(args):
+  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)
+  if not args.data_dir.is_dir():
+    sys.exit(f"label_next bench: Quick, Draw! files not found at {args.data_dir}")
+  x, y, test_x, test_y = load(args)
+  test = input_fn.Examples(test_x, test_y, np.arange(len(test_y)))
+  num_classes = int(y.max()) + 1
+  done = set()
+  if args.csv.exists():
+    with args.csv.open() as f:
+      done = {(int(r["repeat"]), r["arm"], int(r["round"])) for r in csv.DictReader(f)}
+  new_file = not args.csv.exists()
+  args.csv.parent.mkdir(parents=True, exist_ok=True)
+  with args.csv.open("a", newline="") as f:
+    writer = csv.DictWriter(f, COLUMNS)
+    if new_file:
+      writer.writeheader()
+    for repeat in range(args.repeats):
+      start = label_budget.select_labeled(y, args.start, seed=repeat)
+      for arm in ARMS:
+        labeled = start.copy()
+        rng = np.random.default_rng(1000 + repeat)
+        for round_number in range(args.rounds + 1):
+          needed = any((repeat, arm, r) not in done for r in range(round_number, args.rounds + 1))
+          if not needed:
+            break
+          started = time.monotonic()
+          model = train(args, x, y, labeled, repeat, num_classes,
+                        str(args.work_dir / "label_next_logs" / f"{repeat}_{arm}_{round_number}"))
+          if (repeat, arm, round_number) not in done:
+            writer.writerow({"repeat": repeat, "arm": arm, "round": round_number,
+                             "labels": int(labeled.sum()),
+                             "test_accuracy": f"{classifier.accuracy(model, test):.4f}",
+                             "seconds": f"{time.monotonic() - started:.0f}"})
+            f.flush()
+          if round_number < args.rounds:
+            labeled[next_labels(arm, model, x, labeled, args.add, num_classes, rng)] = True
+  report(args)
+
+
+def report(args):
+  with args.csv.open() as f:
+    rows = list(csv.DictReader(f))
+  print(f"\nmachine: {measure.machine()}\nmethod {args.method}, CNN; start {args.start} labels, "
+        f"+{args.add} a round; Quick, Draw! (Google, CC BY 4.0)")
+  print("| labels | " + " | ".join(f"{arm} (mean of n)" for arm in ARMS) + " |")
+  print("|---|---|---|")
+  for labels in sorted({int(r["labels"]) for r in rows}):
+    cells = []
+    for arm in ARMS:
+      acc = [float(r["test_accuracy"]) for r in rows if r["arm"] == arm and int(r["labels"]) == labels]
+      cells.append(f"{np.mean(acc):.4f} (n={len(acc)})" if acc else "-")
+    print(f"| {labels:,} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+  main(ARGS)
