@@ -30,7 +30,9 @@ from sources import local_files
 
 PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
 RUN_FN = "models.run_fn.run_fn"
-_MODEL_CODE = pathlib.Path(__file__).resolve().parent.parent / "models"
+_ROOT = pathlib.Path(__file__).resolve().parent.parent
+_MODEL_CODE = _ROOT / "models"
+_EXAMPLE_CODE = ("sources", "components/tfds_example_gen")  # what writes the examples
 
 # Component ids, as they appear in ml-metadata and in the Kubeflow pipeline.
 EXAMPLE_GEN = "TFDSExampleGen"
@@ -87,7 +89,7 @@ def eval_config(evaluation: Optional[config_lib.EvaluationConfig]) -> tfma.EvalC
       model_specs=[tfma.ModelSpec(signature_name=export.SERVING_SIGNATURE,
                                   label_key=features.LABEL_KEY,
                                   prediction_key=export.PREDICTION_KEY)],
-      slicing_specs=[overall, tfma.SlicingSpec(feature_keys=[features.LABEL_KEY])],
+      slicing_specs=[overall, tfma.SlicingSpec(feature_keys=[features.CLASS_NAME_KEY])],
       metrics_specs=[tfma.MetricsSpec(metrics=[
           accuracy, tfma.MetricConfig(class_name="ExampleCount"),
           tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot")])])
@@ -100,7 +102,9 @@ def _data_stage(config: config_lib.PipelineConfig, code_version: str) -> List[ba
       dataset=data.dataset, tfds_data_dir=data.tfds_data_dir, manual_dir=data.manual_dir,
       label_budget=data.label_budget, seed=data.seed, train_split=data.train_split,
       test_split=data.test_split, classes=data.classes, skip_bad_images=data.skip_bad_images,
-      source_fingerprint=local_files.fingerprint(data.dataset, data.manual_dir),
+      # The examples' code is part of it too: a changed writer must not reuse old examples.
+      source_fingerprint="-".join((local_files.fingerprint(data.dataset, data.manual_dir),
+                                   code_hash(_ROOT, _EXAMPLE_CODE))),
       extra_labels=data.extra_labels,
   ).with_id(EXAMPLE_GEN)
   statistics_gen = tfx.components.StatisticsGen(

@@ -12,6 +12,7 @@ import tensorflow as tf
 
 from sources import examples as examples_lib
 from components.tfds_example_gen import spec as example_gen_spec
+from components.evaluation_report import executor as report_executor
 from models import export
 from models import run_fn
 from pipeline import config as config_lib
@@ -73,6 +74,11 @@ def test_the_splits_are_the_folders_and_the_pile_keeps_no_label(run):
   with open(summary.report, encoding="utf-8") as f:
     report = f.read()
   assert "no labels" in report and image_folder_data.CLASSES[1] in report
+  # The Evaluator's per-class slices are the class names themselves.
+  evaluation = summary.components[pipeline_lib.EVALUATOR].output("evaluation").uri
+  per_class = report_executor.read_evaluation(evaluation)["per_class"]
+  assert sorted(per_class) == sorted(image_folder_data.CLASSES)
+  assert all(m["example_count"] == TEST for m in per_class.values())
 
 
 def test_the_pushed_model_answers_with_the_folder_names(run):

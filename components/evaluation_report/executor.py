@@ -80,8 +80,9 @@ def read_evaluation(uri: str, baseline: bool = False) -> Dict[str, Any]:
     metrics = _metrics(slice_metrics)
     if slice_key == ():
       overall = metrics
-    elif len(slice_key) == 1 and slice_key[0][0] == features.LABEL_KEY:
-      per_class[int(slice_key[0][1])] = metrics
+    elif len(slice_key) == 1 and slice_key[0][0] == features.CLASS_NAME_KEY:
+      name = slice_key[0][1]
+      per_class[name.decode("utf-8") if isinstance(name, bytes) else str(name)] = metrics
   confusion = None
   for slice_key, plots in result.plots or []:
     if slice_key != () or not plots:
@@ -127,6 +128,12 @@ def _class_name(names: List[str], index: int) -> str:
   return names[index] if 0 <= index < len(names) else str(index)
 
 
+def _in_class_order(per_class: Dict[str, Any], names: List[str]) -> List[str]:
+  """The Evaluator's per-class slices (keyed by class name), in label order."""
+  return sorted(per_class, key=lambda name: (names.index(name) if name in names else len(names),
+                                              name))
+
+
 def _evaluation_section(evaluation, names, blessed, min_accuracy, max_regression,
                         gate: Optional[Tuple[str, str]]) -> str:
   decision = ('<span class="pass">BLESSED: pushed</span>' if blessed
@@ -147,9 +154,9 @@ def _evaluation_section(evaluation, names, blessed, min_accuracy, max_regression
           ["test examples", f"{evaluation['examples']:.0f}" if evaluation["examples"] else "n/a",
            ""]]
   failures = "".join(f"<li>{render.escape(f)}</li>" for f in evaluation["failures"])
-  per_class = [[render.escape(_class_name(names, c)), render.fmt(m.get(ACCURACY)),
-                f"{m.get('example_count', 0):.0f}"]
-               for c, m in sorted(evaluation["per_class"].items())]
+  per_class = [[render.escape(name), render.fmt(evaluation["per_class"][name].get(ACCURACY)),
+                f"{evaluation['per_class'][name].get('example_count', 0):.0f}"]
+               for name in _in_class_order(evaluation["per_class"], names)]
   parts = [f"<h2>Evaluation on the test split</h2><p>Decision: {decision}</p>",
            render.table(["measure", "value", "threshold"], rows),
            f"<ul>{failures}</ul>" if failures else "",
@@ -181,10 +188,10 @@ def _pool_section(candidate, reference, names) -> str:
           ["supervised on the same labels (reference)", render.fmt(reference["accuracy"])],
           ["gain", f"{gain * 100:+.1f} points"]]
   per_class = []
-  for c in sorted(set(candidate["per_class"]) | set(reference["per_class"])):
-    mine = candidate["per_class"].get(c, {}).get(ACCURACY)
-    theirs = reference["per_class"].get(c, {}).get(ACCURACY)
-    per_class.append([render.escape(_class_name(names, c)), render.fmt(mine), render.fmt(theirs),
+  for name in _in_class_order({**candidate["per_class"], **reference["per_class"]}, names):
+    mine = candidate["per_class"].get(name, {}).get(ACCURACY)
+    theirs = reference["per_class"].get(name, {}).get(ACCURACY)
+    per_class.append([render.escape(name), render.fmt(mine), render.fmt(theirs),
                       "n/a" if mine is None or theirs is None else f"{(mine - theirs) * 100:+.1f}"])
   parts = ["<h2>What the unlabeled pool bought</h2>",
            "<p>The same labels, the same architecture and training settings, with and without "

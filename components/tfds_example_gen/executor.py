@@ -38,8 +38,9 @@ class _ReadShard(beam.DoFn):
   """Reads images [start, stop) of one split; emits (split index, serialized example)."""
 
   def __init__(self, source: tfds_source.SourceSpec, split: str, roles: np.ndarray,
-               label_map: np.ndarray, output_labels: Optional[np.ndarray] = None):
-    self._source, self._split = source, split
+               label_map: np.ndarray, class_names: Tuple[str, ...],
+               output_labels: Optional[np.ndarray] = None):
+    self._source, self._split, self._names = source, split, class_names
     self._roles, self._label_map = roles, label_map
     self._output_labels = output_labels  # by id: the plan's labels, given ones included
     self._builder = None
@@ -60,7 +61,8 @@ class _ReadShard(beam.DoFn):
           label = (features.NO_LABEL if role == split_plan.UNLABELED
                    else int(self._label_map[label]) if self._output_labels is None
                    else int(self._output_labels[index]))
-          yield int(role), examples_lib.image_example(image, label, index)
+          name = self._names[label] if label >= 0 else ""
+          yield int(role), examples_lib.image_example(image, label, index, name)
         index += 1
 
 
@@ -103,12 +105,13 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 | "TrainShards" >> beam.Create(_shards(len(plan.train_roles)))
                 | "ReadTrain" >> beam.ParDo(
                     _ReadShard(source, source.train_split, plan.train_roles, plan.label_map,
-                               plan.train_labels)))]
+                               plan.class_names, plan.train_labels)))]
       if plan.test_roles is not None:
         reads.append(pipeline
                      | "TestShards" >> beam.Create(_shards(len(plan.test_roles)))
                      | "ReadTest" >> beam.ParDo(
-                         _ReadShard(source, source.test_split, plan.test_roles, plan.label_map)))
+                         _ReadShard(source, source.test_split, plan.test_roles, plan.label_map,
+                                    plan.class_names)))
       by_split = (reads
                   | "AllRows" >> beam.Flatten()
                   | "BySplit" >> beam.Partition(lambda row, _: row[0], len(spec.SPLITS)))
