@@ -125,6 +125,10 @@ def _data_stage(config: config_lib.PipelineConfig, code_version: str) -> List[ba
           analyze=[example_gen_spec.LABELED_SPLIT],
           transform=[example_gen_spec.LABELED_SPLIT, example_gen_spec.UNLABELED_SPLIT]),
       custom_config={run_fn_lib.CODE_VERSION_KEY: code_version},
+      # StatisticsGen already describes the examples, and Transform passes the pixels on as they
+      # are: its own pre- and post-transform statistics would only repeat them, and the in-memory
+      # runner holds every transformed example until those statistics can start.
+      disable_statistics=True,
   ).with_id(TRANSFORM)
   transform.add_upstream_node(data_gate)  # a failed gate stops everything after it
   return [example_gen, statistics_gen, schema_gen, example_validator, data_gate, transform]

@@ -18,6 +18,7 @@ from components.tfds_example_gen import spec as example_gen_spec
 from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
+from sources import doodle_drawing
 from sources import features
 from sources import tfds_source
 from tests.conftest import SHARED_RUNS, LABELS, MIN_ACCURACY, TINY_DATA
@@ -88,12 +89,12 @@ def test_example_gen_writes_the_budgeted_splits(runs, tfds_dir):
   assert run_results.custom_value(examples, example_gen_spec.SPLIT_COUNTS_PROPERTY)
 
 
-def test_evaluation_has_accuracy_per_class(runs):
+def test_evaluation_has_accuracy_per_class_by_name(runs):
   import tensorflow_model_analysis as tfma
   evaluation = runs["good"].components[pipeline_lib.EVALUATOR].output("evaluation")
   result = tfma.load_eval_result(evaluation.uri)
   class_slices = {key for key, _ in result.slicing_metrics if key}
-  assert class_slices == {((features.LABEL_KEY, c),) for c in range(10)}
+  assert class_slices == {((features.CLASS_NAME_KEY, name),) for name in doodle_drawing.CLASS_NAMES}
 
 
 def test_rerun_with_nothing_changed_reuses_the_cache(runs):

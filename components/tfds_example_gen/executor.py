@@ -9,10 +9,9 @@ import json
 import logging
 import os
 import time
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Tuple
 
 import apache_beam as beam
-import numpy as np
 import tensorflow_datasets as tfds
 from tfx.components.util import examples_utils
 from tfx.dsl.components.base import base_beam_executor
@@ -35,39 +34,41 @@ _FILE_PREFIX = "data_tfrecord"  # the file names TFX's own ExampleGens write
 
 
 class _ReadShard(beam.DoFn):
-  """Reads images [start, stop) of one split; emits (split index, serialized example)."""
+  """Reads images [start, stop) of one source split; emits (output split index, serialized
+  example). One DoFn for both source splits, so that one Create feeds it: a Flatten of two
+  reads would make the in-memory runner buffer every example before writing any."""
 
-  def __init__(self, source: tfds_source.SourceSpec, split: str, roles: np.ndarray,
-               label_map: np.ndarray, class_names: Tuple[str, ...],
-               output_labels: Optional[np.ndarray] = None):
-    self._source, self._split, self._names = source, split, class_names
-    self._roles, self._label_map = roles, label_map
-    self._output_labels = output_labels  # by id: the plan's labels, given ones included
+  def __init__(self, source: tfds_source.SourceSpec, plan: split_plan.SplitPlan):
+    self._source, self._plan = source, plan
     self._builder = None
 
   def setup(self):
     self._builder = tfds_source.load_builder(self._source)
 
-  def process(self, shard: Tuple[int, int]) -> Iterator[Tuple[int, bytes]]:
-    start, stop = shard
+  def process(self, shard: Tuple[str, int, int]) -> Iterator[Tuple[int, bytes]]:
+    split, start, stop = shard
+    train = split == self._source.train_split
+    plan = self._plan
+    roles = plan.train_roles if train else plan.test_roles
     # Batched reads: TFDS's per-example iteration costs more than building the examples.
-    ds = self._builder.as_dataset(split=f"{self._split}[{start}:{stop}]", shuffle_files=False,
+    ds = self._builder.as_dataset(split=f"{split}[{start}:{stop}]", shuffle_files=False,
                                   as_supervised=True, batch_size=_READ_BATCH)
     index = start
     for images, labels in tfds.as_numpy(ds):
       for image, label in zip(images, labels):
-        role = self._roles[index]
+        role = roles[index]
         if role != split_plan.DROP:
+          # Training images carry the plan's labels (given labels included), test images theirs.
           label = (features.NO_LABEL if role == split_plan.UNLABELED
-                   else int(self._label_map[label]) if self._output_labels is None
-                   else int(self._output_labels[index]))
-          name = self._names[label] if label >= 0 else ""
+                   else int(plan.train_labels[index]) if train else int(plan.label_map[label]))
+          name = plan.class_names[label] if label >= 0 else ""
           yield int(role), examples_lib.image_example(image, label, index, name)
         index += 1
 
 
-def _shards(count: int) -> List[Tuple[int, int]]:
-  return [(start, min(start + _SHARD_SIZE, count)) for start in range(0, count, _SHARD_SIZE)]
+def _shards(split: str, count: int) -> List[Tuple[str, int, int]]:
+  return [(split, start, min(start + _SHARD_SIZE, count))
+          for start in range(0, count, _SHARD_SIZE)]
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -101,19 +102,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     examples.split_names = artifact_utils.encode_split_names(list(spec.SPLITS))
     examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
     with self._make_beam_pipeline() as pipeline:
-      reads = [(pipeline
-                | "TrainShards" >> beam.Create(_shards(len(plan.train_roles)))
-                | "ReadTrain" >> beam.ParDo(
-                    _ReadShard(source, source.train_split, plan.train_roles, plan.label_map,
-                               plan.class_names, plan.train_labels)))]
+      shards = _shards(source.train_split, len(plan.train_roles))
       if plan.test_roles is not None:
-        reads.append(pipeline
-                     | "TestShards" >> beam.Create(_shards(len(plan.test_roles)))
-                     | "ReadTest" >> beam.ParDo(
-                         _ReadShard(source, source.test_split, plan.test_roles, plan.label_map,
-                                    plan.class_names)))
-      by_split = (reads
-                  | "AllRows" >> beam.Flatten()
+        shards += _shards(source.test_split, len(plan.test_roles))
+      by_split = (pipeline
+                  | "Shards" >> beam.Create(shards)
+                  | "Read" >> beam.ParDo(_ReadShard(source, plan))
                   | "BySplit" >> beam.Partition(lambda row, _: row[0], len(spec.SPLITS)))
       for split, rows in zip(spec.SPLITS, by_split):
         # Written as read, without TFX's WriteSplit: its Reshuffle makes the in-memory runner
