@@ -61,6 +61,9 @@ class _no_raise:
     (["--max-loss-to-reference", "1.5"], "evaluation max_loss_to_reference 1.5 must be in"),
     (["--reference", "self_training"], "reference 'self_training' does not exist: expected "
                                        "supervised or none"),
+    (["--extra-labels", "/nowhere/labels.csv"], "--extra-labels '/nowhere/labels.csv': no such"),
+    (["--data", "image_folder"], "data set 'image_folder' needs the folder: --manual-dir DIR"),
+    (["--data", "image_folder", "--manual-dir", "/nowhere"], "/nowhere: image folder not found"),
 ])
 def test_run_refuses_bad_values(capsys, tmp_path, tfds_dir, argv, fragment):
   output = tmp_path / "out"
@@ -128,3 +131,12 @@ def test_the_command_line_is_checked_before_tensorflow_loads(tmp_path):
   errors = [line for line in done.stderr.splitlines() if line.startswith("fewlabels: error")]
   assert len(errors) == 5 and "Traceback" not in done.stderr
   assert "label budget 5000 is larger than the 1000 training images" in errors[-1]
+
+
+def test_predict_and_suggest_name_what_is_missing(capsys, tmp_path):
+  _fails(capsys, ["predict", "--output", str(tmp_path), "picture.png"],
+         f"--output '{tmp_path}' has no pushed model")
+  _fails(capsys, ["predict", "--model", str(tmp_path / "none"), "picture.png"],
+         "is not a directory")
+  _fails(capsys, ["suggest", "--output", str(tmp_path)], "holds no run (no metadata.sqlite)")
+  assert list(tmp_path.iterdir()) == []

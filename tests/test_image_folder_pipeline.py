@@ -147,8 +147,7 @@ def test_predict_on_the_command_line(run, tmp_path):
   assert sum(l["classes"][0] == image_folder_data.CLASSES[1] for l in answered[:TEST]) > TEST / 2
   assert [l["path"] for l in lines if "error" in l] == [str(broken)]
   assert lines[-1]["path"] == f"{rows}[1]"
-  other = subprocess.run([sys.executable, "-m", "pipeline.cli", "predict", "--model",
-                          str(tmp_path), folder], capture_output=True, text=True, timeout=300)
-  assert other.returncode == 1
-  assert other.stderr.strip().splitlines()[-1] == (
-      f"fewlabels: error: {tmp_path}: not a pushed model (no saved_model.pb)")
+  with pytest.raises(predict.PredictError, match=f"{tmp_path}: not a pushed model .no saved"):
+    predict.find_model(str(tmp_path), None)
+  with pytest.raises(predict.PredictError, match="has no pushed model"):
+    predict.find_model(None, str(tmp_path))
