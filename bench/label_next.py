@@ -37,6 +37,8 @@ def parse_args():
   parser.add_argument("--csv", type=pathlib.Path,
                       default=ROOT / "docs" / "results" / "label_next.csv")
   parser.add_argument("--work-dir", type=pathlib.Path, default=pathlib.Path("/tmp/fewlabels_grid"))
+  parser.add_argument("--report-only", action="store_true",
+                      help="train nothing: the table and figure from the CSV")
   return parser.parse_args()
 
 
@@ -106,6 +108,8 @@ def next_labels(arm, model, x, labeled, count, num_classes, rng):
 
 def main(args):
   logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)
+  if args.report_only:
+    return report(args)
   if not args.data_dir.is_dir():
     sys.exit(f"label_next bench: Quick, Draw! files not found at {args.data_dir}")
   x, y, test_x, test_y = load(args)
@@ -157,6 +161,29 @@ def report(args):
       acc = [float(r["test_accuracy"]) for r in rows if r["arm"] == arm and int(r["labels"]) == labels]
       cells.append(f"{np.mean(acc):.4f} (n={len(acc)})" if acc else "-")
     print(f"| {labels:,} | " + " | ".join(cells) + " |")
+  figure(rows, args.csv.with_suffix(".png"))
+
+
+def figure(rows, path):
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  fig, ax = plt.subplots(figsize=(6.5, 4))
+  for arm, style in zip(ARMS, ("o-", "s--")):
+    counts = sorted({int(r["labels"]) for r in rows if r["arm"] == arm})
+    acc = [[float(r["test_accuracy"]) for r in rows
+            if r["arm"] == arm and int(r["labels"]) == n] for n in counts]
+    mean, std = np.array([np.mean(a) for a in acc]), np.array([np.std(a) for a in acc])
+    ax.plot(counts, mean, style, label=f"{arm} (mean +- std, {min(map(len, acc))} repeats)")
+    ax.fill_between(counts, mean - std, mean + std, alpha=0.15)
+  ax.set_xlabel("labeled images")
+  ax.set_ylabel("test accuracy")
+  ax.set_title("Labels chosen by `suggest` against random (Quick, Draw!, CNN)")
+  ax.grid(alpha=0.3)
+  ax.legend()
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  print(f"figure: {path}")
 
 
 if __name__ == "__main__":

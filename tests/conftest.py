@@ -19,9 +19,17 @@ MIN_ACCURACY = 0.25
 SELF_TRAINING_SETTINGS = (("max_rounds", 2), ("min_pool", 0), ("window", 300))
 CONSISTENCY_SETTINGS = (("epochs", 2),)
 TINY_METHOD_SETTINGS = ()
-# The tests of the shared pipeline runs below (runs, method_runs, pair_runs) go to one xdist
-# worker (`make test` runs `pytest -n auto --dist loadgroup`), so that each run is made once.
-SHARED_RUNS = pytest.mark.xdist_group("shared_runs")
+# The session fixtures below that run pipelines, each made once: every test that uses one goes
+# to the xdist worker of that fixture's group (`make test`: `pytest -n auto --dist loadgroup`).
+SHARED_RUNS = ("pair_runs", "method_runs", "runs")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(items):
+  for item in items:
+    group = next((name for name in SHARED_RUNS if name in item.fixturenames), None)
+    if group:
+      item.add_marker(pytest.mark.xdist_group(group))
 
 
 def with_method(config: config_lib.PipelineConfig, method: str, **changes):

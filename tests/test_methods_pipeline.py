@@ -13,11 +13,11 @@ from models import methods
 from models import pretexts
 from models import run_fn
 from models import weights
-from tests.conftest import SHARED_RUNS, SELF_TRAINING_SETTINGS
+from tests.conftest import SELF_TRAINING_SETTINGS
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
 
-pytestmark = [pytest.mark.slow, SHARED_RUNS]
+pytestmark = pytest.mark.slow
 
 
 def _history(summary):

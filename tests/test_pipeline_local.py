@@ -21,9 +21,9 @@ from pipeline import run_results
 from sources import doodle_drawing
 from sources import features
 from sources import tfds_source
-from tests.conftest import SHARED_RUNS, LABELS, MIN_ACCURACY, TINY_DATA
+from tests.conftest import LABELS, MIN_ACCURACY, TINY_DATA
 
-pytestmark = [pytest.mark.slow, SHARED_RUNS]
+pytestmark = pytest.mark.slow
 
 MODEL_STAGE = (pipeline_lib.TRAINER, pipeline_lib.EVALUATOR, pipeline_lib.PUSHER)
 

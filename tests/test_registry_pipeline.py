@@ -13,9 +13,9 @@ from models.config import ConfigError
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
 from tests import browser
-from tests.conftest import SHARED_RUNS, registry_pairs
+from tests.conftest import registry_pairs
 
-pytestmark = [pytest.mark.slow, SHARED_RUNS]
+pytestmark = pytest.mark.slow
 def _history(summary):
   with open(os.path.join(summary.components[pipeline_lib.TRAINER].output("model_run").uri,
                          run_fn.HISTORY_FILE)) as f:

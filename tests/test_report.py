@@ -6,9 +6,8 @@ import pytest
 
 from tests import browser
 
-from tests.conftest import SHARED_RUNS
 
-pytestmark = [pytest.mark.slow, SHARED_RUNS]
+pytestmark = pytest.mark.slow
 
 
 def _report(summary) -> pathlib.Path:

@@ -17,9 +17,8 @@ from models import weights
 from models import distribution
 from pipeline import local_workers
 
-from tests.conftest import SHARED_RUNS
 
-pytestmark = [pytest.mark.slow, SHARED_RUNS]
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
