@@ -19,17 +19,18 @@ MIN_ACCURACY = 0.25
 SELF_TRAINING_SETTINGS = (("max_rounds", 2), ("min_pool", 0), ("window", 300))
 CONSISTENCY_SETTINGS = (("epochs", 2),)
 TINY_METHOD_SETTINGS = ()
-# The session fixtures below that run pipelines, each made once: every test that uses one goes
-# to the xdist worker of that fixture's group (`make test`: `pytest -n auto --dist loadgroup`).
+# `make test` runs `pytest -n auto --dist loadgroup`: each fixture that runs pipelines must be
+# made once, so every test that uses one of the session fixtures below goes to that fixture's
+# xdist worker, and every other test to its file's (module fixtures are made once too).
 SHARED_RUNS = ("pair_runs", "method_runs", "runs")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items):
   for item in items:
-    group = next((name for name in SHARED_RUNS if name in item.fixturenames), None)
-    if group:
-      item.add_marker(pytest.mark.xdist_group(group))
+    group = next((name for name in SHARED_RUNS if name in item.fixturenames),
+                 item.nodeid.split("::")[0])
+    item.add_marker(pytest.mark.xdist_group(group))
 
 
 def with_method(config: config_lib.PipelineConfig, method: str, **changes):
