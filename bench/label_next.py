@@ -20,6 +20,8 @@ import time
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
+import measure  # noqa: E402  (bench/measure.py: no heavy imports)
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 COLUMNS = ["repeat", "arm", "round", "labels", "test_accuracy", "seconds"]
 
@@ -34,11 +36,7 @@ def parse_args():
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--method", default="supervised")
   parser.add_argument("--epochs", type=int, default=40)
-  parser.add_argument("--csv", type=pathlib.Path,
-                      default=ROOT / "docs" / "results" / "label_next.csv")
-  parser.add_argument("--work-dir", type=pathlib.Path, default=pathlib.Path("/tmp/fewlabels_grid"))
-  parser.add_argument("--report-only", action="store_true",
-                      help="train nothing: the table and figure from the CSV")
+  measure.add_result_args(parser, "label_next.csv")
   return parser.parse_args()
 
 
@@ -50,7 +48,6 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 
-import measure  # noqa: E402  (bench/measure.py)
 from components.tfds_example_gen import label_budget  # noqa: E402
 from models import classifier  # noqa: E402
 from models import config as config_lib  # noqa: E402

@@ -1,5 +1,7 @@
 """What every benchmark prints and measures the same way: the machine, peak and sampled memory."""
+import argparse
 import os
+import pathlib
 import platform
 import resource
 import subprocess
@@ -29,3 +31,14 @@ def sample_memory(child: subprocess.Popen, every: float = 0.25) -> List[Tuple[fl
       pass  # exiting
     time.sleep(every)
   return samples
+
+
+RESULTS = pathlib.Path(__file__).resolve().parent.parent / "docs" / "results"
+
+
+def add_result_args(parser: argparse.ArgumentParser, csv_name: str) -> None:
+  """--csv (one row per finished unit: a stopped run resumes), --work-dir, --report-only."""
+  parser.add_argument("--csv", type=pathlib.Path, default=RESULTS / csv_name)
+  parser.add_argument("--work-dir", type=pathlib.Path, default=pathlib.Path("/tmp/fewlabels_grid"))
+  parser.add_argument("--report-only", action="store_true",
+                      help="train nothing: the table and the figure from the CSV")

@@ -29,6 +29,8 @@ import time
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
+import measure  # noqa: E402  (bench/measure.py: no heavy imports)
+
 from models import config as config_lib  # noqa: E402  (no TensorFlow)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -60,11 +62,7 @@ def parse_args():
                       help="a method setting, e.g. consistency.threshold=0.9 (recorded nowhere: "
                            "use another --csv)")
   parser.add_argument("--validation-fraction", type=float, default=0.2)
-  parser.add_argument("--csv", type=pathlib.Path,
-                      default=ROOT / "docs" / "results" / "methods_grid.csv")
-  parser.add_argument("--work-dir", type=pathlib.Path, default=pathlib.Path("/tmp/fewlabels_grid"))
-  parser.add_argument("--report-only", action="store_true",
-                      help="train nothing: print the table and draw the figure from the CSV")
+  measure.add_result_args(parser, "methods_grid.csv")
   return parser.parse_args()
 
 
@@ -80,7 +78,6 @@ from components.tfds_example_gen import label_budget  # noqa: E402
 from models import autograph_speedup, classifier, input_fn, methods, pretexts, pretraining  # noqa: E402
 from models import run_fn  # noqa: E402
 from sources import features, tfds_source  # noqa: E402
-import measure  # noqa: E402  (bench/measure.py)
 
 
 def load_split(builder, split):
