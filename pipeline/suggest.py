@@ -13,6 +13,7 @@ Writes suggestions.csv and label.html (pipeline/label_page.py) to `--to`.
 import csv
 import dataclasses
 import glob
+import json
 import math
 import os
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
@@ -28,6 +29,11 @@ CSV_COLUMNS = ("example_id", "source_file", "predicted_class", "confidence", "ma
 
 class SuggestError(ValueError):
   """A run dir, count or strategy that cannot give suggestions; one line."""
+
+
+def check_strategy(strategy: str) -> None:
+  if strategy not in STRATEGIES:
+    raise SuggestError(f"--strategy {strategy!r} must be one of {', '.join(STRATEGIES)}")
 
 
 def uncertainty(probabilities: np.ndarray, strategy: str, rng: np.random.Generator) -> np.ndarray:
@@ -92,8 +98,7 @@ def suggest(batches: Iterator[Tuple[np.ndarray, np.ndarray, object]],
             strategy: str, seed: int = 0) -> Tuple[Pool, List[int]]:
   """(candidates, the chosen indices into them) from (ids, uint8 pixels, model input) batches;
   `score` maps a batch's model input to class probabilities."""
-  if strategy not in STRATEGIES:
-    raise SuggestError(f"--strategy {strategy!r} must be one of {', '.join(STRATEGIES)}")
+  check_strategy(strategy)
   rng = np.random.default_rng(seed)
   pool = Pool(np.zeros(0, np.int64), np.zeros((0, 28, 28), np.uint8),
               np.zeros((0, num_classes), np.float32), np.zeros(0))
@@ -140,7 +145,6 @@ def run_inputs(output_dir: str, pipeline_name: str) -> RunInputs:
   names = run_results.custom_value(examples, example_gen_spec.CLASS_NAMES_PROPERTY)
   if not names:
     raise SuggestError(f"the run {run_id} predates class names in its examples: run it again")
-  import json
   return RunInputs(
       model_dir=os.path.join(trainer.output("model").uri, "Format-Serving"),
       unlabeled_files=sorted(glob.glob(os.path.join(
@@ -208,8 +212,7 @@ def run(output_dir: str, pipeline_name: str, count: int, strategy: str, to: str,
         seed: int = 0) -> Tuple[str, str]:
   if count <= 0:
     raise SuggestError(f"--count {count} must be a positive number of pictures")
-  if strategy not in STRATEGIES:
-    raise SuggestError(f"--strategy {strategy!r} must be one of {', '.join(STRATEGIES)}")
+  check_strategy(strategy)
   inputs = run_inputs(output_dir, pipeline_name)
   import tensorflow as tf
   from models import export

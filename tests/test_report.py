@@ -6,7 +6,6 @@ import pytest
 
 from tests import browser
 
-
 pytestmark = pytest.mark.slow
 
 

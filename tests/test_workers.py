@@ -17,7 +17,6 @@ from models import weights
 from models import distribution
 from pipeline import local_workers
 
-
 pytestmark = pytest.mark.slow
 
 
