@@ -246,21 +246,21 @@ def main(args):
           true_labels=lambda ids: train_y[ids])
       trained = methods.train(method, request, has_encoder=encoder is not None)
       _, validation = classifier.labeled_parts(examples, cell_training)
-      # "kept" first: the notes are cut at 2,000 characters.
       notes = {k: trained.history[k] for k in ("kept", "warm_start_validation_accuracy",
                                                "self_training", "accepted_per_class")
                if k in trained.history}
       epochs = trained.history.get("epochs", [])
       if epochs and "above_threshold" in epochs[-1]:
         notes["above_threshold"] = [round(e["above_threshold"], 3) for e in epochs]
-        notes["pseudo_label_accuracy"] = [round(e["pseudo_label_accuracy"], 3) for e in epochs]
+        for name in ("pseudo_label_accuracy", "pool_accuracy"):
+          notes[name] = [round(e[name], 3) for e in epochs]
       row = {"data": args.data, "repeat": repeat, "budget": budget, "labels": count,
              "architecture": arch, "method": method, "pretext": pretext,
              "test_accuracy": f"{classifier.accuracy(trained.model, test):.4f}",
              "validation_accuracy": f"{classifier.accuracy(trained.model, validation):.4f}",
              "seconds": f"{time.monotonic() - cell_started:.0f}",
              "cpu_minutes": f"{(time.process_time() - cpu_started) / 60:.1f}",
-             "notes": json.dumps(notes, separators=(",", ":"))[:2000]}
+             "notes": json.dumps(notes, separators=(",", ":"))}
       writer.writerow(row)
       f.flush()
       elapsed = time.monotonic() - started

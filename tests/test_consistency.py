@@ -32,6 +32,26 @@ def test_the_pseudo_label_comes_from_the_weak_view_and_carries_no_gradient():
   assert tape.gradient(total, strong) is not None
 
 
+def test_pool_accuracy_scores_every_known_image_and_pseudo_label_accuracy_only_accepted_ones():
+  """A classifier that always answers class 0 with 0.6: nothing passes tau = 0.95, yet the weak
+  view's class is right for the pool images whose true label is 0 (unknown ones not counted)."""
+  classifier = tf.keras.Sequential([
+      tf.keras.layers.Flatten(input_shape=(28, 28)),
+      tf.keras.layers.Dense(2, kernel_initializer="zeros",
+                            bias_initializer=tf.keras.initializers.Constant([np.log(0.6),
+                                                                             np.log(0.4)])),
+      tf.keras.layers.Softmax()])
+  model = consistency.ConsistencyModel(classifier, ConsistencyConfig(threshold=0.95), 2, seed=0)
+  model.compile(optimizer=tf.keras.optimizers.SGD(0.0), metrics=["accuracy"])
+  labeled = (tf.zeros([2, 28, 28]), tf.constant([0, 1], tf.int64))
+  truth = tf.constant([0, 0, 0, 1, 1, features.NO_LABEL], tf.int64)
+  batch = tf.data.Dataset.from_tensors((labeled, (tf.zeros([6, 28, 28]), truth)))
+  logs = {k: v[-1] for k, v in model.fit(batch, verbose=0).history.items()}
+  assert logs[consistency.ABOVE_THRESHOLD] == 0.0
+  assert logs[consistency.POOL_ACCURACY] == pytest.approx(3 / 5)
+  assert logs[consistency.PSEUDO_LABEL_ACCURACY] == 0.0  # averaged nothing
+
+
 def _examples(labeled=40, unlabeled=120):
   rng = np.random.default_rng(0)
   n = labeled + unlabeled
@@ -59,6 +79,9 @@ def test_consistency_trains_and_logs_its_pseudo_labels(tmp_path):
   assert [sum(c) for c in history["accepted_per_class"]] == [steps * 16] * 2
   assert all(e["above_threshold"] == 1.0 for e in history["epochs"])
   assert all(0.0 <= e["pseudo_label_accuracy"] <= 1.0 for e in history["epochs"])
+  # Every image accepted: the two diagnostics score the same images.
+  assert all(e["pool_accuracy"] == pytest.approx(e["pseudo_label_accuracy"])
+             for e in history["epochs"])
   assert "val_accuracy" in history["epochs"][0] and history["warm_start"]["epochs"]
   assert trained.model.output_shape == (None, 3)
 

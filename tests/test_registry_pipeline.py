@@ -54,5 +54,6 @@ def test_consistency_reads_the_pool_and_logs_pseudo_labels_per_epoch(pair_runs, 
   history = _history(summary)
   assert history["pool"] == 700 and len(history["accepted_per_class"]) == len(history["epochs"])
   assert all(len(counts) == 10 for counts in history["accepted_per_class"])
-  # The doodles' true labels are readable here: the diagnostic is filled, within [0, 1].
-  assert all(0.0 <= e["pseudo_label_accuracy"] <= 1.0 for e in history["epochs"])
+  # The doodles' true labels are readable here: the diagnostics are filled, within [0, 1].
+  assert all(0.0 <= e[name] <= 1.0 for e in history["epochs"]
+             for name in ("pseudo_label_accuracy", "pool_accuracy"))

@@ -277,6 +277,7 @@ def _consistency_section(history: dict) -> str:
   rows = [[number, render.fmt(e.get("above_threshold")),
            (render.fmt(e.get("pseudo_label_accuracy")) if scored else NO_POOL_LABELS)
            if counts[number - 1].sum() else "-",
+           render.fmt(e.get("pool_accuracy")) if scored else NO_POOL_LABELS,
            f"{int(counts[number - 1].sum()):,}", render.fmt(e.get("val_accuracy"))]
           for number, e in enumerate(epochs, start=1)]
   fig, ax = plt.subplots(figsize=(6.5, 3.4))
@@ -296,10 +297,12 @@ def _consistency_section(history: dict) -> str:
             "is the one trained.</p>")
   return "".join([
       f"<h3>Consistency training</h3><p>Pool of {history['pool']:,} unlabeled images; the "
-      "pseudo-label accuracy is a diagnostic against the pool's true labels where the source "
-      "has them (never used for a decision).</p>", kept,
+      "pseudo-label accuracy (of the accepted pseudo-labels) and the pool accuracy (of the weak "
+      "view's class over the whole pool, during training) are diagnostics against the pool's "
+      "true labels where the source has them, never used for a decision.</p>", kept,
       render.table(["epoch", "share above threshold", "pseudo-label accuracy (diagnostic)",
-                    "accepted", "validation accuracy"], rows, text_columns=0),
+                    "pool accuracy (diagnostic)", "accepted", "validation accuracy"], rows,
+                   text_columns=0),
       render.figure_tag(fig, "accepted pseudo-labels per class and epoch")])
 
 

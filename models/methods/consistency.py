@@ -47,9 +47,10 @@ def train(request: methods.TrainRequest) -> methods.Trained:
   fitted["accepted_per_class"] = log.per_epoch
   fitted["pool"] = len(pool)
   fitted["pool_labels_known"] = request.true_labels is not None
-  if request.true_labels is None:  # the metric averaged nothing: not a score of 0
+  if request.true_labels is None:  # the metrics averaged nothing: not a score of 0
     for epoch in fitted["epochs"]:
-      epoch.pop(consistency.PSEUDO_LABEL_ACCURACY, None)
+      for name in consistency.DIAGNOSTICS:
+        epoch.pop(name, None)
   history.update(fitted)
   if fallback:
     history["consistency_validation_accuracy"] = classifier.accuracy(model, validation)
