@@ -45,15 +45,15 @@ class Answer:
 def find_model(model: Optional[str], output: Optional[str]) -> str:
   """The SavedModel directory: --model (a model, or a serving dir of numbered versions) or the
   latest version pushed under the run dir --output."""
-  from components.atomic_pusher import executor as pusher  # TFX's file I/O
+  from components.atomic_pusher.versions import versions
   if model:
     if not os.path.isdir(model):
       raise PredictError(f"--model {model!r} is not a directory")
-    latest = pusher.versions(model)
+    latest = versions(model)
     directory = os.path.join(model, latest[-1]) if latest else model
   else:
     serving = os.path.join(output, "serving_model")
-    latest = pusher.versions(serving)
+    latest = versions(serving)
     if not latest:
       raise PredictError(f"--output {output!r} has no pushed model (no {serving}/<version>): "
                          "run `fewlabels run` first, or pass --model DIR")

@@ -12,6 +12,7 @@ import time
 import pytest
 
 from components.atomic_pusher import executor as atomic_pusher
+from components.atomic_pusher.versions import versions
 from models import fault_injection
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
@@ -70,7 +71,7 @@ def test_rerun_after_a_killed_run_reuses_the_finished_components(tfds_dir, tmp_p
   serving = os.path.join(output, "serving_model")
   _killed_when(argv, dict(os.environ, **{atomic_pusher.PAUSE_ENV: "300"}),
                lambda: glob.glob(os.path.join(serving, atomic_pusher.PARTIAL_PREFIX + "*")))
-  assert atomic_pusher.versions(serving) == []  # the partial copy is not a version
+  assert versions(serving) == []  # the partial copy is not a version
 
   rerun = subprocess.run([sys.executable, "-m", "pipeline.cli"] + argv,
                          capture_output=True, text=True, timeout=900)

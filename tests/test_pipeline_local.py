@@ -119,9 +119,10 @@ def test_changed_training_setting_reruns_only_the_model_stage(runs, tiny_config)
 
 def test_a_failed_push_leaves_no_partial_version(runs, tiny_config, monkeypatch):
   from components.atomic_pusher import executor as atomic_pusher
+  from components.atomic_pusher.versions import versions
   from pipeline import local_runner
   serving = tiny_config.serving_dir
-  before = atomic_pusher.versions(serving)
+  before = versions(serving)
   # What a push killed mid-copy leaves: a hidden partial copy, which no server loads.
   leftover = os.path.join(serving, atomic_pusher.PARTIAL_PREFIX + "123")
   os.makedirs(os.path.join(leftover, "variables"))
@@ -132,7 +133,7 @@ def test_a_failed_push_leaves_no_partial_version(runs, tiny_config, monkeypatch)
   with pytest.raises(atomic_pusher.PushError, match=f"pushing the model to {serving} failed "
                                                     r"\(No space left on device\)"):
     local_runner.run(lenient)
-  assert atomic_pusher.versions(serving) == before
+  assert versions(serving) == before
   assert sorted(os.listdir(serving)) == before  # the leftover and the failed copy are gone
   for version in before:  # every listed version is whole
     assert os.path.isfile(os.path.join(serving, version, "saved_model.pb"))

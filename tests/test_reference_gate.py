@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from components.atomic_pusher import executor as atomic_pusher
+from components.atomic_pusher.versions import versions
 from components.push_gate import executor as gate
 from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
@@ -56,11 +56,11 @@ def gated(tiny_config, tmp_path_factory):
   base = dataclasses.replace(tiny_config, output_dir=str(tmp_path_factory.mktemp("gate")))
   worse = local_runner.run(_pool_config(base))
   refused = local_runner.run(_pool_config(base, push_reference_if_better=False))
-  versions = atomic_pusher.versions(base.serving_dir)
+  listed = versions(base.serving_dir)
   other = dataclasses.replace(_pool_config(base), method_settings=(("epochs", 1),))
   another_method = local_runner.run(other)
   return {"base": base, "worse": worse, "refused": refused, "another": another_method,
-          "versions_after_refused": versions}
+          "versions_after_refused": listed}
 
 
 @pytest.mark.slow

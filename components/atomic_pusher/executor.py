@@ -33,14 +33,6 @@ class PushError(RuntimeError):
   """A push that could not be written; one line naming where, nothing left half-written."""
 
 
-def versions(base_directory: str) -> List[str]:
-  """The complete versions under a serving directory, oldest first (what a server loads)."""
-  if not fileio.exists(base_directory):
-    return []
-  return sorted((name.rstrip("/") for name in fileio.listdir(base_directory)
-                 if name.rstrip("/").isdigit()), key=int)
-
-
 def _remove_partials(base_directory: str) -> None:
   for name in fileio.listdir(base_directory):
     if name.startswith(PARTIAL_PREFIX):
