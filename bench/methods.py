@@ -246,14 +246,15 @@ def main(args):
           true_labels=lambda ids: train_y[ids])
       trained = methods.train(method, request, has_encoder=encoder is not None)
       _, validation = classifier.labeled_parts(examples, cell_training)
-      notes = {k: trained.history[k] for k in ("kept", "warm_start_validation_accuracy",
+      notes = {k: trained.history[k] for k in ("kept", "best_epoch",
+                                               "warm_start_validation_accuracy",
                                                "self_training", "accepted_per_class")
                if k in trained.history}
       epochs = trained.history.get("epochs", [])
       if epochs and "above_threshold" in epochs[-1]:
         notes["above_threshold"] = [round(e["above_threshold"], 3) for e in epochs]
-        for name in ("pseudo_label_accuracy", "pool_accuracy"):
-          notes[name] = [round(e[name], 3) for e in epochs]
+        for name in ("pseudo_label_accuracy", "pool_accuracy", "val_accuracy"):
+          notes[name] = [round(e[name], 3) for e in epochs if name in e]
       row = {"data": args.data, "repeat": repeat, "budget": budget, "labels": count,
              "architecture": arch, "method": method, "pretext": pretext,
              "test_accuracy": f"{classifier.accuracy(trained.model, test):.4f}",
