@@ -76,6 +76,7 @@ import tensorflow_datasets as tfds  # noqa: E402
 
 from components.tfds_example_gen import label_budget  # noqa: E402
 from models import autograph_speedup, classifier, input_fn, methods, pretexts, pretraining  # noqa: E402
+from models import consistency  # noqa: E402
 from models import run_fn  # noqa: E402
 from sources import features, tfds_source  # noqa: E402
 
@@ -271,7 +272,7 @@ def main(args):
       epochs = trained.history.get("epochs", [])
       if epochs and "above_threshold" in epochs[-1]:
         notes["above_threshold"] = [round(e["above_threshold"], 3) for e in epochs]
-        for name in ("pseudo_label_accuracy", "pool_accuracy", "val_accuracy"):
+        for name in (*consistency.DIAGNOSTICS, "val_accuracy"):
           notes[name] = [round(e[name], 3) for e in epochs if name in e]
         notes["test_accuracy_bn_recalibrated"] = recalibrated_accuracy(
             trained.model, input_fn.unlabeled_only(examples), test)
