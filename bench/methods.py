@@ -88,24 +88,6 @@ def load_split(builder, split):
           labels.astype(np.int64))
 
 
-def recalibrated_accuracy(model, pool, test, batches=40, batch_size=256):
-  """Test accuracy of the same weights after their batch-norm statistics are recomputed on clean
-  pool images (no labels read), each batch weighing the same. A diagnostic: consistency
-  training's moving statistics come from batches that mix strongly augmented views, under the
-  weights before the epoch's averaging (EMA), not the averaged weights evaluated."""
-  copy = tf.keras.models.clone_model(model)
-  copy.set_weights(model.get_weights())
-  norms = [m for m in copy.submodules if isinstance(m, tf.keras.layers.BatchNormalization)]
-  if not norms:
-    return None
-  order = np.random.default_rng(0).permutation(len(pool))[:batches * batch_size]
-  for count, start in enumerate(range(0, len(order), batch_size), start=1):
-    for norm in norms:
-      norm.momentum = 1.0 - 1.0 / count  # a running mean of the batches' statistics
-    copy(tf.constant(pool.pixels[np.sort(order[start:start + batch_size])]), training=True)
-  return classifier.accuracy(copy, test)
-
-
 def parse_cell(text):
   parts = text.split(":")
   if len(parts) not in (2, 3):
@@ -265,8 +247,8 @@ def main(args):
           true_labels=lambda ids: train_y[ids])
       trained = methods.train(method, request, has_encoder=encoder is not None)
       _, validation = classifier.labeled_parts(examples, cell_training)
-      notes = {k: trained.history[k] for k in ("kept", "best_epoch",
-                                               "warm_start_validation_accuracy",
+      notes = {k: trained.history[k] for k in ("kept", "best_epoch", "batch_norm_images",
+                                               "warm_start_validation_accuracy", "consistency_validation_accuracy",
                                                "self_training", "accepted_per_class")
                if k in trained.history}
       epochs = trained.history.get("epochs", [])
@@ -274,8 +256,6 @@ def main(args):
         notes["above_threshold"] = [round(e["above_threshold"], 3) for e in epochs]
         for name in (*consistency.DIAGNOSTICS, "val_accuracy"):
           notes[name] = [round(e[name], 3) for e in epochs if name in e]
-        notes["test_accuracy_bn_recalibrated"] = recalibrated_accuracy(
-            trained.model, input_fn.unlabeled_only(examples), test)
       row = {"data": args.data, "repeat": repeat, "budget": budget, "labels": count,
              "architecture": arch, "method": method, "pretext": pretext,
              "test_accuracy": f"{classifier.accuracy(trained.model, test):.4f}",

@@ -13,6 +13,7 @@ the pseudo-labels went to (a collapse onto one class shows there first).
 """
 from typing import List, Tuple
 
+import numpy as np
 import tensorflow as tf
 
 from models import augment
@@ -38,6 +39,32 @@ def unlabeled_loss(weak_probabilities: tf.Tensor, strong_probabilities: tf.Tenso
   cross_entropy = tf.keras.losses.sparse_categorical_crossentropy(pseudo_labels,
                                                                   strong_probabilities)
   return cross_entropy * mask, mask, pseudo_labels
+
+
+def recalibrate_batch_norm(model: tf.keras.Model, pixels: np.ndarray, images: int, seed: int,
+                           batch_size: int = 256) -> int:
+  """Replaces the batch-norm moving statistics of `model` by their average over training-mode
+  passes on up to `images` of `pixels` (a seeded sample, each batch weighing the same); no other
+  weight changes. Returns how many images were used (0: no batch norm, nothing to do).
+
+  Works on a plain copy and writes the result back with `set_weights`, so that under a
+  multi-worker strategy no collective runs per batch; every worker computes the same copy.
+  Call it outside the strategy's scope (a copy made inside would get distributed variables).
+  """
+  if not any(isinstance(m, tf.keras.layers.BatchNormalization) for m in model.submodules):
+    return 0
+  order = np.sort(np.random.default_rng(seed).permutation(len(pixels))[:images])
+  if not len(order):
+    return 0
+  copy = tf.keras.models.clone_model(model)
+  copy.set_weights(model.get_weights())
+  norms = [m for m in copy.submodules if isinstance(m, tf.keras.layers.BatchNormalization)]
+  for count, start in enumerate(range(0, len(order), batch_size), start=1):
+    for norm in norms:
+      norm.momentum = 1.0 - 1.0 / count  # a running mean of the batches' statistics
+    copy(tf.constant(pixels[order[start:start + batch_size]]), training=True)
+  model.set_weights(copy.get_weights())
+  return len(order)
 
 
 class ConsistencyModel(tf.keras.Model):

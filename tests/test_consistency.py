@@ -83,6 +83,7 @@ def test_consistency_trains_and_logs_its_pseudo_labels(tmp_path):
   assert all(e["pool_accuracy"] == pytest.approx(e["pseudo_label_accuracy"])
              for e in history["epochs"])
   assert "val_accuracy" in history["epochs"][0] and history["warm_start"]["epochs"]
+  assert history["batch_norm_images"] == 120  # the CNN's statistics, from the whole small pool
   assert trained.model.output_shape == (None, 3)
 
 
@@ -116,6 +117,39 @@ def test_the_model_better_on_validation_is_kept(tmp_path, monkeypatch, scores, k
   assert same == (kept == "warm start")
 
 
+def test_batch_norm_statistics_become_the_average_over_the_pool_batches_and_nothing_else_moves():
+  rng = np.random.default_rng(0)
+  pixels = rng.uniform(0, 255, (512, 28, 28)).astype(np.float32)
+  model = tf.keras.Sequential([tf.keras.layers.Flatten(input_shape=(28, 28)),
+                               tf.keras.layers.BatchNormalization(), tf.keras.layers.Dense(3)])
+  norm, dense = model.layers[1], model.layers[2]
+  dense_before = [w.copy() for w in dense.get_weights()]
+  gamma_beta_before = [norm.gamma.numpy(), norm.beta.numpy()]
+
+  assert consistency.recalibrate_batch_norm(model, pixels, images=10_000, seed=1) == 512
+  flat = pixels.reshape(2, 256, -1)  # every image used: two batches in file order
+  np.testing.assert_allclose(norm.moving_mean.numpy(), flat.mean(axis=1).mean(axis=0),
+                             rtol=1e-4)
+  np.testing.assert_allclose(norm.moving_variance.numpy(), flat.var(axis=1).mean(axis=0),
+                             rtol=1e-3)
+  for before, after in zip(dense_before + gamma_beta_before,
+                           dense.get_weights() + [norm.gamma.numpy(), norm.beta.numpy()]):
+    np.testing.assert_array_equal(before, after)
+
+
+def test_batch_norm_recalibration_leaves_a_model_alone_when_off_or_without_batch_norm():
+  pixels = np.ones((64, 28, 28), np.float32)
+  plain = tf.keras.Sequential([tf.keras.layers.Flatten(input_shape=(28, 28)),
+                               tf.keras.layers.Dense(3)])
+  assert consistency.recalibrate_batch_norm(plain, pixels, images=64, seed=0) == 0
+  with_norm = tf.keras.Sequential([tf.keras.layers.Flatten(input_shape=(28, 28)),
+                                   tf.keras.layers.BatchNormalization()])
+  before = with_norm.get_weights()
+  assert consistency.recalibrate_batch_norm(with_norm, pixels, images=0, seed=0) == 0
+  for a, b in zip(before, with_norm.get_weights()):
+    np.testing.assert_array_equal(a, b)
+
+
 def test_consistency_without_a_pool_is_refused(tmp_path):
   request = methods.TrainRequest(
       examples=_examples(unlabeled=0), build_model=lambda: None, training=TrainingConfig(),
@@ -129,6 +163,7 @@ def test_consistency_without_a_pool_is_refused(tmp_path):
     ({"threshold": 1.5}, "consistency threshold 1.5 must be in"),
     ({"unlabeled_ratio": 0}, "consistency unlabeled_ratio 0 must be an integer >= 1"),
     ({"ema_momentum": 1.0}, "consistency ema_momentum 1.0 must be in"),
+    ({"batch_norm_images": -1}, "consistency batch_norm_images -1 must be an integer >= 0"),
     ({"strong_scale": 2.0}, "augmentation scale 2.0 must be below 1"),
 ])
 def test_bad_settings_are_one_line_errors(kwargs, fragment):

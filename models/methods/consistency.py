@@ -52,6 +52,13 @@ def train(request: methods.TrainRequest) -> methods.Trained:
       for name in consistency.DIAGNOSTICS:
         epoch.pop(name, None)
   history.update(fitted)
+  if settings.epochs:
+    # The strategy's scope ended with the fit: the copy it makes holds plain variables.
+    history["batch_norm_images"] = consistency.recalibrate_batch_norm(
+        model, pool.pixels, settings.batch_norm_images, training.seed)
+    if history["batch_norm_images"]:
+      logging.info("consistency: batch-norm statistics recomputed on %d clean pool images",
+                   history["batch_norm_images"])
   if fallback:
     history["consistency_validation_accuracy"] = classifier.accuracy(model, validation)
     history["kept"] = "consistency"
