@@ -247,9 +247,10 @@ def main(args):
           true_labels=lambda ids: train_y[ids])
       trained = methods.train(method, request, has_encoder=encoder is not None)
       _, validation = classifier.labeled_parts(examples, cell_training)
-      notes = {k: trained.history[k] for k in ("kept", "best_epoch", "batch_norm_images",
-                                               "warm_start_validation_accuracy", "consistency_validation_accuracy",
-                                               "self_training", "accepted_per_class")
+      notes = {k: trained.history[k] for k in (
+          "kept", "best_epoch", "keep_tolerance", "batch_norm_images",
+          "warm_start_validation_accuracy", "consistency_validation_accuracy", "self_training",
+          "accepted_per_class")
                if k in trained.history}
       epochs = trained.history.get("epochs", [])
       if epochs and "above_threshold" in epochs[-1]:

@@ -47,12 +47,15 @@ class KeepBest(tf.keras.callbacks.Callback):
   Keras's EarlyStopping(start_from_epoch=...) ignores the epochs before it for the best weights
   too, so a stage shorter than min_epochs (consistency's 10 epochs) kept its last epoch, however
   much worse than its best. A tie goes to the later epoch: with a few dozen validation images,
-  ties are common and the later model has trained longer.
+  ties are common and the later model has trained longer. `tolerance` widens the tie: a later
+  epoch within it of the best value so far is kept (and counts as an improvement).
   """
 
-  def __init__(self, monitor: str, mode: str, patience: int, min_epochs: int):
+  def __init__(self, monitor: str, mode: str, patience: int, min_epochs: int,
+               tolerance: float = 0.0):
     super().__init__()
     self.monitor, self.patience, self.min_epochs = monitor, patience, min_epochs
+    self.tolerance = tolerance
     self._sign = 1.0 if mode == "max" else -1.0
 
   def on_train_begin(self, logs=None):
@@ -62,8 +65,8 @@ class KeepBest(tf.keras.callbacks.Callback):
     value = (logs or {}).get(self.monitor)
     if value is None or not math.isfinite(value):
       return
-    if self._sign * value >= self.best:
-      self.best, self.best_epoch = self._sign * value, epoch
+    if self._sign * value >= self.best - self.tolerance:
+      self.best, self.best_epoch = max(self.best, self._sign * value), epoch
       self.best_weights = self.model.get_weights()
     elif epoch + 1 >= self.min_epochs and epoch - self.best_epoch >= self.patience:
       self.model.stop_training = True
@@ -77,7 +80,7 @@ def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[in
         training: config_lib.TrainingConfig, loss: str, metrics: List[str], log_dir: str,
         strategy: tf.distribute.Strategy, stage: str, targets: Optional[input_fn.Targets] = None,
         batches: Optional[tf.data.Dataset] = None, steps_per_epoch: Optional[int] = None,
-        ema_momentum: float = 0.0,
+        ema_momentum: float = 0.0, keep_tolerance: float = 0.0,
         callbacks: Sequence[tf.keras.callbacks.Callback] = ()) -> Dict[str, Any]:
   """Compiles and fits `model`; returns {"num_train", "batch_size", "epochs": [per-epoch logs],
   "best_epoch": the kept epoch, counted from 1}.
@@ -90,6 +93,7 @@ def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[in
   `batches` and `steps_per_epoch` (the labeled batch size still follows `training`).
   `ema_momentum` > 0: the weights become their exponential moving average at the end of every
   epoch, before validation, so the validated and kept model is the averaged one.
+  `keep_tolerance`: see KeepBest.
   """
   num_train = len(train)
   batch_size = batch_size_for(training, num_train)
@@ -114,7 +118,8 @@ def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[in
   has_metric = validation is not None and metrics
   monitor, mode = (f"val_{metrics[0]}", "max") if has_metric else (
       "val_loss" if validation is not None else "loss", "min")
-  keep_best = KeepBest(monitor, mode, training.early_stopping_patience, training.min_epochs)
+  keep_best = KeepBest(monitor, mode, training.early_stopping_patience, training.min_epochs,
+                       keep_tolerance)
   history = model.fit(
       batches or input_fn.training_batches(train, batch_size, training.seed, targets,
                                               0.0 if targets else training.translate_pixels),

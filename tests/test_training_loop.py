@@ -5,10 +5,10 @@ import tensorflow as tf
 from models import training_loop
 
 
-def _run(values, mode="max", patience=3, min_epochs=15):
+def _run(values, mode="max", patience=3, min_epochs=15, tolerance=0.0):
   """Feeds one monitored value per epoch; epoch i leaves every weight equal to i."""
   model = tf.keras.Sequential([tf.keras.layers.Dense(1, input_shape=(2,))])
-  keep = training_loop.KeepBest("val_accuracy", mode, patience, min_epochs)
+  keep = training_loop.KeepBest("val_accuracy", mode, patience, min_epochs, tolerance)
   keep.set_model(model)
   keep.on_train_begin()
   epochs_run = 0
@@ -41,3 +41,12 @@ def test_a_tie_goes_to_the_later_epoch_and_loss_is_minimised():
 
 def test_a_missing_or_nan_value_never_becomes_the_best():
   assert _run([0.3, float("nan"), 0.2], min_epochs=0, patience=5)[0] == 0.0
+
+
+def test_with_a_tolerance_the_latest_epoch_within_it_of_the_best_so_far_is_kept():
+  # 0.78 is within 0.1 of the best (0.85): kept over it; 0.70 is not; the bar stays 0.85 - 0.1
+  # (the kept 0.78 does not lower it): a last 0.74 is not kept, a last 0.76 is.
+  assert _run([0.60, 0.85, 0.78, 0.70, 0.74], min_epochs=0, patience=9, tolerance=0.1)[0] == 2.0
+  assert _run([0.60, 0.85, 0.78, 0.70, 0.76], min_epochs=0, patience=9, tolerance=0.1)[0] == 4.0
+  # An epoch within the tolerance counts as an improvement for early stopping.
+  assert _run([0.9] + [0.85] * 10, min_epochs=0, patience=2, tolerance=0.1)[1] == 11

@@ -30,6 +30,9 @@ def train(request: methods.TrainRequest) -> methods.Trained:
   if fallback:
     warm_weights = model.get_weights()
     history["warm_start_validation_accuracy"] = classifier.accuracy(model, validation)
+  tolerance = (0.5 / math.sqrt(len(validation))
+               if settings.prefer_later_epochs and validation is not None and len(validation)
+               else 0.0)
   truth = (np.asarray(request.true_labels(pool.ids)) if request.true_labels is not None
            else np.full(len(pool), features.NO_LABEL))
   batch_size = training_loop.batch_size_for(training, len(labeled))
@@ -43,7 +46,9 @@ def train(request: methods.TrainRequest) -> methods.Trained:
       request.strategy, stage="consistency training",
       batches=input_fn.paired_batches(labeled, pool, truth, batch_size, settings.unlabeled_ratio,
                                       training.seed),
-      steps_per_epoch=steps, ema_momentum=settings.ema_momentum, callbacks=[log])
+      steps_per_epoch=steps, ema_momentum=settings.ema_momentum, keep_tolerance=tolerance,
+      callbacks=[log])
+  fitted["keep_tolerance"] = tolerance
   fitted["accepted_per_class"] = log.per_epoch
   fitted["pool"] = len(pool)
   fitted["pool_labels_known"] = request.true_labels is not None
@@ -62,7 +67,8 @@ def train(request: methods.TrainRequest) -> methods.Trained:
   if fallback:
     history["consistency_validation_accuracy"] = classifier.accuracy(model, validation)
     history["kept"] = "consistency"
-    if history["warm_start_validation_accuracy"] > history["consistency_validation_accuracy"]:
+    if (history["warm_start_validation_accuracy"]
+        > history["consistency_validation_accuracy"] + tolerance):
       model.set_weights(warm_weights)
       history["kept"] = "warm start"
     logging.info("consistency: validation accuracy %.4f after the warm start, %.4f after "
