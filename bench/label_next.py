@@ -2,12 +2,12 @@
 
 A simulated labeler (the true labels of ../shared/data/quickdraw answer): start from --start
 labels (class-balanced, the pipeline's choice), then --rounds rounds of --add labels, chosen
-either by the `suggest` rule (pipeline/suggest.py: margin uncertainty, class cap, no near-
-duplicates) from the model trained on the labels so far, or at random from the pool. Same
-method, architecture and seed for both; the test split is read once per trained model, for the
+by each of --arms: a `suggest` strategy (pipeline/suggest.py: margin, entropy, diverse; each
+with its class cap and no near-duplicates) from the model trained on the labels so far, or
+`random`, at random from the pool. Same method, architecture and seed for every arm; the test split is read once per trained model, for the
 table only. One CSV row per trained model as it finishes (a rerun resumes), then the table.
 
-  python bench/label_next.py [--repeats 3] [--method supervised]
+  python bench/label_next.py [--repeats 3] [--method supervised] [--arms margin diverse random]
 
 Quick, Draw! data: Google, CC BY 4.0.
 """
@@ -35,6 +35,8 @@ def parse_args():
   parser.add_argument("--rounds", type=int, default=4)
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--method", default="supervised")
+  parser.add_argument("--arms", nargs="+", default=["margin", "diverse", "random"],
+                      help="suggest strategies, and random (a plain draw from the pool)")
   parser.add_argument("--epochs", type=int, default=40)
   measure.add_result_args(parser, "label_next.csv")
   return parser.parse_args()
@@ -57,9 +59,6 @@ from models import run_fn  # noqa: E402
 from pipeline import suggest  # noqa: E402
 from sources import features  # noqa: E402
 from sources import tfds_source  # noqa: E402
-
-ARMS = ("suggest", "random")
-
 
 def load(args):
   source = tfds_source.SourceSpec("quickdraw_files/default_train3499_test500",
@@ -99,12 +98,15 @@ def next_labels(arm, model, x, labeled, count, num_classes, rng):
     blank = np.zeros(len(pixels), np.int64)
     return classifier.predict_probabilities(model, input_fn.Examples(pixels, blank, blank))
 
-  candidates, picked = suggest.suggest(batches, score, num_classes, count, "margin")
+  candidates, picked = suggest.suggest(batches, score, num_classes, count, arm,
+                                       seed=int(rng.integers(2 ** 31)))
   return candidates.ids[picked]
 
 
 def main(args):
   logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)
+  for arm in set(args.arms) - {"random"}:
+    suggest.check_strategy(arm)
   if args.report_only:
     return report(args)
   if not args.data_dir.is_dir():
@@ -124,7 +126,7 @@ def main(args):
       writer.writeheader()
     for repeat in range(args.repeats):
       start = label_budget.select_labeled(y, args.start, seed=repeat)
-      for arm in ARMS:
+      for arm in args.arms:
         labeled = start.copy()
         rng = np.random.default_rng(1000 + repeat)
         for round_number in range(args.rounds + 1):
@@ -148,25 +150,37 @@ def main(args):
 def report(args):
   with args.csv.open() as f:
     rows = list(csv.DictReader(f))
+  arms = list(dict.fromkeys(r["arm"] for r in rows))
+  mean = {(arm, labels): np.mean(acc) for arm in arms
+          for labels in {int(r["labels"]) for r in rows}
+          for acc in [[float(r["test_accuracy"]) for r in rows
+                       if r["arm"] == arm and int(r["labels"]) == labels]] if acc}
   print(f"\nmachine: {measure.machine()}\nmethod {args.method}, CNN; start {args.start} labels, "
         f"+{args.add} a round; Quick, Draw! (Google, CC BY 4.0)")
-  print("| labels | " + " | ".join(f"{arm} (mean of n)" for arm in ARMS) + " |")
-  print("|---|---|---|")
+  print("| labels | " + " | ".join(f"{arm} (mean of n)" for arm in arms) + " |")
+  print("|---|" + "---|" * len(arms))
   for labels in sorted({int(r["labels"]) for r in rows}):
     cells = []
-    for arm in ARMS:
-      acc = [float(r["test_accuracy"]) for r in rows if r["arm"] == arm and int(r["labels"]) == labels]
-      cells.append(f"{np.mean(acc):.4f} (n={len(acc)})" if acc else "-")
+    for arm in arms:
+      n = sum(1 for r in rows if r["arm"] == arm and int(r["labels"]) == labels)
+      cells.append(f"{mean[arm, labels]:.4f} (n={n})" if n else "-")
     print(f"| {labels:,} | " + " | ".join(cells) + " |")
-  figure(rows, args.csv.with_suffix(".png"))
+  # The goal: chosen labels reach random's accuracy with at most half as many added labels.
+  for arm in arms:
+    for added in sorted({int(r["labels"]) - args.start for r in rows if r["arm"] == arm}):
+      twice = args.start + 2 * added
+      if arm != "random" and added and ("random", twice) in mean:
+        print(f"{arm} +{added}: {mean[arm, args.start + added]:.4f} against random "
+              f"+{2 * added}: {mean['random', twice]:.4f}")
+  figure(rows, arms, args.csv.with_suffix(".png"))
 
 
-def figure(rows, path):
+def figure(rows, arms, path):
   import matplotlib
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt
   fig, ax = plt.subplots(figsize=(6.5, 4))
-  for arm, style in zip(ARMS, ("o-", "s--")):
+  for arm, style in zip(arms, ("o-", "s--", "^-.", "d:")):
     counts = sorted({int(r["labels"]) for r in rows if r["arm"] == arm})
     acc = [[float(r["test_accuracy"]) for r in rows
             if r["arm"] == arm and int(r["labels"]) == n] for n in counts]
@@ -175,7 +189,7 @@ def figure(rows, path):
     ax.fill_between(counts, mean - std, mean + std, alpha=0.15)
   ax.set_xlabel("labeled images")
   ax.set_ylabel("test accuracy")
-  ax.set_title("Labels chosen by `suggest` against random (Quick, Draw!, CNN)")
+  ax.set_title("Labels chosen by `suggest` strategies against random (Quick, Draw!, CNN)")
   ax.grid(alpha=0.3)
   ax.legend()
   fig.tight_layout()

@@ -23,6 +23,7 @@ from models import methods
 from pipeline import config as config_lib
 from pipeline import console as console_lib
 from pipeline import run_lock
+from pipeline import suggest as suggest_lib  # numpy at its top; TensorFlow only when it runs
 from sources.errors import DataSourceError
 
 BEAM_RUNNERS = ("DirectRunner", "DataflowRunner", "FlinkRunner", "SparkRunner", "PortableRunner")
@@ -307,12 +308,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="pipeline name (default: %(default)s)")
   suggest.add_argument("--count", type=_positive_int, default=100,
                        help="pictures to label (default: %(default)s)")
-  suggest.add_argument("--strategy", default="margin", choices=("margin", "entropy", "random"),
-                       help="uncertainty: margin between the two best classes, entropy, or "
-                            "random (default: %(default)s)")
+  suggest.add_argument("--strategy", default="margin", choices=suggest_lib.STRATEGIES,
+                       help="uncertainty: margin between the two best classes, entropy, "
+                            "random, or diverse (margin, spread over clusters of what the "
+                            "uncertain pictures look like) (default: %(default)s)")
   suggest.add_argument("--to", default=None, metavar="DIR",
                        help="where to write (default: OUTPUT/suggestions)")
-  suggest.add_argument("--seed", type=int, default=0, help="for --strategy random (default: 0)")
+  suggest.add_argument("--seed", type=int, default=0,
+                       help="for --strategy random and diverse (default: 0)")
   workers = commands.add_parser(
       "workers", help="train on N local processes with MultiWorkerMirroredStrategy",
       description="Run the Trainer's run_fn or the layer-wise pre-training on N local worker "
@@ -442,9 +445,8 @@ def _predict(args, state: dict) -> None:
 
 def _suggest(args, state: dict) -> None:
   del state
-  from pipeline import suggest  # TensorFlow and TFX's ml-metadata
-  written = suggest.run(os.path.abspath(args.output), args.name, args.count, args.strategy,
-                        args.to or os.path.join(args.output, "suggestions"), args.seed)
+  written = suggest_lib.run(os.path.abspath(args.output), args.name, args.count, args.strategy,
+                            args.to or os.path.join(args.output, "suggestions"), args.seed)
   print(f"fewlabels suggest: {args.count} pictures to label: {written[0]}\n"
         f"  open {written[1]} in a browser, label them, download labels.csv, then: "
         "fewlabels run ... --extra-labels labels.csv")

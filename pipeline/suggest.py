@@ -8,7 +8,11 @@ uncertain pictures are chosen, with two rules for variety:
   absolute difference, 0-255) of one already chosen is passed over.
 Pictures passed over fill the list, in order, only when nothing else is left. Uncertainty:
 `margin` (1 - (p1 - p2), the two best classes close), `entropy`, or `random` (the baseline).
-Writes suggestions.csv and label.html (pipeline/label_page.py) to `--to`.
+`diverse` ranks by margin too, then spreads the picks over what the uncertain pictures look
+like: the DIVERSE_CANDIDATES_PER_PICK x count most uncertain are grouped into `count` clusters
+of their thumbnails (k-means weighted by uncertainty), and the picture nearest each cluster's
+centre goes first, under the same two rules (after Zhdanov 2019, "Diverse mini-batch active
+learning"). Writes suggestions.csv and label.html (pipeline/label_page.py) to `--to`.
 """
 import csv
 import dataclasses
@@ -20,9 +24,12 @@ from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-STRATEGIES = ("margin", "entropy", "random")
+STRATEGIES = ("margin", "entropy", "random", "diverse")
 DUPLICATE_DISTANCE = 6.0
 CANDIDATES_PER_PICK = 20  # how many of the most uncertain are kept, per picture asked for
+DIVERSE_CANDIDATES_PER_PICK = 10  # how many of those `diverse` clusters, per picture asked for
+KMEANS_ITERATIONS = 20
+KMEANS_RESTARTS = 5
 CSV_FILE, PAGE_FILE = "suggestions.csv", "label.html"
 CSV_COLUMNS = ("example_id", "source_file", "predicted_class", "confidence", "margin")
 
@@ -40,6 +47,8 @@ def uncertainty(probabilities: np.ndarray, strategy: str, rng: np.random.Generat
   """Higher is picked first."""
   if strategy == "random":
     return rng.random(len(probabilities))
+  if strategy == "diverse":
+    strategy = "margin"
   if strategy == "entropy":
     return -(probabilities * np.log(np.clip(probabilities, 1e-12, 1.0))).sum(axis=1)
   top = np.sort(probabilities, axis=1)
@@ -70,6 +79,51 @@ def choose(scores: np.ndarray, predicted: np.ndarray, small: np.ndarray, count: 
     picked.append(int(index))
     per_class[predicted[index]] += 1
   return picked + passed[:count - len(picked)]
+
+
+def _squared_distances(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+  return np.maximum((points ** 2).sum(axis=1)[:, None] - 2 * points @ centres.T
+                    + (centres ** 2).sum(axis=1)[None, :], 0.0)
+
+
+def _kmeans(points: np.ndarray, weights: np.ndarray, k: int,
+            rng: np.random.Generator) -> np.ndarray:
+  """Centres of one weighted k-means: k-means++ start, then Lloyd steps."""
+  centres = [points[rng.choice(len(points), p=weights / weights.sum())]]
+  nearest = _squared_distances(points, centres[0][None])[:, 0]
+  for _ in range(1, min(k, len(points))):
+    chances = weights * nearest
+    if chances.sum() <= 0:
+      break  # every point sits on a centre
+    centres.append(points[rng.choice(len(points), p=chances / chances.sum())])
+    nearest = np.minimum(nearest, _squared_distances(points, centres[-1][None])[:, 0])
+  centres = np.stack(centres)
+  for _ in range(KMEANS_ITERATIONS):
+    members = _squared_distances(points, centres).argmin(axis=1)
+    for c in range(len(centres)):
+      mine = members == c
+      if mine.any():
+        centres[c] = np.average(points[mine], axis=0, weights=weights[mine])
+  return centres
+
+
+def cluster_representatives(points: np.ndarray, weights: np.ndarray, k: int,
+                            rng: np.random.Generator) -> np.ndarray:
+  """Indices of the point nearest each centre of a weighted k-means of `points` (the best of
+  KMEANS_RESTARTS: one k-means++ start can leave two centres in one group and none in
+  another); fewer than k when clusters merge."""
+  points = points.astype(np.float64)
+  weights = np.maximum(weights.astype(np.float64), 1e-12)
+  best, best_cost = None, np.inf
+  for _ in range(KMEANS_RESTARTS):
+    centres = _kmeans(points, weights, k, rng)
+    cost = (weights * _squared_distances(points, centres).min(axis=1)).sum()
+    if cost < best_cost:
+      best, best_cost = centres, cost
+  distances = _squared_distances(points, best)
+  members = distances.argmin(axis=1)
+  return np.array(sorted(int(np.flatnonzero(members == c)[distances[members == c, c].argmin()])
+                         for c in np.unique(members)), np.int64)
 
 
 @dataclasses.dataclass
@@ -108,8 +162,15 @@ def suggest(batches: Iterator[Tuple[np.ndarray, np.ndarray, object]],
     pool.add(ids, pixels, probabilities, uncertainty(probabilities, strategy, rng), keep)
   if count > pool.seen:
     raise SuggestError(f"--count {count} is larger than the {pool.seen} unlabeled pictures")
-  picked = choose(pool.scores, pool.probabilities.argmax(axis=1), thumbnails(pool.pixels), count,
-                  num_classes)
+  small = thumbnails(pool.pixels)
+  scores = pool.scores
+  if strategy == "diverse":
+    candidates = np.argsort(-scores, kind="stable")[:DIVERSE_CANDIDATES_PER_PICK * count]
+    centres = candidates[cluster_representatives(small[candidates], scores[candidates], count,
+                                                 rng)]
+    scores = scores.copy()
+    scores[centres] += 2.0  # margin uncertainty is at most 1: every representative goes first
+  picked = choose(scores, pool.probabilities.argmax(axis=1), small, count, num_classes)
   return pool, picked
 
 

@@ -69,6 +69,37 @@ def test_no_class_takes_more_than_twice_its_share_and_no_near_duplicates():
   assert np.bincount(predicted, minlength=CLASSES).max() <= 2  # 2 x 10 / 10
 
 
+def test_diverse_spreads_its_picks_over_groups_of_look_alike_uncertain_pictures():
+  """Five groups of ten similar (not duplicate) uncertain drawings, group 0 the most uncertain,
+  among 350 certain ones; group g's are predicted as class 2g or 2g + 1. Margin goes by
+  uncertainty, as far as the class cap (one a class here) lets it; diverse takes one a group."""
+  rng = np.random.default_rng(3)
+  n, groups = 400, 5
+  ids = np.arange(1000, 1000 + n)
+  pixels = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+  bases = rng.integers(40, 216, (groups, 28, 28))
+  probabilities = np.full((n, CLASSES), 0.001, np.float32)
+  probabilities[np.arange(n), ids % CLASSES] = 0.991
+  group_of = {}
+  for row in range(groups * 10):
+    group = row // 10
+    pixels[row] = np.clip(bases[group] + rng.integers(-40, 41, (28, 28)), 0, 255)
+    top = 0.30 + 0.05 * group + 0.001 * (row % 10)  # group 0: the smallest margins
+    probabilities[row] = (1.0 - top) / (CLASSES - 1)
+    probabilities[row, 2 * group + row % 2] = top
+    group_of[ids[row]] = group
+  table = dict(zip(ids, probabilities))
+  batches = [(ids[i:i + 64], pixels[i:i + 64], ids[i:i + 64]) for i in range(0, n, 64)]
+  score = lambda batch_ids: np.stack([table[i] for i in batch_ids])  # noqa: E731
+
+  def groups_picked(strategy):
+    pool, picked = suggest.suggest(iter(batches), score, CLASSES, groups, strategy)
+    return sorted(group_of.get(i, -1) for i in pool.ids[picked].tolist())
+
+  assert groups_picked("margin") == [0, 0, 1, 1, 2]
+  assert groups_picked("diverse") == [0, 1, 2, 3, 4]
+
+
 def test_a_count_larger_than_the_pool_and_a_bad_strategy_are_one_line():
   batches, score = _pool(n=30)
   with pytest.raises(suggest.SuggestError, match="--count 31 is larger than the 30 unlabeled"):
