@@ -11,9 +11,11 @@ file's path relative to DIR (`path`), so every id points back to a file.
 The prepared data's config name holds a fingerprint of the folder (paths, sizes, times), so a
 changed folder is prepared anew instead of silently reusing the old pictures.
 """
+import collections
+import concurrent.futures
 import logging
 import os
-from typing import Optional, Tuple
+from typing import Iterable, Iterator, Optional, Tuple
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -28,6 +30,33 @@ NAME = image_files.NAME
 PATH_KEY = "path"
 SKIPPED_KEY = "skipped_images"  # in the prepared data's metadata: paths of unreadable pictures
 _PROGRESS_EVERY = 5_000
+_IN_FLIGHT_PER_THREAD = 8  # conversions queued ahead, so that a million files never pile up
+
+
+def _converted(files: Iterable[Tuple[str, int]], polarity: str
+               ) -> Iterator[Tuple[str, int, object]]:
+  """(path, label, pixels or the DataSourceError naming the file), in the files' order.
+
+  One thread per core: the conversion's TensorFlow ops and Pillow's header parsing release the
+  interpreter lock, so the files convert in parallel while their order stays the walk's.
+  """
+  threads = os.cpu_count() or 1
+  with concurrent.futures.ThreadPoolExecutor(threads) as pool:
+    pending = collections.deque()
+
+    def oldest():
+      path, label, future = pending.popleft()
+      try:
+        return path, label, future.result()
+      except DataSourceError as e:
+        return path, label, e
+
+    for path, label in files:
+      pending.append((path, label, pool.submit(drawing_image.to_drawing, path, polarity, path)))
+      if len(pending) >= threads * _IN_FLIGHT_PER_THREAD:
+        yield oldest()
+    while pending:
+      yield oldest()
 
 
 class ImageFolder(image_builder.ImageClassBuilder):
@@ -70,14 +99,13 @@ class ImageFolder(image_builder.ImageClassBuilder):
     skipped = self.info.metadata.setdefault(SKIPPED_KEY, [])
     done = 0
     for part in parts:
-      for path, label in image_files.files_of(self._folder, part, self._names):
+      files = image_files.files_of(self._folder, part, self._names)
+      for path, label, pixels in _converted(files, self._polarity):
         relative = os.path.relpath(path, self._folder)
-        try:
-          pixels = drawing_image.to_drawing(path, self._polarity, name=path)
-        except DataSourceError as e:
+        if isinstance(pixels, DataSourceError):
           if not self._skip:
-            raise DataSourceError(f"{e} (or pass --skip-bad-images)") from None
-          logging.warning("skipped: %s", e)
+            raise DataSourceError(f"{pixels} (or pass --skip-bad-images)") from None
+          logging.warning("skipped: %s", pixels)
           skipped.append(relative)
           continue
         done += 1
