@@ -298,20 +298,20 @@ def build_parser() -> argparse.ArgumentParser:
   suggest = commands.add_parser(
       "suggest", help="which unlabeled pictures to label next, and a page to label them",
       description="Scores every unlabeled picture of the last run with its trained model and "
-                  "picks --count to label: the most uncertain, spread over the predicted classes, "
-                  "no near-duplicates. Writes suggestions.csv and label.html (open it in a "
-                  "browser, label, download labels.csv, then `fewlabels run ... --extra-labels "
-                  "labels.csv`).")
+                  "picks --count to label: uncertain ones, spread over clusters of what they "
+                  "look like and over the predicted classes, no near-duplicates. Writes "
+                  "suggestions.csv and label.html (open it in a browser, label, download "
+                  "labels.csv, then `fewlabels run ... --extra-labels labels.csv`).")
   suggest.add_argument("--output", default=config_lib.PipelineConfig().output_dir, metavar="DIR",
                        help="output dir of an earlier `fewlabels run` (default: %(default)s)")
   suggest.add_argument("--name", default=config_lib.PipelineConfig().name,
                        help="pipeline name (default: %(default)s)")
   suggest.add_argument("--count", type=_positive_int, default=100,
                        help="pictures to label (default: %(default)s)")
-  suggest.add_argument("--strategy", default="margin", choices=suggest_lib.STRATEGIES,
-                       help="uncertainty: margin between the two best classes, entropy, "
-                            "random, or diverse (margin, spread over clusters of what the "
-                            "uncertain pictures look like) (default: %(default)s)")
+  suggest.add_argument("--strategy", default="diverse", choices=suggest_lib.STRATEGIES,
+                       help="diverse (the most uncertain by margin, spread over clusters of "
+                            "what they look like), margin between the two best classes, "
+                            "entropy, or random (default: %(default)s)")
   suggest.add_argument("--to", default=None, metavar="DIR",
                        help="where to write (default: OUTPUT/suggestions)")
   suggest.add_argument("--seed", type=int, default=0,

@@ -49,7 +49,7 @@ def rounds(tiny_config, tmp_path_factory):
   base = with_method(tiny_config, "supervised", output_dir=str(work / "out"),
                      training=dataclasses.replace(tiny_config.training, epochs=2, min_epochs=0))
   first = local_runner.run(base)
-  csv_path, page = suggest.run(base.output_dir, base.name, COUNT, "margin", str(work / "next"))
+  csv_path, page = suggest.run(base.output_dir, base.name, COUNT, "diverse", str(work / "next"))
   with open(csv_path) as f:
     suggested = [int(row["example_id"]) for row in csv.DictReader(f)]
   # The person labels them right: the tiny doodles' true labels answer for them.
