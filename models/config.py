@@ -228,9 +228,9 @@ class ConsistencyConfig:
   # 10 points apart at best, while the pool's accuracy was measured rising epoch after epoch.
   # False: the best validation value wins, however small the difference.
   prefer_later_epochs: bool = True
-  # After each epoch's averaging, batch-norm statistics are recomputed on up to this many clean
-  # pool images (no labels): training's moving statistics come from mixed weak/strong batches
-  # under the weights before averaging (measured: +1.0 and +2.2 test points). 0: keep them.
+  # After training, batch-norm statistics are recomputed on up to this many clean pool images
+  # (no labels): training's moving statistics come from mixed weak/strong batches under the
+  # weights before averaging (measured: +1.0 and +2.2 test points). 0: keep them.
   batch_norm_images: int = 10_240
   weak_translate: float = 2.0
   strong_rotation: float = 20.0  # degrees
