@@ -96,7 +96,7 @@ def next_labels(arm, model, x, labeled, count, num_classes, rng):
              for i in range(0, len(pool), 2048))
   def score(pixels):
     blank = np.zeros(len(pixels), np.int64)
-    return classifier.predict_with_features(model, input_fn.Examples(pixels, blank, blank))
+    return classifier.predict_probabilities(model, input_fn.Examples(pixels, blank, blank))
 
   candidates, picked = suggest.suggest(batches, score, num_classes, count, arm,
                                        seed=int(rng.integers(2 ** 31)))

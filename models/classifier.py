@@ -6,7 +6,6 @@ import tensorflow as tf
 
 from models import config as config_lib
 from models import input_fn
-from models import layers
 from models import training_loop
 from sources import features
 
@@ -35,30 +34,14 @@ def train_classifier(model: tf.keras.Model, train: input_fn.Examples,
       strategy, stage)
 
 
-def _predict(fn, examples: input_fn.Examples):
-  """`fn` over the pixels in batches, as one tf.function; its outputs concatenated."""
-  predict = tf.function(fn, input_signature=[
-      tf.TensorSpec([None, features.IMAGE_SIZE, features.IMAGE_SIZE], tf.uint8)])
-  outputs = [tf.nest.map_structure(lambda t: t.numpy(), predict(
-      tf.constant(examples.pixels[start:start + _PREDICT_BATCH])))
-      for start in range(0, len(examples), _PREDICT_BATCH)]
-  return [np.concatenate(parts) for parts in zip(*outputs)]
-
-
 def predict_probabilities(model: tf.keras.Model, examples: input_fn.Examples) -> np.ndarray:
   """Class probabilities for every example, computed whole on each worker so that every worker
   of a multi-worker run takes the same decisions."""
-  if len(examples) == 0:
-    return np.zeros((0, model.output_shape[-1]), np.float32)
-  return _predict(lambda pixels: [model(pixels, training=False)], examples)[0]
-
-
-def predict_with_features(model: tf.keras.Model, examples: input_fn.Examples
-                          ) -> Tuple[np.ndarray, np.ndarray]:
-  """(class probabilities, the features the last layer reads) for every example."""
-  both = layers.with_features(model)
-  probabilities, model_features = _predict(lambda pixels: both(pixels, training=False), examples)
-  return probabilities, model_features
+  predict = tf.function(lambda pixels: model(pixels, training=False), input_signature=[
+      tf.TensorSpec([None, features.IMAGE_SIZE, features.IMAGE_SIZE], tf.uint8)])
+  out = [predict(tf.constant(examples.pixels[start:start + _PREDICT_BATCH])).numpy()
+         for start in range(0, len(examples), _PREDICT_BATCH)]
+  return np.concatenate(out) if out else np.zeros((0, model.output_shape[-1]), np.float32)
 
 
 def accuracy(model: tf.keras.Model, examples: input_fn.Examples) -> float:

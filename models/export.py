@@ -5,8 +5,6 @@ Signatures (TF Serving's classify convention: `classes` and `scores` aligned, be
       the Evaluator reads), scores, classes
   serving_image(images: encoded PNG/JPEG/GIF/BMP bytes; REST: {"b64": ...}) -> the same, after
       the one picture conversion of sources/drawing_image.py
-  serving_features(examples) -> probabilities, features (what the classifier's last layer
-      reads: `fewlabels suggest` groups the pool by it)
   class_names() -> class_names
 The class names live in the model (`class_names`, a variable), so no side file can drift from it.
 """
@@ -16,7 +14,6 @@ from typing import Sequence
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from models import layers
 from models import preprocessing
 from sources import drawing_image
 from sources import features
@@ -24,9 +21,7 @@ from sources import features
 SERVING_SIGNATURE = "serving_default"
 IMAGE_SIGNATURE = "serving_image"
 NAMES_SIGNATURE = "class_names"
-FEATURES_SIGNATURE = "serving_features"
 PREDICTION_KEY = "probabilities"
-FEATURES_KEY = layers.FEATURES
 SCORES_KEY = "scores"
 CLASSES_KEY = "classes"
 EXAMPLES_INPUT = "examples"
@@ -40,7 +35,6 @@ class _ServingModule(tf.Module):
                class_names: Sequence[str], polarity: str):
     super().__init__()
     self.model = model
-    self._with_features = layers.with_features(model)
     self.transform_layer = tft_output.transform_features_layer()
     raw_spec = tft_output.raw_feature_spec()
     self._serving_spec = {features.IMAGE_KEY: raw_spec[features.IMAGE_KEY]}
@@ -54,18 +48,11 @@ class _ServingModule(tf.Module):
     return {PREDICTION_KEY: probabilities, SCORES_KEY: best.values,
             CLASSES_KEY: tf.gather(self.class_names, best.indices)}
 
-  def _pixels(self, serialized: tf.Tensor) -> tf.Tensor:
-    raw = tf.io.parse_example(serialized, self._serving_spec)
-    return preprocessing.decode_pixels(self.transform_layer(raw)[preprocessing.PIXELS_KEY])
-
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)])
   def serve(self, serialized):
-    return self._answer(self._pixels(serialized))
-
-  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)])
-  def serve_features(self, serialized):
-    probabilities, model_features = self._with_features(self._pixels(serialized), training=False)
-    return {PREDICTION_KEY: probabilities, FEATURES_KEY: model_features}
+    raw = tf.io.parse_example(serialized, self._serving_spec)
+    return self._answer(preprocessing.decode_pixels(
+        self.transform_layer(raw)[preprocessing.PIXELS_KEY]))
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=IMAGES_INPUT)])
   def serve_images(self, encoded):
@@ -80,7 +67,7 @@ class _ServingModule(tf.Module):
 
   def signatures(self):
     return {SERVING_SIGNATURE: self.serve, IMAGE_SIGNATURE: self.serve_images,
-            FEATURES_SIGNATURE: self.serve_features, NAMES_SIGNATURE: self.names}
+            NAMES_SIGNATURE: self.names}
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:

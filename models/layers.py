@@ -7,7 +7,6 @@ from models import preprocessing
 from sources import features
 
 PROBABILITIES = "probabilities"
-FEATURES = "features"
 
 
 def image_input() -> Tuple[tf.Tensor, tf.Tensor]:
@@ -19,9 +18,3 @@ def image_input() -> Tuple[tf.Tensor, tf.Tensor]:
 
 def class_probabilities(x: tf.Tensor, num_classes: int) -> tf.Tensor:
   return tf.keras.layers.Dense(num_classes, activation="softmax", name=PROBABILITIES)(x)
-
-
-def with_features(model: tf.keras.Model) -> tf.keras.Model:
-  """The classifier answering [probabilities, features]: the features are what its last layer
-  reads, the model's own view of a picture (`suggest` groups pictures by it)."""
-  return tf.keras.Model(model.inputs, [model.output, model.get_layer(PROBABILITIES).input])

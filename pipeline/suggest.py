@@ -8,12 +8,11 @@ uncertain pictures are chosen, with two rules for variety:
   absolute difference, 0-255) of one already chosen is passed over.
 Pictures passed over fill the list, in order, only when nothing else is left. Uncertainty:
 `margin` (1 - (p1 - p2), the two best classes close), `entropy`, or `random` (the baseline).
-`diverse` ranks by margin too, then spreads the picks over what the uncertain pictures are:
-the DIVERSE_CANDIDATES_PER_PICK x count most uncertain are grouped into `count` clusters of the
-model's own features (what its last layer reads, the `serving_features` signature; thumbnails
-for a model pushed without it), k-means weighted by uncertainty, and the picture nearest each
-cluster's centre goes first, under the same two rules (after Zhdanov 2019, "Diverse mini-batch
-active learning"). Writes suggestions.csv and label.html (pipeline/label_page.py) to `--to`.
+`diverse` ranks by margin too, then spreads the picks over what the uncertain pictures look
+like: the DIVERSE_CANDIDATES_PER_PICK x count most uncertain are grouped into `count` clusters
+of their thumbnails (k-means weighted by uncertainty), and the picture nearest each cluster's
+centre goes first, under the same two rules (after Zhdanov 2019, "Diverse mini-batch active
+learning"). Writes suggestions.csv and label.html (pipeline/label_page.py) to `--to`.
 """
 import csv
 import dataclasses
@@ -21,7 +20,7 @@ import glob
 import json
 import math
 import os
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -60,13 +59,6 @@ def thumbnails(pixels: np.ndarray) -> np.ndarray:
   """uint8 [n, 28, 28] -> float32 [n, 196]: 2 x 2 means, for the near-duplicate rule."""
   n = len(pixels)
   return pixels.reshape(n, 14, 2, 14, 2).astype(np.float32).mean(axis=(2, 4)).reshape(n, -1)
-
-
-def unit_length(vectors: np.ndarray) -> np.ndarray:
-  """Rows scaled to length 1: k-means then compares what the model sees in a picture, not how
-  strongly its units fire."""
-  vectors = vectors.astype(np.float64)
-  return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
 def choose(scores: np.ndarray, predicted: np.ndarray, small: np.ndarray, count: int,
@@ -141,52 +133,40 @@ class Pool:
   pixels: np.ndarray
   probabilities: np.ndarray
   scores: np.ndarray
-  features: Optional[np.ndarray] = None  # the model's, where it gives them
   seen: int = 0
 
-  def add(self, ids, pixels, probabilities, scores, model_features, keep: int) -> None:
+  def add(self, ids, pixels, probabilities, scores, keep: int) -> None:
     self.ids = np.concatenate([self.ids, ids])
     self.pixels = np.concatenate([self.pixels, pixels])
     self.probabilities = np.concatenate([self.probabilities, probabilities])
     self.scores = np.concatenate([self.scores, scores])
-    if model_features is not None:
-      self.features = (model_features if self.features is None
-                       else np.concatenate([self.features, model_features]))
     self.seen += len(ids)
     if len(self.ids) > keep:
       best = np.argpartition(-self.scores, keep - 1)[:keep]
-      for name in ("ids", "pixels", "probabilities", "scores", "features"):
-        if getattr(self, name) is not None:
-          setattr(self, name, getattr(self, name)[best])
-
-
-Scored = Union[np.ndarray, Tuple[np.ndarray, np.ndarray]]
+      for name in ("ids", "pixels", "probabilities", "scores"):
+        setattr(self, name, getattr(self, name)[best])
 
 
 def suggest(batches: Iterator[Tuple[np.ndarray, np.ndarray, object]],
-            score: Callable[[object], Scored], num_classes: int, count: int,
+            score: Callable[[object], np.ndarray], num_classes: int, count: int,
             strategy: str, seed: int = 0) -> Tuple[Pool, List[int]]:
   """(candidates, the chosen indices into them) from (ids, uint8 pixels, model input) batches;
-  `score` maps a batch's model input to class probabilities, or to (probabilities, the model's
-  features) for `diverse` to group by."""
+  `score` maps a batch's model input to class probabilities."""
   check_strategy(strategy)
   rng = np.random.default_rng(seed)
   pool = Pool(np.zeros(0, np.int64), np.zeros((0, 28, 28), np.uint8),
               np.zeros((0, num_classes), np.float32), np.zeros(0))
   keep = max(CANDIDATES_PER_PICK * count, 2_000)
   for ids, pixels, model_input in batches:
-    scored = score(model_input)
-    probabilities, model_features = scored if isinstance(scored, tuple) else (scored, None)
-    pool.add(ids, pixels, probabilities, uncertainty(probabilities, strategy, rng),
-             model_features, keep)
+    probabilities = score(model_input)
+    pool.add(ids, pixels, probabilities, uncertainty(probabilities, strategy, rng), keep)
   if count > pool.seen:
     raise SuggestError(f"--count {count} is larger than the {pool.seen} unlabeled pictures")
   small = thumbnails(pool.pixels)
   scores = pool.scores
   if strategy == "diverse":
     candidates = np.argsort(-scores, kind="stable")[:DIVERSE_CANDIDATES_PER_PICK * count]
-    points = small if pool.features is None else unit_length(pool.features)
-    centres = candidates[cluster_representatives(points[candidates], scores[candidates], count,
+    centres = candidates[cluster_representatives(small[candidates], scores[candidates], count,
                                                  rng)]
     scores = scores.copy()
     scores[centres] += 2.0  # margin uncertainty is at most 1: every representative goes first
@@ -298,17 +278,10 @@ def run(output_dir: str, pipeline_name: str, count: int, strategy: str, to: str,
   import tensorflow as tf
   from models import export
   from models import progress
-  signatures = tf.saved_model.load(inputs.model_dir).signatures
-  grouped = strategy == "diverse" and export.FEATURES_SIGNATURE in signatures
-  if strategy == "diverse" and not grouped:
-    progress.log.info("suggest: the model has no %s signature (pushed before it existed): "
-                      "grouping by thumbnails", export.FEATURES_SIGNATURE)
-  serve = signatures[export.FEATURES_SIGNATURE if grouped else export.SERVING_SIGNATURE]
+  serve = tf.saved_model.load(inputs.model_dir).signatures[export.SERVING_SIGNATURE]
 
-  def score(serialized) -> Scored:
-    out = serve(**{export.EXAMPLES_INPUT: serialized})
-    probabilities = out[export.PREDICTION_KEY].numpy()
-    return (probabilities, out[export.FEATURES_KEY].numpy()) if grouped else probabilities
+  def score(serialized) -> np.ndarray:
+    return serve(**{export.EXAMPLES_INPUT: serialized})[export.PREDICTION_KEY].numpy()
 
   def logged(batches):
     done = 0

@@ -69,62 +69,35 @@ def test_no_class_takes_more_than_twice_its_share_and_no_near_duplicates():
   assert np.bincount(predicted, minlength=CLASSES).max() <= 2  # 2 x 10 / 10
 
 
-def _groups_of_uncertain(look_alike: bool, groups: int = 5, n: int = 400):
-  """Five groups of ten uncertain pictures, group 0 the most uncertain, among 350 certain ones;
-  group g's are predicted as class 2g or 2g + 1. The groups show in the model's features, and
-  in the pixels too when `look_alike` (similar, not duplicates; else noise)."""
+def test_diverse_spreads_its_picks_over_groups_of_look_alike_uncertain_pictures():
+  """Five groups of ten similar (not duplicate) uncertain drawings, group 0 the most uncertain,
+  among 350 certain ones; group g's are predicted as class 2g or 2g + 1. Margin goes by
+  uncertainty, as far as the class cap (one a class here) lets it; diverse takes one a group."""
   rng = np.random.default_rng(3)
+  n, groups = 400, 5
   ids = np.arange(1000, 1000 + n)
   pixels = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
   bases = rng.integers(40, 216, (groups, 28, 28))
-  model_features = rng.normal(0, 1, (n, 16))
   probabilities = np.full((n, CLASSES), 0.001, np.float32)
   probabilities[np.arange(n), ids % CLASSES] = 0.991
   group_of = {}
   for row in range(groups * 10):
     group = row // 10
-    if look_alike:
-      pixels[row] = np.clip(bases[group] + rng.integers(-40, 41, (28, 28)), 0, 255)
-    model_features[row] = 0.2 * rng.normal(0, 1, 16)
-    model_features[row, group] += 5.0
+    pixels[row] = np.clip(bases[group] + rng.integers(-40, 41, (28, 28)), 0, 255)
     top = 0.30 + 0.05 * group + 0.001 * (row % 10)  # group 0: the smallest margins
     probabilities[row] = (1.0 - top) / (CLASSES - 1)
     probabilities[row, 2 * group + row % 2] = top
     group_of[ids[row]] = group
-  table = dict(zip(ids, zip(probabilities, model_features)))
+  table = dict(zip(ids, probabilities))
   batches = [(ids[i:i + 64], pixels[i:i + 64], ids[i:i + 64]) for i in range(0, n, 64)]
-  return batches, table, group_of
-
-
-def test_diverse_spreads_its_picks_over_groups_of_look_alike_uncertain_pictures():
-  """Margin goes by uncertainty, as far as the class cap (one a class here) lets it; diverse
-  takes one a group, by thumbnails when the model gives no features."""
-  batches, table, group_of = _groups_of_uncertain(look_alike=True)
-  score = lambda batch_ids: np.stack([table[i][0] for i in batch_ids])  # noqa: E731
+  score = lambda batch_ids: np.stack([table[i] for i in batch_ids])  # noqa: E731
 
   def groups_picked(strategy):
-    pool, picked = suggest.suggest(iter(batches), score, CLASSES, 5, strategy)
+    pool, picked = suggest.suggest(iter(batches), score, CLASSES, groups, strategy)
     return sorted(group_of.get(i, -1) for i in pool.ids[picked].tolist())
 
   assert groups_picked("margin") == [0, 0, 1, 1, 2]
   assert groups_picked("diverse") == [0, 1, 2, 3, 4]
-
-
-def test_diverse_groups_by_the_models_features_when_it_gives_them():
-  """Pixels of noise, groups only in what the model sees: with its features diverse still takes
-  one a group; with thumbnails alone it cannot tell them apart."""
-  batches, table, group_of = _groups_of_uncertain(look_alike=False)
-
-  def groups_picked(with_features):
-    def score(batch_ids):
-      probabilities = np.stack([table[i][0] for i in batch_ids])
-      return (probabilities, np.stack([table[i][1] for i in batch_ids])) if with_features else (
-          probabilities)
-    pool, picked = suggest.suggest(iter(batches), score, CLASSES, 5, "diverse")
-    return sorted(group_of.get(i, -1) for i in pool.ids[picked].tolist())
-
-  assert groups_picked(with_features=True) == [0, 1, 2, 3, 4]
-  assert groups_picked(with_features=False) != [0, 1, 2, 3, 4]
 
 
 def test_a_count_larger_than_the_pool_and_a_bad_strategy_are_one_line():
