@@ -148,7 +148,31 @@ def create_pipeline(config: config_lib.PipelineConfig, class_names: Sequence[str
       components=components,
       enable_cache=True,
       metadata_connection_config=metadata_connection_config,
-      beam_pipeline_args=list(config.beam_pipeline_args))
+      beam_pipeline_args=beam_args(config.beam_pipeline_args,
+                                   launched_here=metadata_connection_config is not None))
+
+
+# The Beam options by which TFX sees that the workers get their code some way (its
+# dependency_utils.make_beam_dependency_flags).
+_CODE_SHIPPING_FLAGS = ("--extra_package", "--extra_packages", "--setup_file", "--requirements_file",
+                        "--worker_harness_container_image", "--sdk_container_image")
+
+
+def beam_args(args: Sequence[str], launched_here: bool) -> List[str]:
+  """The Beam options, plus this checkout's setup.py for a pipeline launched from this machine.
+
+  Without any way to ship code, TFX copies its own installation (42 MB) into a new temp dir and
+  builds an sdist from it at every Beam component, 1-3 s each, and never deletes it: a test suite
+  filled a disk that way. The setup.py ships this package (and TFX through its requirements) to a
+  remote runner, whose workers need both; the DirectRunner does not read it. A compiled pipeline
+  (`launched_here` False) runs from the image, where this machine's path means nothing.
+  """
+  args = list(args)
+  setup_file = _ROOT / "setup.py"
+  ships_code = any(a.split("=", 1)[0] in _CODE_SHIPPING_FLAGS for a in args)
+  if launched_here and setup_file.is_file() and not ships_code:
+    args.append(f"--setup_file={setup_file}")
+  return args
 
 
 def trainer_custom_config(config: config_lib.PipelineConfig, class_names: Sequence[str],

@@ -1,7 +1,9 @@
 """Shared fixtures: one TFDS data dir per session, real data by path, one set of pipeline runs."""
-import os
 import dataclasses
+import glob
+import os
 import pathlib
+import tempfile
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before anything imports TensorFlow
 
@@ -88,11 +90,18 @@ def tiny_config(tmp_path_factory, tfds_dir) -> config_lib.PipelineConfig:
 def runs(tiny_config):
   """Three pipeline runs in one output dir (see test_pipeline_local.py)."""
   from pipeline import local_runner
+  before = tfx_copies()
   good = local_runner.run(tiny_config)
   same = local_runner.run(tiny_config)
   crippled = local_runner.run(dataclasses.replace(
       tiny_config, training=dataclasses.replace(tiny_config.training, epochs=0)))
-  return {"good": good, "same": same, "crippled": crippled}
+  return {"good": good, "same": same, "crippled": crippled,
+          "tfx_copies_left": sorted(tfx_copies() - before)}
+
+
+def tfx_copies() -> set:
+  """The copies of TFX that its Beam executors build in the temp dir when no code ships."""
+  return set(glob.glob(os.path.join(tempfile.gettempdir(), "*", "build", "tfx", "setup.py")))
 
 
 def registry_pairs():

@@ -55,6 +55,8 @@ def test_compiled_spec_has_every_task_with_dependencies_and_image(tmp_path, caps
   assert "models.run_fn.run_fn" in text and "models.preprocessing.preprocessing_fn" in text
   assert "--runner=DataflowRunner" in text and "--region=europe-west4" in text
   assert "gs://bucket/root" in text
+  # A path of the compiling machine would mean nothing inside the image.
+  assert "--setup_file" not in text
 
 
 def test_vertex_training_puts_the_worker_pool_in_the_trainer_task(tmp_path):
@@ -132,3 +134,14 @@ def test_an_image_without_this_package_is_refused(capsys, tmp_path, image, fragm
   _fails(capsys, ["compile", "--output", str(output), "--pipeline-root", "gs://bucket/root",
                   "--image", image], fragment)
   assert not output.exists()
+
+
+def test_a_run_from_here_ships_this_package_unless_told_how():
+  dataflow = ["--runner=DataflowRunner", "--region=r"]
+  shipped = pipeline_lib.beam_args(dataflow, launched_here=True)
+  setup_file = shipped[-1].split("=", 1)[1]
+  assert shipped[:2] == dataflow and shipped[-1].startswith("--setup_file=")
+  assert "name=\"fewlabels\"" in open(setup_file).read()
+  own = dataflow + ["--sdk_container_image", "europe-docker.pkg.dev/example/worker:1"]
+  assert pipeline_lib.beam_args(own, launched_here=True) == own
+  assert pipeline_lib.beam_args(dataflow, launched_here=False) == dataflow

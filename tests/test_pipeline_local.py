@@ -49,6 +49,11 @@ def test_every_component_ran_and_the_model_was_blessed_and_pushed(runs):
   assert good.pushed_to and os.path.isfile(os.path.join(good.pushed_to, "saved_model.pb"))
 
 
+def test_a_run_leaves_no_copy_of_tfx_in_the_temp_dir(runs):
+  # 42 MB for each Beam component of each run, never deleted, had filled a disk.
+  assert runs["tfx_copies_left"] == []
+
+
 def test_pushed_model_serves_raw_examples(runs, tfds_dir):
   builder = tfds_source.load_builder(tfds_source.SourceSpec(TINY_DATA, tfds_dir))
   images, labels = next(iter(builder.as_dataset(split="test", batch_size=64, as_supervised=True)))
