@@ -148,6 +148,7 @@ def create_pipeline(config: config_lib.PipelineConfig, class_names: Sequence[str
       components=components,
       enable_cache=True,
       metadata_connection_config=metadata_connection_config,
+      # Only a run launched here brings its own ml-metadata; Kubeflow's orchestrator owns its own.
       beam_pipeline_args=beam_args(config.beam_pipeline_args,
                                    launched_here=metadata_connection_config is not None))
 
