@@ -3,7 +3,8 @@
 #   docker build -t REGION-docker.pkg.dev/PROJECT/REPO/fewlabels:VERSION .
 #   fewlabels compile --image REGION-docker.pkg.dev/PROJECT/REPO/fewlabels:VERSION ...
 FROM gcr.io/tfx-oss-public/tfx:1.16.0
-ENV TF_USE_LEGACY_KERAS=1
+# pipeline/__init__.py TENSORFLOW_ENVIRONMENT: TFX imports TensorFlow before this package.
+ENV TF_USE_LEGACY_KERAS=1 TF_ENABLE_ONEDNN_OPTS=1
 WORKDIR /fewlabels
 COPY setup.py README.md ./
 COPY pipeline ./pipeline

@@ -10,11 +10,12 @@ images in two views) on the CNN. Prints the machine and the figures.
 """
 import argparse
 import math
-import os
 import tempfile
 import time
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import pipeline  # noqa: E402
+
+pipeline.set_tensorflow_environment()  # before TensorFlow is imported
 
 
 def parse_args():

@@ -23,7 +23,9 @@ import subprocess
 import sys
 import time
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import pipeline  # noqa: E402
+
+pipeline.set_tensorflow_environment()  # before TensorFlow is imported
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 

@@ -13,12 +13,13 @@ Quick, Draw! data: Google, CC BY 4.0.
 """
 import argparse
 import csv
-import os
 import pathlib
 import sys
 import time
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import pipeline  # noqa: E402
+
+pipeline.set_tensorflow_environment()  # before TensorFlow is imported
 
 import measure  # noqa: E402  (bench/measure.py: no heavy imports)
 

@@ -12,8 +12,10 @@ table only.
   python bench/methods.py --cells cnn:consistency cnn:supervised --budgets 0.33%
   python bench/methods.py --data mnist --budgets 100 1000 --cells cnn:consistency cnn:supervised
 
-A cell is ARCHITECTURE:METHOD[:PRETEXT]. One CSV row per cell as it finishes (a rerun skips the
-cells already in the CSV), then the Markdown table. Quick, Draw!: Google, CC BY 4.0.
+A cell is ARCHITECTURE:METHOD[:PRETEXT]. One CSV row per cell as it finishes, with the settings,
+a hash of the code it ran and the machine; a rerun skips the cells already in the CSV, and
+refuses a CSV of other settings or code (a table never mixes them). Then the Markdown table.
+Quick, Draw!: Google, CC BY 4.0.
 MNIST: Yann LeCun and Corinna Cortes, CC BY-SA 3.0.
 """
 import argparse
@@ -21,22 +23,27 @@ import csv
 import dataclasses
 import json
 import logging
-import os
 import pathlib
 import shutil
 import sys
 import time
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+import pipeline  # noqa: E402
+
+pipeline.set_tensorflow_environment()  # before TensorFlow is imported
 
 import measure  # noqa: E402  (bench/measure.py: no heavy imports)
 
 from models import config as config_lib  # noqa: E402  (no TensorFlow)
+from pipeline import code_version  # noqa: E402  (no TensorFlow)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
+# The code a cell runs: the registry's (models/), reading the data and choosing the labels.
+CELL_CODE = ("models", "sources", "components/tfds_example_gen")
 COLUMNS = ["data", "repeat", "budget", "labels", "architecture", "method", "pretext",
-           "test_accuracy", "validation_accuracy", "seconds", "cpu_minutes", "notes"]
+           "test_accuracy", "validation_accuracy", "seconds", "cpu_minutes", "notes",
+           "settings", "model_code", "machine"]  # a CSV resumes only where the first two match
 DEFAULT_CELLS = ["cnn:supervised", "cnn:consistency", "cnn:self_training", "cnn:layerwise",
                  "cnn:pretrained_consistency", "lstm:supervised", "lstm:consistency",
                  "lstm:self_training", "lstm:layerwise:reconstruct",
@@ -59,15 +66,50 @@ def parse_args():
   parser.add_argument("--epochs", type=int, default=40)
   parser.add_argument("--pretrain-epochs", type=int, default=5)
   parser.add_argument("--set", nargs="*", default=[], metavar="METHOD.FIELD=VALUE",
-                      help="a method setting, e.g. consistency.threshold=0.9 (recorded nowhere: "
-                           "use another --csv)")
+                      help="a method setting, e.g. consistency.threshold=0.9 (recorded per row)")
   parser.add_argument("--validation-fraction", type=float, default=0.2)
   measure.add_result_args(parser, "methods_grid.csv")
   return parser.parse_args()
 
 
-# Before the heavy imports: `--help` and a bad flag answer at once.
+def run_settings(args) -> str:
+  """Everything on the command line that changes a cell's result, as canonical JSON."""
+  return json.dumps({
+      "set": sorted(args.set), "epochs": args.epochs, "pretrain_epochs": args.pretrain_epochs,
+      "lstm_width": args.lstm_width, "cnn_width": args.cnn_width,
+      "validation_fraction": args.validation_fraction,
+      "train_per_class": args.train_per_class, "test_per_class": args.test_per_class},
+      sort_keys=True, separators=(",", ":"))
+
+
+def provenance(args):
+  """{column: value} of what a row's result depends on besides its cell."""
+  return {"settings": run_settings(args), "model_code": code_version.code_hash(ROOT, CELL_CODE)}
+
+
+def check_resumable(path, expected):
+  """Exits with one line if the CSV at `path` has other columns than COLUMNS or a row of other
+  settings or model code than `expected` ({column: value}): a resumed table must not mix them."""
+  if not path.exists():
+    return
+  with path.open() as f:
+    reader = csv.DictReader(f)
+    if reader.fieldnames is not None and reader.fieldnames != COLUMNS:
+      sys.exit(f"methods bench: {path} has other columns than this version writes (written "
+               "before settings and model code were recorded per row?): pass another --csv")
+    rows = list(reader)
+  for row in rows:
+    for column, ours in expected.items():
+      theirs = row[column]
+      if theirs != ours:
+        sys.exit(f"methods bench: {path} holds a row of {column} {theirs} and this run's is "
+                 f"{ours}: pass another --csv")
+
+
+# Before the heavy imports: `--help`, a bad flag and a CSV it must not resume answer at once.
 ARGS = parse_args() if __name__ == "__main__" else None
+if ARGS is not None and not ARGS.report_only:
+  check_resumable(ARGS.csv, provenance(ARGS))
 
 
 import numpy as np  # noqa: E402
@@ -199,6 +241,7 @@ def main(args):
 
   args.csv.parent.mkdir(parents=True, exist_ok=True)
   done = done_cells(args.csv)
+  recorded = provenance(args)  # as the run starts: the code it imported
   new_file = not args.csv.exists()
   repeats = args.only_repeats if args.only_repeats is not None else range(args.repeats)
   grid = [(r, b, c) for r in repeats for b in args.budgets for c in cells]
@@ -263,7 +306,8 @@ def main(args):
              "validation_accuracy": f"{classifier.accuracy(trained.model, validation):.4f}",
              "seconds": f"{time.monotonic() - cell_started:.0f}",
              "cpu_minutes": f"{(time.process_time() - cpu_started) / 60:.1f}",
-             "notes": json.dumps(notes, separators=(",", ":"))}
+             "notes": json.dumps(notes, separators=(",", ":")), "machine": machine,
+             **recorded}
       writer.writerow(row)
       f.flush()
       elapsed = time.monotonic() - started

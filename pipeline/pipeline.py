@@ -6,8 +6,6 @@ data in (TFDSExampleGen) -> statistics, schema, validation (gate) -> Transform
 -> EvaluationReport (one HTML page)
 """
 import dataclasses
-import hashlib
-import pathlib
 from typing import List, Optional, Sequence
 
 import tensorflow_model_analysis as tfma
@@ -25,13 +23,13 @@ from components.tfds_example_gen.component import TFDSExampleGen
 from models import export
 from models import run_fn as run_fn_lib
 from pipeline import config as config_lib
+from pipeline.code_version import ROOT, code_hash
 from sources import features
 from sources import local_files
 
 PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
 RUN_FN = "models.run_fn.run_fn"
-_ROOT = pathlib.Path(__file__).resolve().parent.parent
-_MODEL_CODE = _ROOT / "models"
+_MODEL_CODE = ROOT / "models"
 _EXAMPLE_CODE = ("sources", "components/tfds_example_gen")  # what writes the examples
 
 # Component ids, as they appear in ml-metadata and in the Kubeflow pipeline.
@@ -51,16 +49,6 @@ PUSH_GATE = "PushGate"
 PUSHER = "Pusher"
 REPORT = "EvaluationReport"
 DATA_STAGE = (EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, EXAMPLE_VALIDATOR, DATA_GATE, TRANSFORM)
-
-
-def code_hash(root: pathlib.Path, folders: Sequence[str] = (".",)) -> str:
-  """A hash of the Python files under `root`/each folder, subfolders included, and their names."""
-  digest = hashlib.sha256()
-  for folder in folders:
-    for path in sorted((root / folder).rglob("*.py")):
-      digest.update(str(path.relative_to(root)).encode())
-      digest.update(path.read_bytes())
-  return digest.hexdigest()[:16]
 
 
 def model_code_version() -> str:
@@ -104,7 +92,7 @@ def _data_stage(config: config_lib.PipelineConfig, code_version: str) -> List[ba
       test_split=data.test_split, classes=data.classes, skip_bad_images=data.skip_bad_images,
       # The examples' code is part of it too: a changed writer must not reuse old examples.
       source_fingerprint="-".join((local_files.fingerprint(data.dataset, data.manual_dir),
-                                   code_hash(_ROOT, _EXAMPLE_CODE))),
+                                   code_hash(ROOT, _EXAMPLE_CODE))),
       extra_labels=data.extra_labels,
   ).with_id(EXAMPLE_GEN)
   statistics_gen = tfx.components.StatisticsGen(
@@ -169,7 +157,7 @@ def beam_args(args: Sequence[str], launched_here: bool) -> List[str]:
   (`launched_here` False) runs from the image, where this machine's path means nothing.
   """
   args = list(args)
-  setup_file = _ROOT / "setup.py"
+  setup_file = ROOT / "setup.py"
   ships_code = any(a.split("=", 1)[0] in _CODE_SHIPPING_FLAGS for a in args)
   if launched_here and setup_file.is_file() and not ships_code:
     args.append(f"--setup_file={setup_file}")

@@ -12,7 +12,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import pathlib
 import time
 from typing import Dict, List, Sequence, Tuple
 
@@ -27,6 +26,7 @@ from pipeline import config as config_lib
 from pipeline import local_runner
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
+from pipeline.code_version import ROOT, code_hash
 from sources import extra_labels
 from sources import local_files
 
@@ -37,7 +37,7 @@ SUMMARY_FILE = "index.html"
 INDEX_FILE = "cells.json"  # {cell key: run id} of the finished cells
 # The code whose change changes a result; models/ alone is the Trainer's cache key.
 _CODE_DIRS = ("models", "components", "sources")
-_ROOT = pathlib.Path(__file__).resolve().parent.parent
+_ROOT = ROOT
 COLUMNS = ["budget", "percent_labels", "labels", "method", "repeat", "test_accuracy",
            "reference_accuracy", "gain_points", "blessed", "run_id", "report"]
 _FINISHED = ("COMPLETE", "CACHED")
@@ -78,7 +78,7 @@ def plan_cells(base: config_lib.PipelineConfig, budgets: Sequence[str], methods:
 
 def code_version() -> str:
   """A hash of the code that makes a cell's result: models/, components/, sources/."""
-  return pipeline_lib.code_hash(_ROOT, _CODE_DIRS)
+  return code_hash(_ROOT, _CODE_DIRS)
 
 
 def cell_key(config: config_lib.PipelineConfig, code: str) -> str:

@@ -5,7 +5,9 @@ import os
 import pathlib
 import tempfile
 
-os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # before anything imports TensorFlow
+import pipeline  # noqa: E402
+
+pipeline.set_tensorflow_environment()  # before TensorFlow is imported
 
 import pytest  # noqa: E402
 
