@@ -5,7 +5,8 @@ labels (class-balanced, the pipeline's choice), then --rounds rounds of --add la
 by each of --arms: a `suggest` strategy (pipeline/suggest.py: margin, entropy, diverse; each
 with its class cap and no near-duplicates) from the model trained on the labels so far, or
 `random`, at random from the pool. Same method, architecture and seed for every arm; the test split is read once per trained model, for the
-table only. One CSV row per trained model as it finishes (a rerun resumes), then the table.
+table only. One CSV row per trained model as it finishes, with the settings, a hash of the code
+and the machine (a rerun resumes only a CSV of the same settings and code), then the table.
 
   python bench/label_next.py [--repeats 3] [--method supervised] [--arms margin diverse random]
 
@@ -24,7 +25,10 @@ pipeline.set_tensorflow_environment()  # before TensorFlow is imported
 import measure  # noqa: E402  (bench/measure.py: no heavy imports)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-COLUMNS = ["repeat", "arm", "round", "labels", "test_accuracy", "seconds"]
+COLUMNS = ["repeat", "arm", "round", "labels", "test_accuracy",
+           "seconds"] + measure.PROVENANCE_COLUMNS
+# The code a row runs: training (models/), suggest (pipeline/), the data and the first labels.
+ROW_CODE = ("models", "pipeline", "sources", "components/tfds_example_gen")
 
 
 def parse_args():
@@ -43,7 +47,16 @@ def parse_args():
   return parser.parse_args()
 
 
+def provenance(args):
+  """measure.provenance of the flags that change a row's result."""
+  return measure.provenance({"start": args.start, "add": args.add, "method": args.method,
+                             "epochs": args.epochs}, ROW_CODE)
+
+
+# Before the heavy imports: `--help`, a bad flag and a CSV it must not resume answer at once.
 ARGS = parse_args() if __name__ == "__main__" else None
+if ARGS is not None and not ARGS.report_only:
+  measure.check_resumable(ARGS.csv, COLUMNS, provenance(ARGS), "label_next bench")
 
 import logging  # noqa: E402
 
@@ -115,6 +128,7 @@ def main(args):
   x, y, test_x, test_y = load(args)
   test = input_fn.Examples(test_x, test_y, np.arange(len(test_y)))
   num_classes = int(y.max()) + 1
+  recorded = dict(provenance(args), machine=measure.machine())  # the code this run imported
   done = set()
   if args.csv.exists():
     with args.csv.open() as f:
@@ -141,7 +155,7 @@ def main(args):
             writer.writerow({"repeat": repeat, "arm": arm, "round": round_number,
                              "labels": int(labeled.sum()),
                              "test_accuracy": f"{classifier.accuracy(model, test):.4f}",
-                             "seconds": f"{time.monotonic() - started:.0f}"})
+                             "seconds": f"{time.monotonic() - started:.0f}", **recorded})
             f.flush()
           if round_number < args.rounds:
             labeled[next_labels(arm, model, x, labeled, args.add, num_classes, rng)] = True

@@ -1,5 +1,7 @@
 """What every benchmark prints and measures the same way: the machine, peak and sampled memory."""
 import argparse
+import csv
+import json
 import os
 import pathlib
 import platform
@@ -7,7 +9,9 @@ import resource
 import subprocess
 import sys
 import time
-from typing import List, Tuple
+from typing import Dict, Iterable, List, Tuple
+
+from pipeline.code_version import ROOT, code_hash
 
 
 def _cpu() -> str:
@@ -66,3 +70,33 @@ def add_result_args(parser: argparse.ArgumentParser, csv_name: str) -> None:
   parser.add_argument("--work-dir", type=pathlib.Path, default=pathlib.Path("/tmp/fewlabels_grid"))
   parser.add_argument("--report-only", action="store_true",
                       help="train nothing: the table and the figure from the CSV")
+
+
+# Per row of a resumable CSV: what its result depends on besides its own key (the settings and a
+# hash of the code it ran; a CSV resumes only where both are this run's) and where it ran.
+PROVENANCE_COLUMNS = ["settings", "code", "machine"]
+
+
+def provenance(settings: Dict[str, object], code_folders: Iterable[str]) -> Dict[str, str]:
+  """{"settings": canonical JSON, "code": hash of the Python files under `code_folders`}."""
+  return {"settings": json.dumps(settings, sort_keys=True, separators=(",", ":")),
+          "code": code_hash(ROOT, tuple(code_folders))}
+
+
+def check_resumable(path: pathlib.Path, columns: List[str], expected: Dict[str, str],
+                    who: str) -> None:
+  """Exits with one line if the CSV at `path` has other columns than `columns` or a row whose
+  provenance differs from `expected`: a resumed table must not mix settings or code."""
+  if not path.exists():
+    return
+  with path.open() as f:
+    reader = csv.DictReader(f)
+    if reader.fieldnames is not None and reader.fieldnames != columns:
+      sys.exit(f"{who}: {path} has other columns than this version writes (written before "
+               "settings and code were recorded per row?): pass another --csv")
+    rows = list(reader)
+  for row in rows:
+    for column, ours in expected.items():
+      if row[column] != ours:
+        sys.exit(f"{who}: {path} holds a row of {column} {row[column]} and this run's is "
+                 f"{ours}: pass another --csv")

@@ -35,15 +35,14 @@ pipeline.set_tensorflow_environment()  # before TensorFlow is imported
 import measure  # noqa: E402  (bench/measure.py: no heavy imports)
 
 from models import config as config_lib  # noqa: E402  (no TensorFlow)
-from pipeline import code_version  # noqa: E402  (no TensorFlow)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 # The code a cell runs: the registry's (models/), reading the data and choosing the labels.
 CELL_CODE = ("models", "sources", "components/tfds_example_gen")
 COLUMNS = ["data", "repeat", "budget", "labels", "architecture", "method", "pretext",
-           "test_accuracy", "validation_accuracy", "seconds", "cpu_minutes", "notes",
-           "settings", "model_code", "machine"]  # a CSV resumes only where the first two match
+           "test_accuracy", "validation_accuracy", "seconds", "cpu_minutes",
+           "notes"] + measure.PROVENANCE_COLUMNS
 DEFAULT_CELLS = ["cnn:supervised", "cnn:consistency", "cnn:self_training", "cnn:layerwise",
                  "cnn:pretrained_consistency", "lstm:supervised", "lstm:consistency",
                  "lstm:self_training", "lstm:layerwise:reconstruct",
@@ -72,44 +71,20 @@ def parse_args():
   return parser.parse_args()
 
 
-def run_settings(args) -> str:
-  """Everything on the command line that changes a cell's result, as canonical JSON."""
-  return json.dumps({
-      "set": sorted(args.set), "epochs": args.epochs, "pretrain_epochs": args.pretrain_epochs,
-      "lstm_width": args.lstm_width, "cnn_width": args.cnn_width,
-      "validation_fraction": args.validation_fraction,
-      "train_per_class": args.train_per_class, "test_per_class": args.test_per_class},
-      sort_keys=True, separators=(",", ":"))
-
-
 def provenance(args):
-  """{column: value} of what a row's result depends on besides its cell."""
-  return {"settings": run_settings(args), "model_code": code_version.code_hash(ROOT, CELL_CODE)}
-
-
-def check_resumable(path, expected):
-  """Exits with one line if the CSV at `path` has other columns than COLUMNS or a row of other
-  settings or model code than `expected` ({column: value}): a resumed table must not mix them."""
-  if not path.exists():
-    return
-  with path.open() as f:
-    reader = csv.DictReader(f)
-    if reader.fieldnames is not None and reader.fieldnames != COLUMNS:
-      sys.exit(f"methods bench: {path} has other columns than this version writes (written "
-               "before settings and model code were recorded per row?): pass another --csv")
-    rows = list(reader)
-  for row in rows:
-    for column, ours in expected.items():
-      theirs = row[column]
-      if theirs != ours:
-        sys.exit(f"methods bench: {path} holds a row of {column} {theirs} and this run's is "
-                 f"{ours}: pass another --csv")
+  """measure.provenance of everything on the command line that changes a cell's result."""
+  return measure.provenance(
+      {"set": sorted(args.set), "epochs": args.epochs, "pretrain_epochs": args.pretrain_epochs,
+       "lstm_width": args.lstm_width, "cnn_width": args.cnn_width,
+       "validation_fraction": args.validation_fraction,
+       "train_per_class": args.train_per_class, "test_per_class": args.test_per_class},
+      CELL_CODE)
 
 
 # Before the heavy imports: `--help`, a bad flag and a CSV it must not resume answer at once.
 ARGS = parse_args() if __name__ == "__main__" else None
 if ARGS is not None and not ARGS.report_only:
-  check_resumable(ARGS.csv, provenance(ARGS))
+  measure.check_resumable(ARGS.csv, COLUMNS, provenance(ARGS), "methods bench")
 
 
 import numpy as np  # noqa: E402

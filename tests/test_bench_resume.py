@@ -1,0 +1,69 @@
+"""The resumable benchmarks (bench/methods.py, bench/label_next.py) resume a stopped run only
+where the CSV's rows came from the same settings and code, so that a table never mixes two
+versions; each row records them and the machine."""
+import csv
+import pathlib
+import sys
+
+import pytest
+
+sys.path.append(str(pathlib.Path(__file__).resolve().parent.parent / "bench"))
+import label_next as label_next_bench  # noqa: E402  (bench/label_next.py)
+import measure  # noqa: E402  (bench/measure.py)
+import methods as methods_bench  # noqa: E402  (bench/methods.py)
+
+
+def _provenance(bench, monkeypatch, *argv):
+  monkeypatch.setattr(sys, "argv", ["bench.py", *argv])
+  return bench.provenance(bench.parse_args())
+
+
+def _csv(path, columns, **values):
+  with path.open("w", newline="") as f:
+    writer = csv.DictWriter(f, columns)
+    writer.writeheader()
+    writer.writerow({c: values.get(c, "0") for c in columns})
+  return path
+
+
+def test_methods_bench_settings_hold_every_flag_that_changes_a_result(monkeypatch):
+  def settings(*argv):
+    return _provenance(methods_bench, monkeypatch, *argv)["settings"]
+  base = settings("--set", "consistency.epochs=10", "consistency.threshold=0.9")
+  assert base == settings("--set", "consistency.threshold=0.9", "consistency.epochs=10")
+  assert base != settings("--set", "consistency.epochs=10")
+  assert base != settings("--set", "consistency.epochs=10", "consistency.threshold=0.9",
+                          "--epochs", "20")
+  # Where the CSV goes and which cells run do not change a cell's result.
+  assert base == settings("--csv", "other.csv", "--cells", "cnn:supervised",
+                          "--set", "consistency.epochs=10", "consistency.threshold=0.9")
+
+
+def test_label_next_bench_settings_follow_its_labels_and_method(monkeypatch):
+  base = _provenance(label_next_bench, monkeypatch)
+  assert base != _provenance(label_next_bench, monkeypatch, "--add", "230")
+  assert base != _provenance(label_next_bench, monkeypatch, "--method", "consistency")
+  assert base == _provenance(label_next_bench, monkeypatch, "--arms", "random", "--repeats", "5")
+
+
+def test_the_code_hash_follows_the_code_a_row_runs(monkeypatch, tmp_path):
+  (tmp_path / "models").mkdir()
+  (tmp_path / "models" / "a.py").write_text("x = 1\n")
+  monkeypatch.setattr(measure, "ROOT", tmp_path)
+  before = measure.provenance({}, ["models"])["code"]
+  (tmp_path / "models" / "a.py").write_text("x = 2\n")
+  assert measure.provenance({}, ["models"])["code"] != before
+
+
+def test_a_csv_resumes_only_with_the_same_settings_and_code(tmp_path):
+  columns = ["key", "result"] + measure.PROVENANCE_COLUMNS
+  ours = {"settings": '{"epochs":40}', "code": "abc"}
+  path = _csv(tmp_path / "same.csv", columns, **ours)
+  measure.check_resumable(path, columns, ours, "bench")  # resumes
+  measure.check_resumable(tmp_path / "new.csv", columns, ours, "bench")  # a new file
+  for column, value in (("settings", '{"epochs":10}'), ("code", "def")):
+    with pytest.raises(SystemExit, match=rf"^bench: .*same.csv holds a row of {column} .*"
+                                         r"pass another --csv$"):
+      measure.check_resumable(path, columns, dict(ours, **{column: value}), "bench")
+  with pytest.raises(SystemExit, match="old.csv has other columns.*pass another --csv"):
+    measure.check_resumable(_csv(tmp_path / "old.csv", ["key", "result"]), columns, ours, "bench")
