@@ -13,7 +13,7 @@ import math
 import tempfile
 import time
 
-import pipeline  # noqa: E402
+import pipeline
 
 pipeline.set_tensorflow_environment()  # before TensorFlow is imported
 

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-import pipeline  # noqa: E402
+import pipeline
 
 pipeline.set_tensorflow_environment()  # before TensorFlow is imported
 _HERE = os.path.dirname(os.path.abspath(__file__))

@@ -18,7 +18,7 @@ import pathlib
 import sys
 import time
 
-import pipeline  # noqa: E402
+import pipeline
 
 pipeline.set_tensorflow_environment()  # before TensorFlow is imported
 

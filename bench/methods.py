@@ -28,7 +28,7 @@ import shutil
 import sys
 import time
 
-import pipeline  # noqa: E402
+import pipeline
 
 pipeline.set_tensorflow_environment()  # before TensorFlow is imported
 

@@ -5,7 +5,7 @@ import os
 import pathlib
 import tempfile
 
-import pipeline  # noqa: E402
+import pipeline
 
 pipeline.set_tensorflow_environment()  # before TensorFlow is imported
 
