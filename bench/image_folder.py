@@ -20,6 +20,7 @@ import time
 import pipeline
 
 pipeline.set_tensorflow_environment()  # before TensorFlow is imported
+
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 

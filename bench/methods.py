@@ -216,7 +216,7 @@ def main(args):
 
   args.csv.parent.mkdir(parents=True, exist_ok=True)
   done = done_cells(args.csv)
-  recorded = provenance(args)  # as the run starts: the code it imported
+  recorded = dict(provenance(args), machine=machine)  # as the run starts: the code it imported
   new_file = not args.csv.exists()
   repeats = args.only_repeats if args.only_repeats is not None else range(args.repeats)
   grid = [(r, b, c) for r in repeats for b in args.budgets for c in cells]
@@ -281,8 +281,7 @@ def main(args):
              "validation_accuracy": f"{classifier.accuracy(trained.model, validation):.4f}",
              "seconds": f"{time.monotonic() - cell_started:.0f}",
              "cpu_minutes": f"{(time.process_time() - cpu_started) / 60:.1f}",
-             "notes": json.dumps(notes, separators=(",", ":")), "machine": machine,
-             **recorded}
+             "notes": json.dumps(notes, separators=(",", ":")), **recorded}
       writer.writerow(row)
       f.flush()
       elapsed = time.monotonic() - started
