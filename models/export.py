@@ -13,6 +13,8 @@ from typing import Sequence
 
 import tensorflow as tf
 import tensorflow_transform as tft
+# tf-keras' own switch (what `Model.save(save_traces=False)` sets); pinned with the lock.
+from tf_keras.src.saving.legacy.saved_model import utils as keras_saved_model
 
 from models import preprocessing
 from sources import drawing_image
@@ -86,10 +88,18 @@ def export_serving_model(model: tf.keras.Model, tft_output: tft.TFTransformOutpu
   """Every worker must save (the save runs collective ops); only the chief's copy is kept."""
   module = _ServingModule(model, tft_output, class_names, polarity)
   if is_chief(strategy):
-    tf.saved_model.save(module, serving_model_dir, signatures=module.signatures())
+    _save(module, serving_model_dir)
     return
   scratch = tempfile.mkdtemp(prefix="worker_export_")
   try:
-    tf.saved_model.save(module, scratch, signatures=module.signatures())
+    _save(module, scratch)
   finally:
     tf.io.gfile.rmtree(scratch)
+
+
+def _save(module: _ServingModule, directory: str) -> None:
+  """The model answers through its signatures only. Without this scope Keras also traces every
+  layer's call, for reviving the model as Keras, which nothing does: 5-24 s of an export on 2
+  cores against about 2 s (docs/BENCHMARKS.md)."""
+  with keras_saved_model.keras_option_scope(save_traces=False, in_tf_saved_model_scope=True):
+    tf.saved_model.save(module, directory, signatures=module.signatures())

@@ -2,12 +2,11 @@
 import json
 import logging
 import os
-from typing import Any, Dict, Optional
+from typing import TYPE_CHECKING, Any, Dict, Optional
 
 import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
-from tfx.components.trainer.fn_args_utils import FnArgs
 
 from models import architectures
 from models import autograph_speedup
@@ -19,6 +18,9 @@ from models import methods
 from models import pretexts
 from models import weights
 from sources import features
+
+if TYPE_CHECKING:  # importing tfx.components loads every TFX component: ~20 s on 2 cores
+  from tfx.components.trainer.fn_args_utils import FnArgs
 
 # Keys of the Trainer's custom_config, written by pipeline.pipeline.create_pipeline.
 METHOD_KEY = "method"
@@ -64,7 +66,7 @@ def model_builder(model_config: config_lib.ModelConfig, num_classes: int,
   return build
 
 
-def run_fn(fn_args: FnArgs) -> None:
+def run_fn(fn_args: "FnArgs") -> None:
   autograph_speedup.skip_autograph_for_tf_keras()
   custom = fn_args.custom_config
   method = custom[METHOD_KEY]

@@ -2,8 +2,8 @@
 import logging
 import os
 
-from tfx import v1 as tfx
 from tfx.orchestration import metadata
+from tfx.orchestration.local import local_dag_runner
 
 from components.tfds_example_gen import split_plan
 from models import methods
@@ -39,7 +39,7 @@ def run(config: config_lib.PipelineConfig) -> run_results.RunSummary:
   """Checks the data and budget first (clear errors before any work), runs, summarizes."""
   plan = prepare(config)
   os.makedirs(config.output_dir, exist_ok=True)
-  tfx.orchestration.LocalDagRunner().run(pipeline_lib.create_pipeline(
+  local_dag_runner.LocalDagRunner().run(pipeline_lib.create_pipeline(
       config, plan.class_names,
       metadata.sqlite_metadata_connection_config(config.metadata_path)))
   return run_results.summarize(config.metadata_path, config.name)

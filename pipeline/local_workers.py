@@ -25,12 +25,12 @@ from components.tfds_example_gen import spec as example_gen_spec
 from models import methods
 from models import pretexts
 from models import distribution
-from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
+from pipeline import worker_process
 
 WORKERS_DIR = "workers"
-TRAINER, PRETRAINER = config_lib.TRAINER_JOB, config_lib.PRETRAINER_JOB
+TRAINER, PRETRAINER = worker_process.TRAINER, worker_process.PRETRAINER
 _ARGS_FILE = "job_args.json"
 _POLL_SECONDS = 0.5
 
@@ -164,7 +164,7 @@ def launch(job: str, job_args: Dict, num_workers: int, join_timeout: float = 300
     if fail_after_epoch is not None and index == num_workers - 1:
       env["FEWLABELS_FAIL_AFTER_EPOCH"] = str(fail_after_epoch)
     process = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.local_workers", job, args_file], env=env,
+        [sys.executable, "-m", worker_process.__name__, job, args_file], env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     event = threading.Event()
     thread = threading.Thread(target=_stream, args=(f"worker {index}", process, event), daemon=True)
@@ -192,21 +192,3 @@ def launch(job: str, job_args: Dict, num_workers: int, join_timeout: float = 300
     for thread in threads:
       thread.join(timeout=5)
   return _result_dir(job, job_args)
-
-
-def _worker_main(job: str, args_file: str) -> None:
-  """One worker: `job` with the arguments in `args_file` and TF_CONFIG from the environment."""
-  logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s",
-                      force=True)  # imports before this may have set up absl's handler
-  with open(args_file) as f:
-    job_args = json.load(f)
-  if job == TRAINER:
-    from tfx.components.trainer.fn_args_utils import FnArgs
-    from models import run_fn
-    run_fn.run_fn(FnArgs(**job_args))
-  else:
-    pretrainer_executor.run_pretraining(pretrainer_executor.PretrainingArgs(**job_args))
-
-
-if __name__ == "__main__":
-  _worker_main(sys.argv[1], sys.argv[2])

@@ -9,9 +9,19 @@ import dataclasses
 from typing import List, Optional, Sequence
 
 import tensorflow_model_analysis as tfma
-from tfx import v1 as tfx
+# TFX's modules, not `tfx.v1`: that also imports every extension (Vertex AI, Kubeflow), ~17 s
+# more start-up for every run on 2 cores.
+from tfx import components as tfx_components
 from tfx.dsl.components.base import base_node
 from tfx.dsl.components.base import executor_spec
+from tfx.dsl.components.common import resolver
+from tfx.dsl.input_resolution.strategies import latest_blessed_model_strategy
+from tfx.orchestration import pipeline as tfx_pipeline
+from tfx.proto import pusher_pb2
+from tfx.proto import trainer_pb2
+from tfx.proto import transform_pb2
+from tfx.types import channel
+from tfx.types import standard_artifacts
 
 from components.atomic_pusher import executor as atomic_pusher
 from components.data_validation_gate.component import DataValidationGate
@@ -95,21 +105,21 @@ def _data_stage(config: config_lib.PipelineConfig, code_version: str) -> List[ba
                                    code_hash(ROOT, _EXAMPLE_CODE))),
       extra_labels=data.extra_labels,
   ).with_id(EXAMPLE_GEN)
-  statistics_gen = tfx.components.StatisticsGen(
+  statistics_gen = tfx_components.StatisticsGen(
       examples=example_gen.outputs["examples"]).with_id(STATISTICS_GEN)
-  schema_gen = tfx.components.SchemaGen(
+  schema_gen = tfx_components.SchemaGen(
       statistics=statistics_gen.outputs["statistics"]).with_id(SCHEMA_GEN)
-  example_validator = tfx.components.ExampleValidator(
+  example_validator = tfx_components.ExampleValidator(
       statistics=statistics_gen.outputs["statistics"],
       schema=schema_gen.outputs["schema"]).with_id(EXAMPLE_VALIDATOR)
   data_gate = DataValidationGate(
       anomalies=example_validator.outputs["anomalies"]).with_id(DATA_GATE)
-  transform = tfx.components.Transform(
+  transform = tfx_components.Transform(
       examples=example_gen.outputs["examples"],
       schema=schema_gen.outputs["schema"],
       preprocessing_fn=PREPROCESSING_FN,
       # No analyzers in preprocessing_fn: analysing the smallest split is enough.
-      splits_config=tfx.proto.SplitsConfig(
+      splits_config=transform_pb2.SplitsConfig(
           analyze=[example_gen_spec.LABELED_SPLIT],
           transform=[example_gen_spec.LABELED_SPLIT, example_gen_spec.UNLABELED_SPLIT]),
       custom_config={run_fn_lib.CODE_VERSION_KEY: code_version},
@@ -124,13 +134,13 @@ def _data_stage(config: config_lib.PipelineConfig, code_version: str) -> List[ba
 
 def create_pipeline(config: config_lib.PipelineConfig, class_names: Sequence[str],
                     metadata_connection_config: Optional[object] = None,
-                    data_stage_only: bool = False) -> tfx.dsl.Pipeline:
+                    data_stage_only: bool = False) -> tfx_pipeline.Pipeline:
   """The whole pipeline; `data_stage_only` stops after Transform (the ingest benchmark)."""
   code_version = model_code_version()
   components = _data_stage(config, code_version)
   if not data_stage_only:
     components += _model_stage(config, list(class_names), code_version, components)
-  return tfx.dsl.Pipeline(
+  return tfx_pipeline.Pipeline(
       pipeline_name=config.name,
       pipeline_root=config.pipeline_root,
       components=components,
@@ -186,13 +196,14 @@ def _trainer(config: config_lib.PipelineConfig, component_id: str, class_names: 
   train_splits = [example_gen_spec.LABELED_SPLIT]
   if config.method_spec.uses_unlabeled:
     train_splits.append(example_gen_spec.UNLABELED_SPLIT)  # the pool
-  trainer_class, vertex_config = tfx.components.Trainer, {}
+  trainer_class, vertex_config = tfx_components.Trainer, {}
   if config.vertex.enabled:
-    trainer_class = tfx.extensions.google_cloud_ai_platform.Trainer
+    from tfx.v1.extensions import google_cloud_ai_platform as vertex
+    trainer_class = vertex.Trainer
     vertex_config = {
-        tfx.extensions.google_cloud_ai_platform.ENABLE_VERTEX_KEY: True,
-        tfx.extensions.google_cloud_ai_platform.VERTEX_REGION_KEY: config.vertex.region,
-        tfx.extensions.google_cloud_ai_platform.TRAINING_ARGS_KEY: {
+        vertex.ENABLE_VERTEX_KEY: True,
+        vertex.VERTEX_REGION_KEY: config.vertex.region,
+        vertex.TRAINING_ARGS_KEY: {
             "project": config.vertex.project,
             "job_spec": {"worker_pool_specs": config.vertex.worker_pool_specs(config.image)}},
     }
@@ -201,9 +212,9 @@ def _trainer(config: config_lib.PipelineConfig, component_id: str, class_names: 
       examples=transform.outputs["transformed_examples"],
       transform_graph=transform.outputs["transform_graph"],
       schema=schema_gen.outputs["schema"],
-      train_args=tfx.proto.TrainArgs(splits=train_splits),
+      train_args=trainer_pb2.TrainArgs(splits=train_splits),
       # Model selection never looks at `test`: a validation part of the labeled split decides.
-      eval_args=tfx.proto.EvalArgs(splits=[example_gen_spec.LABELED_SPLIT]),
+      eval_args=trainer_pb2.EvalArgs(splits=[example_gen_spec.LABELED_SPLIT]),
       custom_config={**trainer_custom_config(config, class_names, code_version),
                      **vertex_config},
       **base_model).with_id(component_id)
@@ -235,14 +246,14 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
   if config.push:
     # The last pushed model: blessed by the gate that fed the Pusher (PushGate's decision when
     # there is a reference, else the Evaluator's blessing).
-    blessings = tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing,
+    blessings = channel.Channel(type=standard_artifacts.ModelBlessing,
                                 producer_component_id=PUSH_GATE if reference else EVALUATOR)
-    baseline = [tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+    baseline = [resolver.Resolver(
+        strategy_class=latest_blessed_model_strategy.LatestBlessedModelStrategy,
+        model=channel.Channel(type=standard_artifacts.Model),
         model_blessing=blessings,
     ).with_id(BASELINE_RESOLVER)]
-  evaluator = tfx.components.Evaluator(
+  evaluator = tfx_components.Evaluator(
       examples=example_gen.outputs["examples"],
       model=trainer.outputs["model"],
       baseline_model=baseline[0].outputs["model"] if baseline else None,
@@ -251,7 +262,7 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
   compared = []
   if reference:
     # Both models on `test`, overall and per class; the numbers decide in PushGate.
-    compared = [tfx.components.Evaluator(
+    compared = [tfx_components.Evaluator(
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=reference[0].outputs["model"],
@@ -271,11 +282,11 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
           push_reference_if_better=config.evaluation.push_reference_if_better,
       ).with_id(PUSH_GATE)]
       push_model, push_blessing = gate[0].outputs["chosen_model"], gate[0].outputs["decision"]
-    pusher = [tfx.components.Pusher(
+    pusher = [tfx_components.Pusher(
         model=push_model,
         model_blessing=push_blessing,
-        push_destination=tfx.proto.PushDestination(
-            filesystem=tfx.proto.PushDestination.Filesystem(
+        push_destination=pusher_pb2.PushDestination(
+            filesystem=pusher_pb2.PushDestination.Filesystem(
                 base_directory=config.serving_dir)),
         # Each version whole or absent in serving_model/ (components/atomic_pusher).
         custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor),
