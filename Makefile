@@ -17,7 +17,7 @@ demo: $(STAMP)
 	$(VENV)/bin/fewlabels run --data doodles/demo --labels 5% --output $(DEMO_OUTPUT)
 
 test: $(STAMP) browser
-	$(PY) -m pytest -v -n auto --dist loadgroup --durations=25 tests
+	$(PY) -m pytest -v -n auto --dist loadgroup --no-loadscope-reorder --durations=25 tests
 
 # The report tests open pages in headless Chromium: Debian's package, installed when missing and
 # the machine allows (root with apt); otherwise those tests skip and say why.

@@ -88,16 +88,16 @@ def export_serving_model(model: tf.keras.Model, tft_output: tft.TFTransformOutpu
   """Every worker must save (the save runs collective ops); only the chief's copy is kept."""
   module = _ServingModule(model, tft_output, class_names, polarity)
   if is_chief(strategy):
-    _save(module, serving_model_dir)
+    save(module, serving_model_dir)
     return
   scratch = tempfile.mkdtemp(prefix="worker_export_")
   try:
-    _save(module, scratch)
+    save(module, scratch)
   finally:
     tf.io.gfile.rmtree(scratch)
 
 
-def _save(module: _ServingModule, directory: str) -> None:
+def save(module: tf.Module, directory: str) -> None:
   """The model answers through its signatures only. Without this scope Keras also traces every
   layer's call, for reviving the model as Keras, which nothing does: 5-24 s of an export on 2
   cores against about 2 s (docs/BENCHMARKS.md)."""

@@ -27,14 +27,26 @@ TINY_METHOD_SETTINGS = ()
 # made once, so every test that uses one of the session fixtures below goes to that fixture's
 # xdist worker, and every other test to its file's (module fixtures are made once too).
 SHARED_RUNS = ("pair_runs", "method_runs", "runs")
+# The groups that take longest (`make test --durations`, 2 cores), handed out first: a long one
+# started last keeps one worker busy while the other idles. `make test` passes
+# --no-loadscope-reorder so that xdist keeps this order instead of ordering groups by how many
+# tests they hold. A stale list costs only time.
+LONGEST_FIRST = ("pair_runs", "method_runs", "tests/test_interrupted_run.py",
+                 "tests/test_sweep.py", "runs", "tests/test_label_next_pipeline.py",
+                 "tests/test_reference_gate.py", "tests/test_image_folder_pipeline.py")
+
+
+def _group(item) -> str:
+  return next((name for name in SHARED_RUNS if name in item.fixturenames),
+              item.nodeid.split("::")[0])
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items):
+  rank = {group: i for i, group in enumerate(LONGEST_FIRST)}
+  items.sort(key=lambda item: rank.get(_group(item), len(rank)))  # stable: file order after
   for item in items:
-    group = next((name for name in SHARED_RUNS if name in item.fixturenames),
-                 item.nodeid.split("::")[0])
-    item.add_marker(pytest.mark.xdist_group(group))
+    item.add_marker(pytest.mark.xdist_group(_group(item)))
 
 
 def with_method(config: config_lib.PipelineConfig, method: str, **changes):
@@ -132,7 +144,7 @@ def pair_runs(tiny_config, pairs_output):
     base = dataclasses.replace(
         tiny_config, output_dir=output, push=False,
         model=dataclasses.replace(tiny_config.model, architecture=architecture, cnn_width=8),
-        training=dataclasses.replace(tiny_config.training, epochs=3, min_epochs=0),
+        training=dataclasses.replace(tiny_config.training, epochs=2, min_epochs=0),
         pretraining=dataclasses.replace(tiny_config.pretraining, epochs_per_stage=1))
     try:
       config = with_method(base, method)
@@ -153,5 +165,8 @@ def method_runs(tiny_config, methods_output):
   """The three methods beyond supervised, one after another in `methods_output` (the data stage
   is cached after the first), as {method: RunSummary}; the last run pre-trains."""
   from pipeline import local_runner
-  return {method: local_runner.run(with_method(tiny_config, method, output_dir=methods_output))
+  # 4 epochs: these tests read what each method did, not how well (the runs fixture does).
+  training = dataclasses.replace(tiny_config.training, epochs=4, min_epochs=0)
+  return {method: local_runner.run(with_method(tiny_config, method, output_dir=methods_output,
+                                               training=training))
           for method in ("layerwise", "self_training", "self_training_layerwise")}

@@ -32,7 +32,7 @@ def _trainer_executions(metadata_path):
 @pytest.fixture(scope="module")
 def swept(tiny_config, tmp_path_factory):
   base = dataclasses.replace(tiny_config, output_dir=str(tmp_path_factory.mktemp("sweep")),
-                             training=dataclasses.replace(tiny_config.training, epochs=4))
+                             training=dataclasses.replace(tiny_config.training, epochs=2))
   directory = pathlib.Path(sweep.run_sweep(base, BUDGETS, METHODS, repeats=1))
   first_csv = (directory / sweep.CSV_FILE).read_text()
   trained = _trainer_executions(base.metadata_path)
