@@ -99,7 +99,7 @@ def export_serving_model(model: tf.keras.Model, tft_output: tft.TFTransformOutpu
 
 def save(module: tf.Module, directory: str) -> None:
   """The model answers through its signatures only. Without this scope Keras also traces every
-  layer's call, for reviving the model as Keras, which nothing does: 5-24 s of an export on 2
-  cores against about 2 s (docs/BENCHMARKS.md)."""
+  layer's call, for reviving the model as Keras, which nothing does: 5-18 s of an export on 2
+  cores against about 2 s (`bench/startup.py`)."""
   with keras_saved_model.keras_option_scope(save_traces=False, in_tf_saved_model_scope=True):
     tf.saved_model.save(module, directory, signatures=module.signatures())

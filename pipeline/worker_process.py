@@ -4,7 +4,7 @@ environment.
 
 It imports the job's code and nothing of the pipeline's definition: a worker that imported the
 whole `pipeline.local_workers` (TFX's components and extensions) took 69 s to start on 2 cores
-against 21 s now (docs/BENCHMARKS.md).
+against 18 s now (docs/BENCHMARKS.md, `bench/startup.py`).
 """
 import json
 import logging
