@@ -37,7 +37,10 @@ IMPORTS = [
 def parse_args():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--repeats", type=int, default=3)
-  return parser.parse_args()
+  args = parser.parse_args()
+  if args.repeats < 1:
+    parser.error(f"--repeats {args.repeats} must be a positive integer")
+  return args
 
 
 def import_seconds(statement: str) -> float:
@@ -49,8 +52,8 @@ def import_seconds(statement: str) -> float:
   return time.monotonic() - started
 
 
-def export_seconds(repeats: int):
-  """{(architecture, how): median seconds} of saving a served module."""
+def print_export_seconds(repeats: int) -> None:
+  """Median seconds of saving a served module, per architecture and way."""
   import tensorflow as tf
   from models import architectures, export
   from models import config as config_lib
@@ -72,7 +75,6 @@ def export_seconds(repeats: int):
   ways = {"Trainer's export": export.save,
           "plain tf.saved_model.save": lambda module, directory: tf.saved_model.save(
               module, directory, signatures=module.signatures())}
-  result = {}
   for architecture in architectures.names():
     model = architectures.build(10, config_lib.ModelConfig(architecture=architecture))
     for how, save in ways.items():
@@ -83,10 +85,8 @@ def export_seconds(repeats: int):
           started = time.monotonic()
           save(module, directory)
           times.append(time.monotonic() - started)
-      result[(architecture, how)] = statistics.median(times[1:])
-      print(f"  export {architecture:<5} {how:<28} {result[(architecture, how)]:6.1f} s",
+      print(f"  export {architecture:<5} {how:<28} {statistics.median(times[1:]):6.1f} s",
             flush=True)
-  return result
 
 
 def main() -> None:
@@ -96,7 +96,7 @@ def main() -> None:
     times = [import_seconds(statement) for _ in range(args.repeats)]
     print(f"  {label:<48} {statistics.median(times):6.1f} s", flush=True)
   print(f"export of the served model (median of {args.repeats}, after a warm-up):")
-  export_seconds(args.repeats)
+  print_export_seconds(args.repeats)
   print(f"machine: {measure.machine()}")
 
 
