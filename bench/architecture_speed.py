@@ -31,7 +31,7 @@ ARGS = parse_args() if __name__ == "__main__" else None
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from models import architectures, autograph_speedup, classifier, consistency, input_fn  # noqa: E402
+from models import architectures, classifier, consistency, input_fn  # noqa: E402
 from models import training_loop  # noqa: E402
 from models import config as config_lib  # noqa: E402
 from models.config import ModelConfig, TrainingConfig  # noqa: E402
@@ -78,7 +78,6 @@ def consistency_step_seconds(model_config, batch_size, steps=30):
 
 
 def main(args):
-  autograph_speedup.skip_autograph_for_tf_keras()
   examples = _examples(args.images)
   print(f"machine: {measure.machine()}")
   for config in (ModelConfig(architecture="cnn"), ModelConfig(architecture="lstm", lstm_width=32),

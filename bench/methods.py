@@ -92,7 +92,7 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 
 from components.tfds_example_gen import label_budget  # noqa: E402
-from models import autograph_speedup, classifier, input_fn, methods, pretexts, pretraining  # noqa: E402
+from models import classifier, input_fn, methods, pretexts, pretraining  # noqa: E402
 from models import consistency  # noqa: E402
 from models import run_fn  # noqa: E402
 from sources import features, tfds_source  # noqa: E402
@@ -196,7 +196,6 @@ def main(args):
   data_dir = args.data_dir or SHARED / args.data
   if args.data != "doodles" and not data_dir.is_dir():
     sys.exit(f"methods bench: {args.data} files not found at {data_dir}: pass --data-dir")
-  autograph_speedup.skip_autograph_for_tf_keras()
 
   dataset = {"quickdraw": f"quickdraw_files/default_train{args.train_per_class}_test"
                           f"{args.test_per_class}",

@@ -9,7 +9,6 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 from models import architectures
-from models import autograph_speedup
 from models import config as config_lib
 from models import distribution
 from models import export
@@ -67,7 +66,6 @@ def model_builder(model_config: config_lib.ModelConfig, num_classes: int,
 
 
 def run_fn(fn_args: "FnArgs") -> None:
-  autograph_speedup.skip_autograph_for_tf_keras()
   custom = fn_args.custom_config
   method = custom[METHOD_KEY]
   model_config = config_lib.ModelConfig(**custom[MODEL_CONFIG_KEY])

@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import tensorflow as tf
 
+from models import autograph_speedup
 from models import distribution
 from models import fault_injection
 from models import input_fn
@@ -95,6 +96,7 @@ def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[in
   epoch, before validation, so the validated and kept model is the averaged one.
   `keep_tolerance`: see KeepBest.
   """
+  autograph_speedup.skip_autograph_for_tf_keras()  # every caller of the one fit loop gains it
   num_train = len(train)
   batch_size = batch_size_for(training, num_train)
   per_replica = distribution.check_global_batch(batch_size, strategy)

@@ -84,6 +84,14 @@ def _plain_argv():
   sys.argv = saved
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _tf_keras_not_autographed():
+  """As in every training process (the fit loop installs it), also for the tests that call
+  Keras's own fit: tf-keras's training loop is not rewritten by autograph on each first trace."""
+  from models import autograph_speedup
+  autograph_speedup.skip_autograph_for_tf_keras()
+
+
 @pytest.fixture(scope="session")
 def tiny_config(tmp_path_factory, tfds_dir) -> config_lib.PipelineConfig:
   return config_lib.PipelineConfig(

@@ -103,8 +103,9 @@ def _losses_after_training():
   return model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0).history["loss"]
 
 
+@pytest.mark.slow  # the rewrite it compares against is what costs 20-30 s a first trace
 def test_skipping_autograph_for_tf_keras_trains_identically():
-  # Must run before anything else has installed the rule in this process: compare both ways.
+  # The fit loop may have installed the rule in this process already: without it, then with it.
   from tensorflow.python.autograph.core import config
   saved = config.CONVERSION_RULES
   try:

@@ -11,7 +11,6 @@ from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from components.tfds_example_gen import spec as example_gen_spec
-from models import autograph_speedup
 from models import distribution
 from models import export
 from models import input_fn
@@ -50,7 +49,6 @@ class PretrainingArgs:
 def run_pretraining(args: PretrainingArgs) -> Optional[Dict[str, Any]]:
   """Pre-trains under the distribution strategy from TF_CONFIG; on the chief writes the encoder
   and HISTORY_FILE and returns {"images", "stages"}, on the other workers returns None."""
-  autograph_speedup.skip_autograph_for_tf_keras()
   model_config = config_lib.ModelConfig(**args.model_config)
   pretraining_config = config_lib.PretrainingConfig(**args.pretraining_config)
   tf.keras.utils.set_random_seed(args.seed)
