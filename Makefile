@@ -32,13 +32,16 @@ lock: $(STAMP)
 	$(UV) pip compile requirements.in -o requirements.lock --python-version 3.10 \
 	  --python-platform x86_64-manylinux_2_28
 
+# The packages' bytecode is compiled once, at install: Python compiles every module it imports
+# from source when no .pyc exists, and where PYTHONDONTWRITEBYTECODE is set (as on these
+# machines) it does so in every process, about 20 s of CPU for each that imports TensorFlow and TFX.
 $(STAMP): requirements.lock setup.py
 	@python310=$$(bash .ci/find_python310); \
 	if [ -z "$$python310" ]; then \
 	  echo "make: no Python 3.10 found: install it (pyenv install 3.10, apt install python3.10, or uv python install 3.10) and retry" >&2; exit 1; fi; \
 	[ -x $(PY) ] || $$python310 -m venv $(VENV)
 	$(PY) -m pip install --quiet "uv==$(UV_VERSION)"
-	$(UV) pip install --python $(PY) -r requirements.lock
+	$(UV) pip install --compile-bytecode --python $(PY) -r requirements.lock
 	$(UV) pip install --python $(PY) --no-deps -e .
 	touch $(STAMP)
 

@@ -5,7 +5,9 @@
 Imports: each line is a fresh Python process (median wall seconds of --repeats), with the
 import a `fewlabels run` makes once its flags are checked (pipeline.local_runner), what each
 process of `fewlabels workers` imports, and as references from the same run what the run
-imported before (tfx.v1, TFX with every extension) and TensorFlow alone. Export: each
+imported before (tfx.v1, TFX with every extension) and TensorFlow alone; each once with the
+bytecode `make` compiles at install and once compiled from source, as every process did
+before where PYTHONDONTWRITEBYTECODE is set (an empty PYTHONPYCACHEPREFIX hides the .pyc files). Export: each
 architecture (default sizes) inside a module with one serving signature, saved the way the
 Trainer saves it (models/export.py) against a plain tf.saved_model.save, which also traces
 every Keras layer; the first save of a process pays one-off tracing, so each is timed after
@@ -43,9 +45,9 @@ def parse_args():
   return args
 
 
-def import_seconds(statement: str) -> float:
+def import_seconds(statement: str, env: dict) -> float:
   started = time.monotonic()
-  done = subprocess.run([sys.executable, "-c", statement], env=dict(os.environ),
+  done = subprocess.run([sys.executable, "-c", statement], env=env,
                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
   if done.returncode:
     sys.exit(f"startup bench: {statement!r} failed: {done.stderr.strip().splitlines()[-1]}")
@@ -91,10 +93,14 @@ def print_export_seconds(repeats: int) -> None:
 
 def main() -> None:
   args = parse_args()
-  print(f"imports (median of {args.repeats} fresh processes):")
-  for label, statement in IMPORTS:
-    times = [import_seconds(statement) for _ in range(args.repeats)]
-    print(f"  {label:<48} {statistics.median(times):6.1f} s", flush=True)
+  print(f"imports (median of {args.repeats} fresh processes): compiled bytecode | from source")
+  with tempfile.TemporaryDirectory() as no_bytecode:
+    envs = (dict(os.environ), dict(os.environ, PYTHONDONTWRITEBYTECODE="1",
+                                   PYTHONPYCACHEPREFIX=no_bytecode))
+    for label, statement in IMPORTS:
+      medians = [statistics.median(import_seconds(statement, env) for _ in range(args.repeats))
+                 for env in envs]
+      print(f"  {label:<48} {medians[0]:6.1f} s | {medians[1]:6.1f} s", flush=True)
   print(f"export of the served model (median of {args.repeats}, after a warm-up):")
   print_export_seconds(args.repeats)
   print(f"machine: {measure.machine()}")

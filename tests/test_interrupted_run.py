@@ -47,8 +47,8 @@ def _logged(output, text):
 def test_rerun_after_a_killed_run_reuses_the_finished_components(tfds_dir, tmp_path):
   output = str(tmp_path / "out dir é")
   argv = ["run", "--data", TINY_DATA, "--tfds-data-dir", tfds_dir, "--output", output,
-          "--labels", LABELS, "--method", "supervised", "--lstm-width", "16", "--lstm-layers",
-          "2", "--epochs", "3", "--min-accuracy", "0.1"]
+          "--labels", LABELS, "--method", "supervised", "--model", "cnn", "--cnn-width", "8",
+          "--epochs", "3", "--min-accuracy", "0.1"]
   metadata_path = os.path.join(output, "metadata.sqlite")
   _killed_when(argv, dict(os.environ), _logged(output, "Component Transform is running."))
   store = run_results.open_store(metadata_path)

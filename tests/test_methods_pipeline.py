@@ -13,7 +13,7 @@ from models import methods
 from models import pretexts
 from models import run_fn
 from models import weights
-from tests.conftest import SELF_TRAINING_SETTINGS
+from tests.conftest import SELF_TRAINING_SETTINGS, TINY_LSTM
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
 
@@ -36,10 +36,10 @@ def test_every_method_runs_end_to_end_to_an_evaluation(method_runs):
     assert has_pretrainer == methods.get(method).needs_encoder, method
 
 
-def test_pretrainer_writes_an_encoder_and_each_stage_loss_to_ml_metadata(method_runs, tiny_config):
+def test_pretrainer_writes_an_encoder_and_each_stage_loss_to_ml_metadata(method_runs):
   pretrainer = method_runs["layerwise"].components[pipeline_lib.PRETRAINER]
   model = pretrainer.output("model")
-  depth = tiny_config.model.lstm_layers
+  depth = TINY_LSTM.lstm_layers
   losses = [run_results.custom_value(model, f"stage_{k}_loss") for k in range(1, depth + 1)]
   assert all(isinstance(loss, float) and loss > 0 for loss in losses), losses
   assert os.path.isfile(os.path.join(path_utils.serving_model_dir(model.uri),
@@ -65,10 +65,10 @@ def test_each_stage_starts_from_the_previous_stage_weights(method_runs):
     assert stage["end_fingerprints"]["lstm_1"] != start["lstm_1"]  # and trains again
 
 
-def test_fine_tuning_starts_from_the_pretrained_encoder(method_runs, tiny_config):
+def test_fine_tuning_starts_from_the_pretrained_encoder(method_runs):
   model = method_runs["layerwise"].components[pipeline_lib.PRETRAINER].output("model")
   encoder = pretexts.load_encoder(path_utils.serving_model_dir(model.uri))
-  fresh = run_fn.model_builder(tiny_config.model, 10, encoder, model.uri,
+  fresh = run_fn.model_builder(TINY_LSTM, 10, encoder, model.uri,
                                tf.distribute.get_strategy())()
   for layer in encoder.layers:
     for a, b in zip(fresh.get_layer(layer.name).get_weights(), layer.get_weights()):
