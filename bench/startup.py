@@ -7,11 +7,11 @@ import a `fewlabels run` makes once its flags are checked (pipeline.local_runner
 process of `fewlabels workers` imports, and as references from the same run what the run
 imported before (tfx.v1, TFX with every extension) and TensorFlow alone; each once with the
 bytecode `make` compiles at install and once compiled from source, as every process did
-before where PYTHONDONTWRITEBYTECODE is set (an empty PYTHONPYCACHEPREFIX hides the .pyc files). Export: each
-architecture (default sizes) inside a module with one serving signature, saved the way the
-Trainer saves it (models/export.py) against a plain tf.saved_model.save, which also traces
-every Keras layer; the first save of a process pays one-off tracing, so each is timed after
-a warm-up save of its own kind. Prints the machine.
+before where PYTHONDONTWRITEBYTECODE is set (an empty PYTHONPYCACHEPREFIX hides the .pyc
+files). Export: each architecture (default sizes) inside a module with one serving
+signature, saved the way the Trainer saves it (models/export.py) against a plain
+tf.saved_model.save, which also traces every Keras layer; the first save of a process pays
+one-off tracing, so each is timed after a warm-up save of its own kind. Prints the machine.
 """
 import argparse
 import os

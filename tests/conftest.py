@@ -153,10 +153,10 @@ def pair_runs(tiny_config, pairs_output):
   output = pairs_output
   results = {}
   for architecture, method in registry_pairs():
-    # One LSTM layer: the pairs test that each method trains on each architecture; the LSTM's
-    # stages build on each other in method_runs.
-    model = TINY_MODEL if architecture == TINY_MODEL.architecture else dataclasses.replace(
-        TINY_LSTM, architecture=architecture, lstm_layers=1)
+    # One LSTM layer: the pairs show that each method trains on each architecture; how the
+    # LSTM's stages build on each other is method_runs' part.
+    model = dataclasses.replace(TINY_LSTM, architecture=architecture, lstm_layers=1,
+                                cnn_width=TINY_MODEL.cnn_width)
     base = dataclasses.replace(
         tiny_config, output_dir=output, push=False, model=model,
         training=dataclasses.replace(tiny_config.training, epochs=2, min_epochs=0),
@@ -177,8 +177,9 @@ def methods_output(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def method_runs(tiny_config, methods_output):
-  """The research method's three methods beyond supervised, on the LSTM, one after another in `methods_output` (the data stage
-  is cached after the first), as {method: RunSummary}; the last run pre-trains."""
+  """The research method's three methods beyond supervised, on the LSTM, one after another in
+  `methods_output` (the data stage is cached after the first), as {method: RunSummary}; the
+  last run pre-trains."""
   from pipeline import local_runner
   # 4 epochs: these tests read what each method did, not how well (the runs fixture does).
   training = dataclasses.replace(tiny_config.training, epochs=4, min_epochs=0)

@@ -1,7 +1,7 @@
 """A pipeline run killed mid-way (kill -9 during Transform, an exit in the Trainer, kill -9 in
-the middle of the push) and started again reuses what had finished, and serving_model/ never shows a partial version;
-the rerun's console is one line per component, in an output path with spaces and non-ASCII
-letters, with every other log line in the run's log file."""
+the middle of the push) and started again reuses what had finished, and serving_model/ never
+shows a partial version; the rerun's console is one line per component, in an output path with
+spaces and non-ASCII letters, with every other log line in the run's log file."""
 import glob
 import os
 import signal
