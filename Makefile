@@ -34,7 +34,8 @@ lock: $(STAMP)
 
 # The packages' bytecode is compiled once, at install: Python compiles every module it imports
 # from source when no .pyc exists, and where PYTHONDONTWRITEBYTECODE is set (as on these
-# machines) it does so in every process, about 20 s of CPU for each that imports TensorFlow and TFX.
+# machines) it does so in every process: 23 s more for `fewlabels run`'s imports, 12 s more for a
+# training worker's (bench/startup.py, docs/BENCHMARKS.md).
 $(STAMP): requirements.lock setup.py
 	@python310=$$(bash .ci/find_python310); \
 	if [ -z "$$python310" ]; then \
