@@ -161,13 +161,14 @@ def figure(rows, data, path):
     mine = [r for r in rows if (r["architecture"], r["method"], r["pretext"]) == (arch, method,
                                                                                   pretext)]
     labels = sorted({int(r["labels"]) for r in mine})
-    if len(labels) < 2:
-      continue  # a single budget is a point in the table, not a curve
     acc = [[float(r["test_accuracy"]) for r in mine if int(r["labels"]) == n] for n in labels]
     mean, std = np.array([np.mean(a) for a in acc]), np.array([np.std(a) for a in acc])
     line, = ax.plot(labels, mean, marker="o",
                     label=f"{arch} {method}" + (f" ({pretext})" if pretext else ""))
-    ax.fill_between(labels, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    if len(labels) > 1:
+      ax.fill_between(labels, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+    else:  # a band one budget wide is invisible: a single budget's spread is an error bar
+      ax.errorbar(labels, mean, yerr=std, color=line.get_color(), capsize=4)
   ax.set_xscale("log")
   ax.set_xlabel("labeled images")
   ax.set_ylabel("test accuracy")

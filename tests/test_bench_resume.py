@@ -67,3 +67,19 @@ def test_a_csv_resumes_only_with_the_same_settings_and_code(tmp_path):
       measure.check_resumable(path, columns, dict(ours, **{column: value}), "bench")
   with pytest.raises(SystemExit, match="old.csv has other columns.*pass another --csv"):
     measure.check_resumable(_csv(tmp_path / "old.csv", ["key", "result"]), columns, ours, "bench")
+
+
+@pytest.mark.parametrize("budgets", [["100"], ["100", "1000"]])
+def test_the_methods_figure_draws_every_cell_even_at_a_single_budget(tmp_path, budgets):
+  import matplotlib.image
+  from tests import browser
+  rows = [{"data": "mnist", "architecture": "cnn", "method": method, "pretext": "",
+           "budget": budget, "labels": budget, "test_accuracy": str(accuracy + 0.01 * repeat)}
+          for method, accuracy in (("supervised", 0.85), ("consistency", 0.97))
+          for budget in budgets for repeat in range(3)]
+  path = tmp_path / "figure.png"
+  methods_bench.figure(rows, "mnist", path)
+  with_cells = browser.plot_pixels(matplotlib.image.imread(path)[..., :3])
+  methods_bench.figure([], "mnist", tmp_path / "empty.png")
+  assert with_cells > browser.plot_pixels(
+      matplotlib.image.imread(tmp_path / "empty.png")[..., :3]) + 100
