@@ -173,7 +173,8 @@ def figure(rows, data, path):
   ax.set_xlabel("labeled images")
   ax.set_ylabel("test accuracy")
   ax.grid(True, alpha=0.3)
-  ax.legend(fontsize=8)
+  if ax.get_legend_handles_labels()[0]:  # a CSV with no row of this data draws axes only
+    ax.legend(fontsize=8)
   credit = {"quickdraw": "Quick, Draw! (Google, CC BY 4.0)",
             "mnist": "MNIST (LeCun & Cortes, CC BY-SA 3.0)"}.get(data, data)
   ax.set_title(f"{credit}: test accuracy against labels\n(mean +- std over repeats)", fontsize=10)

@@ -1,6 +1,6 @@
-"""The resumable benchmarks (bench/methods.py, bench/label_next.py) resume a stopped run only
-where the CSV's rows came from the same settings and code, so that a table never mixes two
-versions; each row records them and the machine."""
+"""The resumable benchmarks (bench/methods.py, bench/label_next.py) resume a stopped run only where
+the CSV's rows came from the same settings and code, so that a table never mixes two versions;
+each row records them and the machine. The figure shows every cell the CSV holds."""
 import csv
 import pathlib
 import sys
