@@ -64,6 +64,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 
+from components.evaluation_report import render  # noqa: E402
 from components.tfds_example_gen import label_budget  # noqa: E402
 from models import classifier  # noqa: E402
 from models import config as config_lib  # noqa: E402
@@ -199,9 +200,8 @@ def figure(rows, arms, path):
     counts = sorted({int(r["labels"]) for r in rows if r["arm"] == arm})
     acc = [[float(r["test_accuracy"]) for r in rows
             if r["arm"] == arm and int(r["labels"]) == n] for n in counts]
-    mean, std = np.array([np.mean(a) for a in acc]), np.array([np.std(a) for a in acc])
-    ax.plot(counts, mean, style, label=f"{arm} (mean +- std, {min(map(len, acc))} repeats)")
-    ax.fill_between(counts, mean - std, mean + std, alpha=0.15)
+    render.mean_and_spread(ax, counts, acc, style,
+                           f"{arm} (mean +- std, {min(map(len, acc))} repeats)")
   ax.set_xlabel("labeled images")
   ax.set_ylabel("test accuracy")
   ax.set_title("Labels chosen by `suggest` strategies against random (Quick, Draw!, CNN)")

@@ -91,6 +91,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 
+from components.evaluation_report import render  # noqa: E402
 from components.tfds_example_gen import label_budget  # noqa: E402
 from models import classifier, input_fn, methods, pretexts, pretraining  # noqa: E402
 from models import consistency  # noqa: E402
@@ -162,13 +163,8 @@ def figure(rows, data, path):
                                                                                   pretext)]
     labels = sorted({int(r["labels"]) for r in mine})
     acc = [[float(r["test_accuracy"]) for r in mine if int(r["labels"]) == n] for n in labels]
-    mean, std = np.array([np.mean(a) for a in acc]), np.array([np.std(a) for a in acc])
-    line, = ax.plot(labels, mean, marker="o",
-                    label=f"{arch} {method}" + (f" ({pretext})" if pretext else ""))
-    if len(labels) > 1:
-      ax.fill_between(labels, mean - std, mean + std, color=line.get_color(), alpha=0.2)
-    else:  # a band one budget wide is invisible: a single budget's spread is an error bar
-      ax.errorbar(labels, mean, yerr=std, color=line.get_color(), capsize=4)
+    render.mean_and_spread(ax, labels, acc,
+                           label=f"{arch} {method}" + (f" ({pretext})" if pretext else ""))
   ax.set_xscale("log")
   ax.set_xlabel("labeled images")
   ax.set_ylabel("test accuracy")

@@ -166,11 +166,8 @@ def _figure(rows: List[Dict[str, object]], methods: Sequence[str]):
         points.setdefault(float(row["percent_labels"]), []).append(float(row["test_accuracy"]))
     if not points:
       continue
-    x = np.array(sorted(points))
-    mean = np.array([np.mean(points[p]) for p in x])
-    std = np.array([np.std(points[p]) for p in x])
-    ax.plot(x, mean, marker="o", label=method)
-    ax.fill_between(x, mean - std, mean + std, alpha=0.2)
+    x = sorted(points)
+    render.mean_and_spread(ax, x, [points[p] for p in x], label=method)
   ax.set_xscale("log")
   ax.set_xlabel("% of training images labeled (log scale)")
   ax.set_ylabel("test accuracy")

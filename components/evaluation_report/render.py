@@ -5,6 +5,7 @@ import io
 from typing import Iterable, Sequence
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")  # no display on servers and CI
 import matplotlib.pyplot as plt  # noqa: E402
@@ -31,6 +32,20 @@ def figure_tag(fig, alt: str) -> str:
   plt.close(fig)
   data = base64.b64encode(buffer.getvalue()).decode("ascii")
   return f'<img alt="{escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def mean_and_spread(ax, x: Sequence[float], samples: Sequence[Sequence[float]], style: str = "o-",
+                    label: str = ""):
+  """The mean of each x's samples as a line, their +-std as a band around it, or as an error bar
+  where there is one x (a band one x wide is invisible). Returns the line."""
+  mean = np.array([np.mean(s) for s in samples])
+  std = np.array([np.std(s) for s in samples])
+  line, = ax.plot(x, mean, style, label=label)
+  if len(x) > 1:
+    ax.fill_between(x, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+  else:
+    ax.errorbar(x, mean, yerr=std, color=line.get_color(), capsize=4)
+  return line
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence], text_columns: int = 1) -> str:
