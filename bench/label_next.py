@@ -129,7 +129,8 @@ def main(args):
   x, y, test_x, test_y = load(args)
   test = input_fn.Examples(test_x, test_y, np.arange(len(test_y)))
   num_classes = int(y.max()) + 1
-  recorded = dict(provenance(args), machine=measure.machine())  # the code this run imported
+  run_provenance = provenance(args)  # the code this run imported
+  recorded = dict(run_provenance, machine=measure.machine())
   done = set()
   if args.csv.exists():
     with args.csv.open() as f:
@@ -150,8 +151,10 @@ def main(args):
           if not needed:
             break
           started = time.monotonic()
-          model = train(args, x, y, labeled, repeat, num_classes,
-                        str(args.work_dir / "label_next_logs" / f"{repeat}_{arm}_{round_number}"))
+          # Rounds take minutes: one stopped mid-way starts over (no row notes a resumed one).
+          log_dir, _ = measure.unit_dir(args.work_dir / "label_next_logs", run_provenance,
+                                        (repeat, arm, round_number))
+          model = train(args, x, y, labeled, repeat, num_classes, str(log_dir))
           if (repeat, arm, round_number) not in done:
             writer.writerow({"repeat": repeat, "arm": arm, "round": round_number,
                              "labels": int(labeled.sum()),

@@ -1,15 +1,17 @@
 """What every benchmark prints and measures the same way: the machine, peak and sampled memory."""
 import argparse
 import csv
+import hashlib
 import json
 import os
 import pathlib
 import platform
 import resource
+import shutil
 import subprocess
 import sys
 import time
-from typing import Dict, Iterable, List, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from pipeline.code_version import ROOT, code_hash
 
@@ -81,6 +83,26 @@ def provenance(settings: Dict[str, object], code_folders: Iterable[str]) -> Dict
   """{"settings": canonical JSON, "code": hash of the Python files under `code_folders`}."""
   return {"settings": json.dumps(settings, sort_keys=True, separators=(",", ":")),
           "code": code_hash(ROOT, tuple(code_folders))}
+
+
+def digest(settings_and_code: Dict[str, str]) -> str:
+  """A short name for one `provenance(...)`: work files kept under it serve only its settings and
+  code."""
+  return hashlib.sha256(json.dumps(settings_and_code, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def unit_dir(root: pathlib.Path, settings_and_code: Dict[str, str], key: Sequence[object],
+             backup_name: Optional[str] = None) -> Tuple[pathlib.Path, bool]:
+  """The training directory of one unit of a resumable benchmark (a cell, a round), and whether
+  the fit loop will resume in it: given `backup_name`, a run stopped mid-unit that left that
+  backup (at any depth) resumes, as units of an hour on 2 cores should not start over. Anything
+  else left there is cleared. The path holds the digest of `settings_and_code`, so no other
+  settings or code ever resume it."""
+  path = root / digest(settings_and_code) / "_".join(map(str, key))
+  if backup_name and path.is_dir() and any(p.is_dir() for p in path.rglob(backup_name)):
+    return path, True
+  shutil.rmtree(path, ignore_errors=True)
+  return path, False
 
 
 def check_resumable(path: pathlib.Path, columns: List[str], expected: Dict[str, str],

@@ -14,7 +14,10 @@ table only.
 
 A cell is ARCHITECTURE:METHOD[:PRETEXT]. One CSV row per cell as it finishes, with the settings,
 a hash of the code it ran and the machine; a rerun skips the cells already in the CSV, and
-refuses a CSV of other settings or code (a table never mixes them). Then the Markdown table.
+refuses a CSV of other settings or code (a table never mixes them). A cell stopped mid-training
+resumes after its last finished epoch; its row notes "resumed" (its time, its per-epoch notes
+and the epochs its model was kept from are those after the stop; the table's CPU column leaves
+it out). Then the Markdown table.
 Quick, Draw!: Google, CC BY 4.0.
 MNIST: Yann LeCun and Corinna Cortes, CC BY-SA 3.0.
 """
@@ -81,6 +84,17 @@ def provenance(args):
       CELL_CODE)
 
 
+def encoder_cache(args) -> pathlib.Path:
+  """Where pre-trained encoders are kept, one per data, architecture, pretext and repeat. Keyed by
+  what an encoder depends on (the images, the pre-training epochs, the widths, the code), not by
+  the budget or the fine-tuning settings: pre-training sees every training image without its
+  label, so one encoder serves every budget."""
+  return args.work_dir / "encoders" / measure.digest(measure.provenance(
+      {"train_per_class": args.train_per_class, "test_per_class": args.test_per_class,
+       "pretrain_epochs": args.pretrain_epochs, "lstm_width": args.lstm_width,
+       "cnn_width": args.cnn_width}, CELL_CODE))
+
+
 # Before the heavy imports: `--help`, a bad flag and a CSV it must not resume answer at once.
 ARGS = parse_args() if __name__ == "__main__" else None
 if ARGS is not None and not ARGS.report_only:
@@ -94,6 +108,7 @@ import tensorflow_datasets as tfds  # noqa: E402
 from components.evaluation_report import render  # noqa: E402
 from components.tfds_example_gen import label_budget  # noqa: E402
 from models import classifier, input_fn, methods, pretexts, pretraining  # noqa: E402
+from models import training_loop  # noqa: E402
 from models import consistency  # noqa: E402
 from models import run_fn  # noqa: E402
 from sources import features, tfds_source  # noqa: E402
@@ -131,6 +146,11 @@ def done_cells(path):
     return {cell_key(r): r for r in csv.DictReader(f)}
 
 
+def resumed(row):
+  """Whether the row's cell resumed a stopped run: its time is only the part after the stop."""
+  return json.loads(row.get("notes") or "{}").get("resumed", False)
+
+
 def table(rows, data):
   rows = [r for r in rows if r["data"] == data]
   cells = sorted({(r["architecture"], r["method"], r["pretext"]) for r in rows})
@@ -144,10 +164,10 @@ def table(rows, data):
       acc = [float(r["test_accuracy"]) for r in rows if (r["architecture"], r["method"],
              r["pretext"], r["budget"]) == (arch, method, pretext, budget)]
       cpu += [float(r["cpu_minutes"]) for r in rows if (r["architecture"], r["method"],
-              r["pretext"], r["budget"]) == (arch, method, pretext, budget)]
+              r["pretext"], r["budget"]) == (arch, method, pretext, budget) and not resumed(r)]
       out.append(f"{np.mean(acc):.3f} +- {np.std(acc):.3f} (n={len(acc)})" if acc else "-")
     lines.append(f"| {arch} | {method} | {pretext or '-'} | " + " | ".join(out) +
-                 f" | {np.mean(cpu):.1f} |")
+                 (f" | {np.mean(cpu):.1f} |" if cpu else " | - |"))
   return "\n".join(lines)
 
 
@@ -213,7 +233,8 @@ def main(args):
 
   args.csv.parent.mkdir(parents=True, exist_ok=True)
   done = done_cells(args.csv)
-  recorded = dict(provenance(args), machine=machine)  # as the run starts: the code it imported
+  run_provenance = provenance(args)  # as the run starts: the code it imported
+  recorded = dict(run_provenance, machine=machine)
   new_file = not args.csv.exists()
   repeats = args.only_repeats if args.only_repeats is not None else range(args.repeats)
   grid = [(r, b, c) for r in repeats for b in args.budgets for c in cells]
@@ -236,8 +257,7 @@ def main(args):
       tf.keras.utils.set_random_seed(repeat)
       encoder = None
       if pretext:
-        # Pre-training sees every training image without its label: the same whatever the budget.
-        encoder_dir = args.work_dir / "encoders" / f"{args.data}_{arch}_{pretext}_{repeat}"
+        encoder_dir = encoder_cache(args) / f"{args.data}_{arch}_{pretext}_{repeat}"
         if not (encoder_dir / pretexts.ENCODER_FILE).exists():
           pretraining_config = config_lib.PretrainingConfig(pretext=pretext,
                                                             epochs_per_stage=args.pretrain_epochs)
@@ -249,9 +269,11 @@ def main(args):
                                          str(args.work_dir / "pretrain_logs"), strategy)[0]
           pretexts.save_encoder(encoder, str(encoder_dir))
         encoder = pretexts.load_encoder(str(encoder_dir))
-      # Each cell its own log dir: BackupAndRestore must never resume another cell's training.
-      log_dir = args.work_dir / "logs" / "_".join(map(str, key))
-      shutil.rmtree(log_dir, ignore_errors=True)
+      log_dir, resumed = measure.unit_dir(args.work_dir / "logs", run_provenance, key,
+                                          training_loop.BACKUP_DIR)
+      if resumed:
+        logging.info("cell %d/%d: resuming a stopped run after its last finished epoch (%s)",
+                     index, len(grid), log_dir)
       cell_training = dataclasses.replace(training, seed=repeat)
       request = methods.TrainRequest(
           examples=examples,
@@ -262,11 +284,12 @@ def main(args):
           true_labels=lambda ids: train_y[ids])
       trained = methods.train(method, request, has_encoder=encoder is not None)
       _, validation = classifier.labeled_parts(examples, cell_training)
-      notes = {k: trained.history[k] for k in (
+      notes = {"resumed": True} if resumed else {}
+      notes.update({k: trained.history[k] for k in (
           "kept", "best_epoch", "keep_tolerance", "batch_norm_images",
           "warm_start_validation_accuracy", "consistency_validation_accuracy", "self_training",
           "accepted_per_class")
-               if k in trained.history}
+               if k in trained.history})
       epochs = trained.history.get("epochs", [])
       if epochs and "above_threshold" in epochs[-1]:
         notes["above_threshold"] = [round(e["above_threshold"], 3) for e in epochs]

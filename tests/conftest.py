@@ -21,6 +21,7 @@ LABELS = "30%"
 # The CNN, the product's default architecture, in the runs that test the pipeline (it traces
 # and exports in half the LSTM's time); the LSTM where the research methods need it.
 TINY_MODEL = config_lib.ModelConfig(architecture="cnn", cnn_width=8)
+TINY_METHOD = "supervised"
 TINY_LSTM = config_lib.ModelConfig(architecture="lstm", lstm_width=16, lstm_layers=2)
 MIN_ACCURACY = 0.25
 # Self-training: window 300, min_pool 0 (the tiny pool is 700), 2 rounds; consistency: 2 epochs.
@@ -101,7 +102,7 @@ def tiny_config(tmp_path_factory, tfds_dir) -> config_lib.PipelineConfig:
   return config_lib.PipelineConfig(
       name="fewlabels-test",
       output_dir=str(tmp_path_factory.mktemp("pipeline")),
-      method="supervised",
+      method=TINY_METHOD,
       data=config_lib.DataConfig(dataset=TINY_DATA, tfds_data_dir=tfds_dir, label_budget=LABELS),
       model=TINY_MODEL,
       training=config_lib.TrainingConfig(epochs=20, early_stopping_patience=3),
@@ -131,12 +132,17 @@ def tfx_copies() -> set:
 
 
 def registry_pairs():
-  """Method x architecture pairs beyond the research methods on the LSTM (method_runs), the
-  CNN's consistency training last (the two-worker test trains from its settings)."""
+  """Method x architecture pairs beyond those the other fixtures run (the research methods on the
+  LSTM in method_runs, the tiny config's own in runs), the CNN's consistency training last (the
+  two-worker test trains from its settings)."""
   from models import architectures, methods
+  def run_elsewhere(architecture, method):
+    return ((architecture == "lstm" and method in methods.RESEARCH)
+            or (architecture, method) == (TINY_MODEL.architecture, TINY_METHOD))
+  last = ("cnn", "consistency")
   pairs = [(a, m) for a in architectures.names() for m in methods.names()
-           if not (a == "lstm" and m in methods.RESEARCH) and (a, m) != ("cnn", "consistency")]
-  return pairs + [("cnn", "consistency")]
+           if not run_elsewhere(a, m) and (a, m) != last]
+  return pairs + [last]
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,8 @@
 """The resumable benchmarks (bench/methods.py, bench/label_next.py) resume a stopped run only where
 the CSV's rows came from the same settings and code, so that a table never mixes two versions;
-each row records them and the machine. The figure shows every cell the CSV holds."""
+each row records them and the machine. A unit stopped mid-training resumes in its own directory
+only, and a cached encoder serves only what it was trained on. The figure shows every cell the
+CSV holds."""
 import csv
 import pathlib
 import sys
@@ -69,6 +71,45 @@ def test_a_csv_resumes_only_with_the_same_settings_and_code(tmp_path):
     measure.check_resumable(_csv(tmp_path / "old.csv", ["key", "result"]), columns, ours, "bench")
 
 
+def test_a_unit_resumes_only_its_own_stopped_training(tmp_path):
+  ours, other = {"settings": '{"epochs":40}', "code": "abc"}, {"settings": '{"epochs":40}',
+                                                               "code": "def"}
+  path, resumed = measure.unit_dir(tmp_path, ours, ("mnist", 0, "100"), "backup")
+  assert not resumed and not path.exists()
+  (path / "consistency" / "backup").mkdir(parents=True)  # what a stopped fit leaves
+  (path / "events").write_text("")
+  assert measure.unit_dir(tmp_path, ours, ("mnist", 0, "100"), "backup") == (path, True)
+  assert (path / "events").exists()
+  # Another key, other code, or a bench whose units start over: a fresh directory.
+  assert measure.unit_dir(tmp_path, ours, ("mnist", 1, "100"), "backup")[1] is False
+  elsewhere, resumed = measure.unit_dir(tmp_path, other, ("mnist", 0, "100"), "backup")
+  assert elsewhere != path and not resumed
+  assert measure.unit_dir(tmp_path, ours, ("mnist", 0, "100")) == (path, False)
+  assert not path.exists()
+  (path / "events").parent.mkdir(parents=True)
+  (path / "events").write_text("")  # a finished fit removes its backup: nothing to resume
+  assert measure.unit_dir(tmp_path, ours, ("mnist", 0, "100"), "backup") == (path, False)
+  assert not path.exists()
+
+
+def test_a_cached_encoder_serves_only_the_images_settings_and_code_it_was_trained_with(
+    monkeypatch, tmp_path):
+  def cache(*argv):
+    monkeypatch.setattr(sys, "argv", ["methods.py", *argv])
+    return methods_bench.encoder_cache(methods_bench.parse_args())
+  base = cache()
+  # Every budget and every fine-tuning setting shares the encoder ...
+  assert base == cache("--budgets", "100", "--epochs", "10", "--set", "consistency.epochs=10")
+  # ... which follows the images, the pre-training, the widths and the code.
+  for argv in (["--train-per-class", "1000"], ["--pretrain-epochs", "10"],
+               ["--cnn-width", "16"], ["--lstm-width", "64"]):
+    assert cache(*argv) != base, argv
+  (tmp_path / "models").mkdir()
+  (tmp_path / "models" / "a.py").write_text("x = 1\n")
+  monkeypatch.setattr(measure, "ROOT", tmp_path)
+  assert cache() != base
+
+
 @pytest.mark.parametrize("budgets", [["100"], ["100", "1000"]])
 def test_the_methods_figure_draws_every_cell_even_at_a_single_budget(tmp_path, budgets):
   import matplotlib.image
@@ -83,3 +124,14 @@ def test_the_methods_figure_draws_every_cell_even_at_a_single_budget(tmp_path, b
   methods_bench.figure([], "mnist", tmp_path / "empty.png")
   assert with_cells > browser.plot_pixels(
       matplotlib.image.imread(tmp_path / "empty.png")[..., :3]) + 100
+
+
+def test_the_methods_table_leaves_a_resumed_cells_partial_time_out_of_its_cpu_column():
+  def row(repeat, cpu, notes):
+    return {"data": "mnist", "architecture": "cnn", "method": "consistency", "pretext": "",
+            "budget": "100", "labels": "100", "test_accuracy": "0.97", "cpu_minutes": str(cpu),
+            "notes": notes}
+  whole = [row(0, 80.0, '{"kept":"consistency"}'), row(1, 90.0, "")]
+  assert methods_bench.table(whole + [row(2, 5.0, '{"resumed":true}')], "mnist").endswith(
+      "(n=3) | 85.0 |")
+  assert methods_bench.table([row(2, 5.0, '{"resumed":true}')], "mnist").endswith("| - |")

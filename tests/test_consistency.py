@@ -60,16 +60,20 @@ def _examples(labeled=40, unlabeled=120):
                            labels.astype(np.int64), np.arange(n, dtype=np.int64))
 
 
-def test_consistency_trains_and_logs_its_pseudo_labels(tmp_path):
-  examples = _examples()
+def _request(log_dir, settings, true_labels=None):
+  """Consistency training of a 4-wide CNN on `_examples()`, one warm-start epoch."""
   model_config = ModelConfig(architecture="cnn", cnn_width=4)
-  request = methods.TrainRequest(
-      examples=examples, build_model=lambda: architectures.build(3, model_config),
+  return methods.TrainRequest(
+      examples=_examples(), build_model=lambda: architectures.build(3, model_config),
       training=TrainingConfig(epochs=1, batch_size=8, validation_fraction=0.2,
                               min_steps_per_epoch=0),
-      settings=ConsistencyConfig(epochs=2, threshold=0.0, unlabeled_ratio=2),
-      num_classes=3, log_dir=str(tmp_path), strategy=tf.distribute.get_strategy(),
-      true_labels=lambda ids: ids % 3)
+      settings=settings, num_classes=3, log_dir=str(log_dir),
+      strategy=tf.distribute.get_strategy(), true_labels=true_labels)
+
+
+def test_consistency_trains_and_logs_its_pseudo_labels(tmp_path):
+  request = _request(tmp_path, ConsistencyConfig(epochs=2, threshold=0.0, unlabeled_ratio=2),
+                     true_labels=lambda ids: ids % 3)
   trained = methods.train("consistency", request)
   history = trained.history
   assert history["method"] == "consistency" and history["pool"] == 120
@@ -85,6 +89,35 @@ def test_consistency_trains_and_logs_its_pseudo_labels(tmp_path):
   assert "val_accuracy" in history["epochs"][0] and history["warm_start"]["epochs"]
   assert history["batch_norm_images"] == 120  # the CNN's statistics, from the whole small pool
   assert trained.model.output_shape == (None, 3)
+
+
+class _Stopped(Exception):
+  pass
+
+
+def test_consistency_stopped_after_an_epoch_resumes_after_it_in_the_same_log_dir(tmp_path,
+                                                                                  monkeypatch):
+  """As a benchmark cell of an hour stopped with its session, or a worker that went away: the
+  rerun trains only the epochs left, from the weights and optimizer the stop left on disk."""
+  from models import fault_injection
+
+  class StopAfterFirstEpoch(tf.keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+      raise _Stopped
+
+  fits = []
+  def callbacks():  # the fit loop's last callbacks: the stop comes after the epoch's backup
+    fits.append(len(fits))
+    return [StopAfterFirstEpoch()] if len(fits) == 2 else []  # fit 1: warm start, 2: consistency
+
+  monkeypatch.setattr(fault_injection, "callbacks", callbacks)
+  settings = ConsistencyConfig(epochs=3, threshold=0.0, unlabeled_ratio=2)
+  with pytest.raises(_Stopped):
+    methods.train("consistency", _request(tmp_path, settings))
+  resumed = methods.train("consistency", _request(tmp_path, settings)).history
+  assert len(fits) == 4  # the warm start, finished before the stop, trained again
+  assert len(resumed["epochs"]) == 2 and len(resumed["accepted_per_class"]) == 2
+  assert resumed["best_epoch"] in (2, 3)  # counted from 1: kept among the epochs after the stop
 
 
 # (warm start, consistency) on validation; the third: within the tolerance of a few dozen
@@ -104,14 +137,8 @@ def test_the_model_better_on_validation_is_kept(tmp_path, monkeypatch, scores, k
   monkeypatch.setattr(classifier, "train_classifier", warm_start)
   answers = iter(scores)
   monkeypatch.setattr(classifier, "accuracy", lambda model, examples: next(answers))
-  model_config = ModelConfig(architecture="cnn", cnn_width=4)
-  request = methods.TrainRequest(
-      examples=_examples(), build_model=lambda: architectures.build(3, model_config),
-      training=TrainingConfig(epochs=1, batch_size=8, validation_fraction=0.2,
-                              min_steps_per_epoch=0),
-      settings=ConsistencyConfig(epochs=1, threshold=0.0, unlabeled_ratio=2,
-                                             unlabeled_weight=5.0),
-      num_classes=3, log_dir=str(tmp_path), strategy=tf.distribute.get_strategy())
+  request = _request(tmp_path, ConsistencyConfig(epochs=1, threshold=0.0, unlabeled_ratio=2,
+                                                 unlabeled_weight=5.0))
   trained = methods.train("consistency", request)
   assert trained.history["kept"] == kept
   assert trained.history["warm_start_validation_accuracy"] == scores[0]

@@ -1,6 +1,7 @@
 """Every registered method x architecture pair in a tiny LocalDagRunner run (the pairs of the
-research methods on the LSTM run in test_methods_pipeline.py), or refused in one line; the
-report shows the pretext and consistency training's pseudo-labels."""
+research methods on the LSTM run in test_methods_pipeline.py, the tiny config's own in
+test_pipeline_local.py), or refused in one line; the report shows the pretext and consistency
+training's pseudo-labels."""
 import json
 import os
 import pathlib
