@@ -135,12 +135,8 @@ def main(args):
   if args.csv.exists():
     with args.csv.open() as f:
       done = {(int(r["repeat"]), r["arm"], int(r["round"])) for r in csv.DictReader(f)}
-  new_file = not args.csv.exists()
-  args.csv.parent.mkdir(parents=True, exist_ok=True)
-  with args.csv.open("a", newline="") as f:
-    writer = csv.DictWriter(f, COLUMNS)
-    if new_file:
-      writer.writeheader()
+  f, writer = measure.appending_rows(args.csv, COLUMNS)
+  with f:
     for repeat in range(args.repeats):
       start = label_budget.select_labeled(y, args.start, seed=repeat)
       for arm in args.arms:

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import time
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, TextIO, Tuple
 
 from pipeline.code_version import ROOT, code_hash
 
@@ -103,6 +103,19 @@ def unit_dir(root: pathlib.Path, settings_and_code: Dict[str, str], key: Sequenc
     return path, True
   shutil.rmtree(path, ignore_errors=True)
   return path, False
+
+
+def appending_rows(path: pathlib.Path, columns: List[str]) -> Tuple[TextIO, csv.DictWriter]:
+  """The open file and a writer that appends rows to the CSV at `path`. A new or empty file gets
+  the header at once, on disk: a run killed before its first row must not leave a file that
+  the next run appends rows to without one."""
+  path.parent.mkdir(parents=True, exist_ok=True)
+  f = path.open("a", newline="")
+  writer = csv.DictWriter(f, columns)
+  if f.tell() == 0:
+    writer.writeheader()
+    f.flush()
+  return f, writer
 
 
 def check_resumable(path: pathlib.Path, columns: List[str], expected: Dict[str, str],

@@ -231,18 +231,14 @@ def main(args):
   machine = measure.machine()
   logging.info("machine: %s; data: %d train, %d test images", machine, len(train_y), len(test))
 
-  args.csv.parent.mkdir(parents=True, exist_ok=True)
   done = done_cells(args.csv)
   run_provenance = provenance(args)  # as the run starts: the code it imported
   recorded = dict(run_provenance, machine=machine)
-  new_file = not args.csv.exists()
   repeats = args.only_repeats if args.only_repeats is not None else range(args.repeats)
   grid = [(r, b, c) for r in repeats for b in args.budgets for c in cells]
   started = time.monotonic()
-  with args.csv.open("a", newline="") as f:
-    writer = csv.DictWriter(f, COLUMNS)
-    if new_file:
-      writer.writeheader()
+  f, writer = measure.appending_rows(args.csv, COLUMNS)
+  with f:
     for index, (repeat, budget, (arch, method, pretext)) in enumerate(grid, start=1):
       key = (args.data, repeat, budget, arch, method, pretext)
       if key in done:
@@ -269,9 +265,9 @@ def main(args):
                                          str(args.work_dir / "pretrain_logs"), strategy)[0]
           pretexts.save_encoder(encoder, str(encoder_dir))
         encoder = pretexts.load_encoder(str(encoder_dir))
-      log_dir, resumed = measure.unit_dir(args.work_dir / "logs", run_provenance, key,
-                                          training_loop.BACKUP_DIR)
-      if resumed:
+      log_dir, resuming = measure.unit_dir(args.work_dir / "logs", run_provenance, key,
+                                           training_loop.BACKUP_DIR)
+      if resuming:
         logging.info("cell %d/%d: resuming a stopped run after its last finished epoch (%s)",
                      index, len(grid), log_dir)
       cell_training = dataclasses.replace(training, seed=repeat)
@@ -284,7 +280,7 @@ def main(args):
           true_labels=lambda ids: train_y[ids])
       trained = methods.train(method, request, has_encoder=encoder is not None)
       _, validation = classifier.labeled_parts(examples, cell_training)
-      notes = {"resumed": True} if resumed else {}
+      notes = {"resumed": True} if resuming else {}
       notes.update({k: trained.history[k] for k in (
           "kept", "best_epoch", "keep_tolerance", "batch_norm_images",
           "warm_start_validation_accuracy", "consistency_validation_accuracy", "self_training",

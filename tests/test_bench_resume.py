@@ -71,6 +71,23 @@ def test_a_csv_resumes_only_with_the_same_settings_and_code(tmp_path):
     measure.check_resumable(_csv(tmp_path / "old.csv", ["key", "result"]), columns, ours, "bench")
 
 
+def test_a_results_csv_has_its_header_on_disk_before_the_first_row(tmp_path):
+  path = tmp_path / "new" / "rows.csv"
+  f, writer = measure.appending_rows(path, ["key", "result"])
+  # Read before any row or close, as a run killed in its first cell leaves it.
+  assert path.read_text().splitlines() == ["key,result"]
+  writer.writerow({"key": "a", "result": "1"})
+  f.close()
+  path.write_text("")  # what a run killed before its header reached the disk left
+  f, writer = measure.appending_rows(path, ["key", "result"])
+  writer.writerow({"key": "b", "result": "2"})
+  f.close()
+  f, writer = measure.appending_rows(path, ["key", "result"])
+  writer.writerow({"key": "c", "result": "3"})
+  f.close()
+  assert path.read_text().splitlines() == ["key,result", "b,2", "c,3"]
+
+
 def test_a_unit_resumes_only_its_own_stopped_training(tmp_path):
   ours, other = {"settings": '{"epochs":40}', "code": "abc"}, {"settings": '{"epochs":40}',
                                                                "code": "def"}
