@@ -1,8 +1,10 @@
 """Runs the pipeline on this machine: LocalDagRunner, SQLite ml-metadata under the output dir."""
 import logging
 import os
+from typing import Optional
 
 from tfx.orchestration import metadata
+from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.orchestration.local import local_dag_runner
 
 from components.tfds_example_gen import split_plan
@@ -35,11 +37,14 @@ def prepare(config: config_lib.PipelineConfig) -> split_plan.SplitPlan:
   return plan
 
 
-def run(config: config_lib.PipelineConfig) -> run_results.RunSummary:
-  """Checks the data and budget first (clear errors before any work), runs, summarizes."""
+def run(config: config_lib.PipelineConfig,
+        run_options: Optional[tfx_pipeline.RunOptions] = None) -> run_results.RunSummary:
+  """Checks the data and budget first (clear errors before any work), runs, summarizes.
+  `run_options`: TFX's partial run, e.g. `RunOptions(to_nodes=[EXAMPLE_GEN])` to see the splits
+  a labels file makes without training."""
   plan = prepare(config)
   os.makedirs(config.output_dir, exist_ok=True)
   local_dag_runner.LocalDagRunner().run(pipeline_lib.create_pipeline(
       config, plan.class_names,
-      metadata.sqlite_metadata_connection_config(config.metadata_path)))
+      metadata.sqlite_metadata_connection_config(config.metadata_path)), run_options=run_options)
   return run_results.summarize(config.metadata_path, config.name)
