@@ -11,6 +11,8 @@ table only.
   python bench/methods.py                                   # the grid of docs/RESULTS.md
   python bench/methods.py --cells cnn:consistency cnn:supervised --budgets 0.33%
   python bench/methods.py --data mnist --budgets 100 1000 --cells cnn:consistency cnn:supervised
+  python bench/methods.py --imbalance 10 --budgets 1.67% --cells cnn:supervised \
+      --set training.class_balance=none       # uneven classes: the smallest one's test accuracy
 
 A cell is ARCHITECTURE:METHOD[:PRETEXT]. One CSV row per cell as it finishes, with the settings,
 a hash of the code it ran and the machine; a rerun skips the cells already in the CSV, and
@@ -68,7 +70,13 @@ def parse_args():
   parser.add_argument("--epochs", type=int, default=40)
   parser.add_argument("--pretrain-epochs", type=int, default=5)
   parser.add_argument("--set", nargs="*", default=[], metavar="METHOD.FIELD=VALUE",
-                      help="a method setting, e.g. consistency.threshold=0.9 (recorded per row)")
+                      help="a method setting, e.g. consistency.threshold=0.9, or a training "
+                           "one, e.g. training.class_balance=batches (recorded per row)")
+  parser.add_argument("--imbalance", type=float, default=1.0,
+                      help="R > 1: uneven classes, as a user's folders are: class c keeps "
+                           "R^(-c/(classes-1)) of its training images (the last class 1/R of "
+                           "the first's) and the labels are a random sample of them, so they are "
+                           "uneven alike; the test split stays balanced")
   parser.add_argument("--validation-fraction", type=float, default=0.2)
   measure.add_result_args(parser, "methods_grid.csv")
   return parser.parse_args()
@@ -80,7 +88,8 @@ def provenance(args):
       {"set": sorted(args.set), "epochs": args.epochs, "pretrain_epochs": args.pretrain_epochs,
        "lstm_width": args.lstm_width, "cnn_width": args.cnn_width,
        "validation_fraction": args.validation_fraction,
-       "train_per_class": args.train_per_class, "test_per_class": args.test_per_class},
+       "train_per_class": args.train_per_class, "test_per_class": args.test_per_class,
+       **({"imbalance": args.imbalance} if args.imbalance != 1.0 else {})},
       CELL_CODE)
 
 
@@ -92,7 +101,8 @@ def encoder_cache(args) -> pathlib.Path:
   return args.work_dir / "encoders" / measure.digest(measure.provenance(
       {"train_per_class": args.train_per_class, "test_per_class": args.test_per_class,
        "pretrain_epochs": args.pretrain_epochs, "lstm_width": args.lstm_width,
-       "cnn_width": args.cnn_width}, CELL_CODE))
+       "cnn_width": args.cnn_width,
+       **({"imbalance": args.imbalance} if args.imbalance != 1.0 else {})}, CELL_CODE))
 
 
 # Before the heavy imports: `--help`, a bad flag and a CSV it must not resume answer at once.
@@ -119,6 +129,39 @@ def load_split(builder, split):
                                                     as_supervised=True))
   return (images.reshape(-1, features.IMAGE_SIZE, features.IMAGE_SIZE).astype(np.uint8),
           labels.astype(np.int64))
+
+
+def long_tail(labels, ratio, seed):
+  """Mask of the training images kept for --imbalance: class c keeps ratio^(-c/(classes-1)) of
+  its images (a seeded choice)."""
+  values = np.unique(labels)
+  keep = np.zeros(len(labels), dtype=bool)
+  rng = np.random.default_rng(seed)
+  for c in values:
+    members = rng.permutation(np.flatnonzero(labels == c))
+    keep[members[:max(1, int(round(len(members) * ratio ** (-c / max(len(values) - 1, 1)))))]] = True
+  return keep
+
+
+def proportional_labels(labels, count, seed):
+  """Mask of `count` images with each class's share of them (largest remainders, at least one
+  per class), the first of a seeded order within each class: nested across budgets."""
+  values, sizes = np.unique(labels, return_counts=True)
+  exact = count * sizes / sizes.sum()
+  share = np.maximum(np.floor(exact).astype(int), 1)
+  for i in np.argsort(-(exact - np.floor(exact)))[:max(count - share.sum(), 0)]:
+    share[i] += 1
+  mask = np.zeros(len(labels), dtype=bool)
+  rng = np.random.default_rng(seed)
+  for c, k in zip(values, share):
+    mask[rng.permutation(np.flatnonzero(labels == c))[:k]] = True
+  return mask
+
+
+def per_class_accuracy(model, test):
+  predicted = classifier.predict_probabilities(model, test).argmax(axis=1)
+  return [round(float((predicted[test.labels == c] == c).mean()), 4)
+          for c in np.unique(test.labels)]
 
 
 def parse_cell(text):
@@ -206,7 +249,8 @@ def main(args):
   for item in args.set:
     key, _, value = item.partition("=")
     method, _, field = key.partition(".")
-    settings_class = methods.get(method).settings
+    settings_class = (config_lib.TrainingConfig if method == "training"
+                      else methods.get(method).settings)
     overrides.setdefault(settings_class, {})[field] = config_lib.parse_value(
         settings_class, field, value, f"method {method!r}")
   if args.report_only:
@@ -222,11 +266,15 @@ def main(args):
                                   manual_dir=str(data_dir))
   builder = tfds_source.load_builder(source)
   train_x, train_y = load_split(builder, "train")
+  if args.imbalance != 1.0:
+    kept = long_tail(train_y, args.imbalance, seed=0)
+    train_x, train_y = train_x[kept], train_y[kept]
   test_x, test_y = load_split(builder, "test")
   test = input_fn.Examples(test_x, test_y, np.arange(len(test_y)))
   num_classes = len(tfds_source.class_names(source.dataset, source.data_dir))
   training = config_lib.TrainingConfig(epochs=args.epochs, early_stopping_patience=10,
-                                       min_epochs=15, validation_fraction=args.validation_fraction)
+                                       min_epochs=15, validation_fraction=args.validation_fraction,
+                                       **overrides.get(config_lib.TrainingConfig, {}))
   strategy = tf.distribute.get_strategy()
   machine = measure.machine()
   logging.info("machine: %s; data: %d train, %d test images", machine, len(train_y), len(test))
@@ -246,7 +294,8 @@ def main(args):
       model = config_lib.ModelConfig(architecture=arch, lstm_width=args.lstm_width,
                                      cnn_width=args.cnn_width)
       count = label_budget.LabelBudget(budget).count(len(train_y), num_classes)
-      mask = label_budget.select_labeled(train_y, count, seed=repeat)
+      mask = (proportional_labels(train_y, count, seed=repeat) if args.imbalance != 1.0
+              else label_budget.select_labeled(train_y, count, seed=repeat))
       examples = input_fn.Examples(train_x, np.where(mask, train_y, features.NO_LABEL),
                                    np.arange(len(train_y)))
       cell_started, cpu_started = time.monotonic(), time.process_time()
@@ -281,8 +330,11 @@ def main(args):
       trained = methods.train(method, request, has_encoder=encoder is not None)
       _, validation = classifier.labeled_parts(examples, cell_training)
       notes = {"resumed": True} if resuming else {}
+      if args.imbalance != 1.0:
+        notes["labeled_per_class"] = np.bincount(train_y[mask], minlength=num_classes).tolist()
+        notes["per_class_test_accuracy"] = per_class_accuracy(trained.model, test)
       notes.update({k: trained.history[k] for k in (
-          "kept", "best_epoch", "keep_tolerance", "batch_norm_images",
+          "kept", "best_epoch", "keep_tolerance", "batch_norm_images", "class_balanced",
           "warm_start_validation_accuracy", "consistency_validation_accuracy", "self_training",
           "accepted_per_class")
                if k in trained.history})

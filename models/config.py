@@ -13,6 +13,9 @@ import math
 from typing import Any, Dict, Mapping, Type, TypeVar, Union
 
 AUTO = "auto"
+BALANCED_BATCHES = "batches"
+UNBALANCED = "none"
+CLASS_BALANCES = (AUTO, UNBALANCED, BALANCED_BATCHES)
 LSTM, CNN = "lstm", "cnn"  # the architectures' registry names (models/architectures/)
 
 
@@ -32,18 +35,24 @@ def to_dict(config: Any) -> Dict[str, Any]:
 T = TypeVar("T")
 
 
+def _no_setting(what: str, key: str, names) -> str:
+  return f"{what} has no setting {key!r}: " + (
+      f"expected one of {', '.join(names)}" if names else
+      "it has no settings of its own (the others are SECTION.FIELD, e.g. training.epochs)")
+
+
 def from_dict(cls: Type[T], values: Mapping[str, Any], what: str) -> T:
   """cls(**values), with an unknown field named in one line instead of a TypeError."""
   names = [f.name for f in dataclasses.fields(cls)]
   for key in values:
-    require(key in names, f"{what} has no setting {key!r}: expected one of {', '.join(names)}")
+    require(key in names, _no_setting(what, key, names))
   return cls(**values)
 
 
 def parse_value(cls: Type[Any], key: str, text: str, what: str) -> Any:
   """A command-line string as the type of field `key` of `cls` (int, float, bool or str)."""
   fields = {f.name: f for f in dataclasses.fields(cls)}
-  require(key in fields, f"{what} has no setting {key!r}: expected one of {', '.join(fields)}")
+  require(key in fields, _no_setting(what, key, fields))
   default = getattr(cls(), key)
   try:
     if isinstance(default, bool):
@@ -102,6 +111,11 @@ class TrainingConfig:
   # An epoch is at least this many steps: 100 labels at batch 32 would otherwise be 3 steps an
   # epoch, too few for early stopping's epochs to mean anything (0: one pass, as the seed).
   min_steps_per_epoch: int = 20
+  # How the labeled batches treat classes of different sizes: "batches" draws every class
+  # equally often (a small class's images come round more often), "none" draws every image
+  # equally often, "auto" balances only when the labeled classes are uneven (more than one
+  # image apart: a budget's balanced choice never is), so balanced data trains as before.
+  class_balance: str = AUTO
   seed: int = 0
 
   def __post_init__(self):
@@ -124,6 +138,10 @@ class TrainingConfig:
             f"training translate_pixels {self.translate_pixels!r} must be in [0, 14]")
     require(0.0 <= self.validation_fraction < 1.0,
             f"training validation_fraction {self.validation_fraction!r} must be in [0, 1)")
+    require(self.class_balance in CLASS_BALANCES,
+            f"training class_balance {self.class_balance!r} must be one of "
+            f"{', '.join(CLASS_BALANCES)}")
+
 
 
 @dataclasses.dataclass(frozen=True)

@@ -123,23 +123,49 @@ def _gathered(examples: Examples, indices: tf.data.Dataset, targets: Optional[Ta
   return ds.with_options(options)
 
 
+def balances_classes(training: config_lib.TrainingConfig, labels: np.ndarray) -> bool:
+  """Whether labeled batches over `labels` draw every class equally often
+  (TrainingConfig.class_balance; "auto": when the classes are more than one image apart)."""
+  if training.class_balance != config_lib.AUTO:
+    return training.class_balance == config_lib.BALANCED_BATCHES
+  counts = np.bincount(np.asarray(labels)[np.asarray(labels) >= 0])
+  counts = counts[counts > 0]
+  return bool(len(counts)) and int(counts.max() - counts.min()) > 1
+
+
+def _class_balanced_indices(labels: np.ndarray, seed: int) -> tf.data.Dataset:
+  """Endless indices drawing every class equally often, each class's images reshuffled every
+  time round."""
+  streams = [tf.data.Dataset.from_tensor_slices(np.flatnonzero(labels == value)).shuffle(
+                 int((labels == value).sum()), seed=seed + int(value),
+                 reshuffle_each_iteration=True).repeat()
+             for value in np.unique(labels)]
+  return tf.data.Dataset.sample_from_datasets(streams, seed=seed)
+
+
 def training_batches(examples: Examples, batch_size: int, seed: int,
                      targets: Optional[Targets] = None,
-                     translate_pixels: float = 0.0) -> tf.data.Dataset:
-  """Endless batches of (pixels, label), reshuffled every epoch, optionally shifted."""
+                     translate_pixels: float = 0.0,
+                     balanced: bool = False) -> tf.data.Dataset:
+  """Endless batches of (pixels, label), reshuffled every epoch, optionally shifted;
+  `balanced`: every class drawn equally often (balances_classes)."""
   n = len(examples)
-  indices = tf.data.Dataset.range(n).shuffle(n, seed=seed, reshuffle_each_iteration=True)
-  return _gathered(examples, indices.repeat().batch(batch_size), targets,
-                   translate_pixels, seed)
+  if balanced:
+    indices = _class_balanced_indices(examples.labels, seed)
+  else:
+    indices = tf.data.Dataset.range(n).shuffle(n, seed=seed, reshuffle_each_iteration=True).repeat()
+  return _gathered(examples, indices.batch(batch_size), targets, translate_pixels, seed)
 
 
 def paired_batches(labeled: Examples, unlabeled: Examples, unlabeled_truth: np.ndarray,
-                   batch_size: int, ratio: int, seed: int) -> tf.data.Dataset:
-  """Endless ((pixels, labels), (pixels, truth)) pairs: a labeled batch and `ratio` times as
-  many unlabeled images, each side reshuffled every pass. `unlabeled_truth` holds the pool's
-  true labels where known (diagnostics only, features.NO_LABEL elsewhere); no loss reads it."""
+                   batch_size: int, ratio: int, seed: int,
+                   balanced: bool = False) -> tf.data.Dataset:
+  """Endless ((pixels, labels), (pixels, truth)) pairs: a labeled batch (class-balanced with
+  `balanced`) and `ratio` times as many unlabeled images, each side reshuffled every pass.
+  `unlabeled_truth` holds the pool's true labels where known (diagnostics only,
+  features.NO_LABEL elsewhere); no loss reads it."""
   pool = Examples(unlabeled.pixels, unlabeled_truth.astype(np.int64), unlabeled.ids)
-  return tf.data.Dataset.zip((training_batches(labeled, batch_size, seed),
+  return tf.data.Dataset.zip((training_batches(labeled, batch_size, seed, balanced=balanced),
                               training_batches(pool, batch_size * ratio, seed + 1)))
 
 

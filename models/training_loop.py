@@ -8,6 +8,7 @@ import math
 import os
 from typing import Any, Dict, List, Optional, Sequence
 
+import numpy as np
 import tensorflow as tf
 
 from models import autograph_speedup
@@ -114,7 +115,9 @@ def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[in
         schedule, use_ema=ema_momentum > 0, ema_momentum=ema_momentum or 0.99,
         ema_overwrite_frequency=steps_per_epoch if ema_momentum > 0 else None)
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
-  result = {"num_train": num_train, "batch_size": batch_size, "epochs": []}
+  balanced = targets is None and input_fn.balances_classes(training, train.labels)
+  result = {"num_train": num_train, "batch_size": batch_size, "epochs": [],
+            "class_balanced": balanced}
   if training.epochs == 0:
     return result
   has_metric = validation is not None and metrics
@@ -122,9 +125,13 @@ def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[in
       "val_loss" if validation is not None else "loss", "min")
   keep_best = KeepBest(monitor, mode, training.early_stopping_patience, training.min_epochs,
                        keep_tolerance)
+  if batches is None and balanced:
+    logging.info("%s: class-balanced batches over %s labeled images per class", stage,
+                 np.bincount(train.labels[train.labels >= 0]).tolist())
   history = model.fit(
       batches or input_fn.training_batches(train, batch_size, training.seed, targets,
-                                              0.0 if targets else training.translate_pixels),
+                                              0.0 if targets else training.translate_pixels,
+                                              balanced),
       epochs=training.epochs, steps_per_epoch=steps_per_epoch, verbose=0,
       validation_data=(None if validation is None
                        else input_fn.evaluation_batches(validation, batch_size, targets)),

@@ -28,6 +28,7 @@ from components.data_validation_gate.component import DataValidationGate
 from components.evaluation_report.component import EvaluationReport
 from components.layerwise_pretrainer.component import LayerwisePretrainer
 from components.push_gate.component import PushGate
+from components.schema_gen.component import SchemaGen
 from components.tfds_example_gen import spec as example_gen_spec
 from components.tfds_example_gen.component import TFDSExampleGen
 from models import export
@@ -107,7 +108,7 @@ def _data_stage(config: config_lib.PipelineConfig, code_version: str) -> List[ba
   ).with_id(EXAMPLE_GEN)
   statistics_gen = tfx_components.StatisticsGen(
       examples=example_gen.outputs["examples"]).with_id(STATISTICS_GEN)
-  schema_gen = tfx_components.SchemaGen(
+  schema_gen = SchemaGen(
       statistics=statistics_gen.outputs["statistics"]).with_id(SCHEMA_GEN)
   example_validator = tfx_components.ExampleValidator(
       statistics=statistics_gen.outputs["statistics"],

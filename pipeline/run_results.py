@@ -162,6 +162,16 @@ def describe_component(metadata_path: str, pipeline_name: str, component_id: str
     counts = json.loads(custom_value(run.output("examples"),
                                      example_gen_spec.SPLIT_COUNTS_PROPERTY) or "{}")
     figure = ", ".join(f"{split} {count:,}" for split, count in counts.items())
+    per_class = json.loads(custom_value(run.output("examples"),
+                                        example_gen_spec.LABELED_PER_CLASS_PROPERTY) or "{}")
+    if per_class and max(per_class.values()) - min(per_class.values()) > 1:
+      names = json.loads(custom_value(run.output("examples"),
+                                      example_gen_spec.CLASS_NAMES_PROPERTY) or "[]")
+      shown = sorted(per_class.items(), key=lambda kv: int(kv[0]))
+      figure += "; uneven labeled classes: " + ", ".join(
+          f"{names[int(c)] if int(c) < len(names) else c} {n:,}" for c, n in shown[:10]) + (
+          f", ... ({len(shown)} classes, {min(per_class.values()):,} to "
+          f"{max(per_class.values()):,})" if len(shown) > 10 else "")
   elif component_id == pipeline_lib.PRETRAINER and run.output(pretrainer_executor.MODEL_KEY):
     encoder = run.output(pretrainer_executor.MODEL_KEY)
     losses, stage = [], 1

@@ -81,6 +81,10 @@ def check(root: str, test_split: str) -> None:
     if not has_test:
       raise DataSourceError(f"{root}: no '{TEST}' folder: add {TEST}/<class name>/ or pass "
                             "--test-split holdout:N (N test pictures per class from labeled/)")
+    if not any(True for _, folder in class_folders(root, TEST) for _ in walk(folder)):
+      raise DataSourceError(f"{os.path.join(root, TEST)}: the test folder holds no picture in a "
+                            f"class folder: add {TEST}/<class name>/ pictures or pass "
+                            "--test-split holdout:N")
     extra = [name for name, _ in class_folders(root, TEST) if name not in names]
     if extra:
       raise DataSourceError(f"{os.path.join(root, TEST, extra[0])}: class {extra[0]!r} is not "

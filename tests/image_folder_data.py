@@ -1,13 +1,15 @@
 """A folder of your own pictures, as a user would have it: PNG and JPEG, mixed sizes and modes,
 dark-on-light and light-on-dark, class names with spaces and non-ASCII letters, and an
-unlabeled pile at some depth. Two classes a small model learns in seconds: a bar across and a
-bar down."""
+unlabeled pile at some depth. Classes a small model learns in seconds: a bar across, a bar
+down and (with UNEVEN_CLASSES) a hollow box."""
 import os
+from typing import Sequence, Union
 
 import numpy as np
 from PIL import Image
 
 CLASSES = ("bar across", "barre verticale é")
+UNEVEN_CLASSES = CLASSES + ("box",)
 
 
 def picture(label: int, rng: np.random.Generator, dark_on_light: bool, mode: str) -> Image.Image:
@@ -18,17 +20,23 @@ def picture(label: int, rng: np.random.Generator, dark_on_light: bool, mode: str
   if label == 0:
     middle = height // 2 + offset
     pixels[middle - thick:middle + thick, width // 8:width - width // 8] = 255
-  else:
+  elif label == 1:
     middle = width // 2 + offset
     pixels[height // 8:height - height // 8, middle - thick:middle + thick] = 255
+  else:
+    top, left = height // 6, width // 6
+    pixels[top:height - top, left:width - left] = 255
+    pixels[top + thick:height - top - thick, left + thick:width - left - thick] = 0
   if dark_on_light:
     pixels = 255 - pixels
   return Image.fromarray(pixels).convert(mode)
 
 
-def write(root: str, labeled: int = 40, unlabeled: int = 120, test: int = 20,
-          seed: int = 0) -> None:
-  """`labeled` and `test` pictures per class; `unlabeled` in unlabeled/batch 1/deeper/."""
+def write(root: str, labeled: Union[int, Sequence[int]] = 40, unlabeled: int = 120,
+          test: int = 20, seed: int = 0, classes: Sequence[str] = CLASSES) -> None:
+  """`labeled` (one count for every class, or one per class) and `test` pictures per class;
+  `unlabeled` in unlabeled/batch 1/deeper/ (an empty unlabeled/ for 0)."""
+  per_labeled = [labeled] * len(classes) if isinstance(labeled, int) else list(labeled)
   rng = np.random.default_rng(seed)
   count = 0
 
@@ -43,9 +51,10 @@ def write(root: str, labeled: int = 40, unlabeled: int = 120, test: int = 20,
     image.save(os.path.join(folder, f"picture {count:04d}.{fmt}"))
     count += 1
 
-  for part, per_class in (("labeled", labeled), ("test", test)):
-    for label, name in enumerate(CLASSES):
+  for part, counts in (("labeled", per_labeled), ("test", [test] * len(classes))):
+    for label, (name, per_class) in enumerate(zip(classes, counts)):
       for _ in range(per_class):
         save(os.path.join(root, part, name), label)
+  os.makedirs(os.path.join(root, "unlabeled"), exist_ok=True)
   for index in range(unlabeled):
-    save(os.path.join(root, "unlabeled", "batch 1", "deeper"), index % 2)
+    save(os.path.join(root, "unlabeled", "batch 1", "deeper"), index % len(classes))

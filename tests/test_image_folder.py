@@ -90,6 +90,7 @@ def _one_line(error):
     ("empty class", "the class folder 'bar across' is empty"),
     ("no test", "no 'test' folder: add test/<class name>/ or pass --test-split holdout:N"),
     ("unknown test class", "class 'cat' is not one of the labeled/ classes"),
+    ("empty test", "the test folder holds no picture in a class folder"),
 ])
 def test_a_bad_layout_is_one_line_before_any_picture_is_read(tmp_path, layout, fragment):
   root = str(tmp_path / "pictures")
@@ -106,6 +107,10 @@ def test_a_bad_layout_is_one_line_before_any_picture_is_read(tmp_path, layout, f
       os.remove(os.path.join(labeled, "bar across", name))
   elif layout == "no test":
     os.rename(os.path.join(root, "test"), os.path.join(root, "tests"))
+  elif layout == "empty test":
+    for folder, _, files in os.walk(os.path.join(root, "test")):
+      for name in files:
+        os.remove(os.path.join(folder, name))
   else:
     os.makedirs(os.path.join(root, "test", "cat"))
   with pytest.raises(DataSourceError) as error:

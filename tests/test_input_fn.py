@@ -98,3 +98,40 @@ def test_load_reads_every_file_in_order_with_pixels_labels_and_ids_paired(tmp_pa
   assert np.array_equal(loaded.pixels, examples.pixels)
   assert np.array_equal(loaded.labels, examples.labels)
   assert np.array_equal(loaded.ids, examples.ids)
+
+
+def _uneven(sizes=(10, 80, 30)):
+  labels = np.random.default_rng(1).permutation(np.repeat(np.arange(len(sizes)), sizes))
+  pixels = np.zeros((len(labels), 28, 28), np.uint8)
+  pixels[:, 0, 0] = np.arange(len(labels)) % 256
+  return input_fn.Examples(pixels, labels.astype(np.int64), np.arange(len(labels)))
+
+
+def test_class_balanced_batches_draw_a_small_class_as_often_as_a_large_one():
+  examples = _uneven()
+  drawn = np.concatenate([labels for _, labels in input_fn.training_batches(
+      examples, 30, seed=2, balanced=True).take(100).as_numpy_iterator()])
+  shares = np.bincount(drawn) / len(drawn)
+  assert np.allclose(shares, 1 / 3, atol=0.03), shares
+  # Every image of the small class comes round, not a few of them again and again.
+  small = {int(p[0, 0]) for p, l in zip(*next(input_fn.training_batches(
+      examples, 3000, seed=2, balanced=True).as_numpy_iterator())) if l == 0}
+  assert small == {int(p) for p in examples.pixels[examples.labels == 0][:, 0, 0]}
+  plain = np.concatenate([labels for _, labels in input_fn.training_batches(
+      examples, 30, seed=2).take(100).as_numpy_iterator()])
+  assert np.bincount(plain)[0] / len(plain) < 0.12  # drawn as the data is: 10 of 120
+
+
+def test_class_balance_auto_balances_only_labels_more_than_one_apart():
+  from models import config as config_lib
+  auto = config_lib.TrainingConfig()
+  assert input_fn.balances_classes(auto, _uneven().labels)
+  # A balanced budget's choice (12 and 11 per class) and the pool's -1 labels: no change.
+  assert not input_fn.balances_classes(auto, np.array([0] * 12 + [1] * 11 + [-1] * 50))
+  assert not input_fn.balances_classes(config_lib.TrainingConfig(class_balance="none"),
+                                       _uneven().labels)
+  assert input_fn.balances_classes(config_lib.TrainingConfig(class_balance="batches"),
+                                   np.array([0, 1] * 20))
+  import pytest
+  with pytest.raises(config_lib.ConfigError, match="class_balance 'even' must be one of auto"):
+    config_lib.TrainingConfig(class_balance="even")

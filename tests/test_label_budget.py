@@ -28,11 +28,43 @@ def test_uneven_classes_still_get_equal_shares(labels):
   assert sum(counts.values()) == 273
 
 
-def test_budget_beyond_a_class_is_refused_naming_the_class(labels):
-  small = np.concatenate([labels[labels != 4], np.full(5, 4)])
-  lb.check_balance(small, 50, class_names=[f"c{i}" for i in range(10)])
-  with pytest.raises(lb.BudgetError, match="needs 6 labeled images of class 'c4', which has only 5"):
-    lb.check_balance(small, 51, class_names=[f"c{i}" for i in range(10)])
+@pytest.fixture
+def uneven():
+  # Three classes of 30, 80 and 45 images, shuffled: every real folder is uneven.
+  return np.random.default_rng(3).permutation(np.repeat([0, 1, 2], [30, 80, 45]))
+
+
+def test_a_budget_the_short_classes_cannot_fill_takes_all_of_them_and_fills_from_the_rest(uneven):
+  counts = lb.per_class_counts(uneven, lb.select_labeled(uneven, 120, seed=0))
+  # An even share would be 40 each: class 0 gives its 30, the other 90 split evenly (45 / 45).
+  assert counts == {0: 30, 1: 45, 2: 45}
+  counts = lb.per_class_counts(uneven, lb.select_labeled(uneven, 140, seed=0))
+  assert counts == {0: 30, 1: 65, 2: 45}
+  assert lb.short_classes(uneven, 140) == {0: 30, 2: 45}
+  assert lb.short_classes(uneven, 90) == {}  # 30 each: balanced, nothing to say
+  note = lb.uneven_note(uneven, 140, ["apple", "banana", "cherry"])
+  assert "'apple' 30" in note and "'cherry' 45" in note and "banana" not in note
+
+
+def test_uneven_budgets_stay_nested_and_deterministic(uneven):
+  previous = np.zeros(len(uneven), dtype=bool)
+  for count in (3, 60, 100, 120, 150, 155):
+    mask = lb.select_labeled(uneven, count, seed=4)
+    assert mask.sum() == count
+    assert not (previous & ~mask).any()
+    assert np.array_equal(mask, lb.select_labeled(uneven, count, seed=4))
+    previous = mask
+
+
+def test_all_keeps_every_labeled_image_whatever_the_class_sizes(uneven):
+  count = lb.LabelBudget("all").count(len(uneven), 3)
+  assert count == 155 and lb.select_labeled(uneven, count, seed=0).all()
+  assert "every one of the 155 labeled images" in lb.uneven_note(uneven, 155, ["a", "b", "c"])
+
+
+def test_a_budget_above_every_labeled_image_is_refused(uneven):
+  with pytest.raises(lb.BudgetError, match="label budget 156 is larger than the 155 training"):
+    lb.LabelBudget("156").count(len(uneven), 3)
 
 
 def test_every_class_labeled_at_the_smallest_budget(labels):

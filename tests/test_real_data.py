@@ -163,3 +163,29 @@ def test_bad_idx_files_are_refused_naming_the_file(tmp_path, kwargs, fragment):
     mnist_idx.read_images_and_labels(str(tmp_path), "train")
   assert fragment in str(error.value)
   assert "train-images-idx3-ubyte" in str(error.value)
+
+
+# The labeled ids the research method's budgets chose on the shared classes before uneven
+# classes were allowed (commit 0327917; sha256 of the sorted ids as little-endian int64): a seed
+# must keep selecting the same pictures, or no published figure could be reproduced.
+RESEARCH_SELECTIONS = {
+    ("0.33%", 0): "9f3ec6a735505ba3", ("0.33%", 1): "d5fb04a1b9b85490",
+    ("0.33%", 2): "9bc05e957c93e515", ("1.67%", 0): "70f3962dcf73c1a5",
+    ("1.67%", 1): "a153fde138d64f71", ("1.67%", 2): "59b79d4cd55f5dac",
+    ("16.67%", 0): "7e160e8615a09dd5", ("16.67%", 1): "7b759b5ecf72f1e2",
+    ("16.67%", 2): "52dd14ca5189c5ad",
+}
+
+
+def test_the_research_budgets_select_the_same_pictures_as_before(quickdraw_dir, tfds_dir):
+  import hashlib
+
+  from components.tfds_example_gen import split_plan
+  source = tfds_source.SourceSpec("quickdraw_files/default_train3499_test500", tfds_dir,
+                                  str(quickdraw_dir))
+  builder = tfds_source.load_builder(source)
+  for (budget, seed), expected in RESEARCH_SELECTIONS.items():
+    plan = split_plan.make_plan(builder, source, budget, seed)
+    ids = np.flatnonzero(plan.train_roles == split_plan.LABELED)
+    assert hashlib.sha256(ids.astype("<i8").tobytes()).hexdigest()[:16] == expected, (budget, seed)
+    assert plan.budget_note == ""  # balanced data, balanced budgets: nothing to say

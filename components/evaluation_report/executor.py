@@ -235,6 +235,8 @@ def _data_section(examples, statistics_counts, anomalies, names) -> str:
                 for c, n in sorted(labeled.items(), key=lambda kv: int(kv[0]))]
   found = "".join(f"<li>{render.escape(split)}: {render.escape(', '.join(problems))}</li>"
                   for split, problems in sorted(anomalies.items()))
+  budget_note = examples.get_string_custom_property(example_gen_spec.BUDGET_NOTE_PROPERTY)
+  budget_note = f"<p class='note'>{render.escape(budget_note)}</p>" if budget_note else ""
   skipped = json.loads(examples.get_string_custom_property(
       example_gen_spec.SKIPPED_IMAGES_PROPERTY) or "[]")
   skipped_note = (f"<p class='note'>{len(skipped):,} unreadable pictures were skipped "
@@ -245,6 +247,7 @@ def _data_section(examples, statistics_counts, anomalies, names) -> str:
       render.table(["split", "examples written", "examples in statistics"], split_rows),
       skipped_note,
       "<h3>Labeled examples per class</h3>", render.table(["class", "labeled"], class_rows),
+      budget_note,
       "<h3>Anomalies</h3>",
       f"<ul>{found}</ul>" if found else "<p>None found: every split matches the schema.</p>"])
 

@@ -97,6 +97,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     counts, per_class = plan.counts(), plan.labeled_per_class()
     logging.info("Split plan (%.1f s): %s; labeled per class %s", time.monotonic() - started,
                  counts, per_class)
+    if plan.budget_note:
+      logging.warning("%s", plan.budget_note)
 
     examples = artifact_utils.get_single_instance(output_dict[spec.EXAMPLES_KEY])
     examples.split_names = artifact_utils.encode_split_names(list(spec.SPLITS))
@@ -123,6 +125,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
     examples.set_string_custom_property(
         spec.LABELED_PER_CLASS_PROPERTY,
         json.dumps(per_class, sort_keys=True))
+    examples.set_string_custom_property(spec.BUDGET_NOTE_PROPERTY, plan.budget_note)
     examples.set_string_custom_property(spec.CLASS_NAMES_PROPERTY,
                                         json.dumps(list(plan.class_names), ensure_ascii=False))
     skipped = image_folder.skipped_images(builder)

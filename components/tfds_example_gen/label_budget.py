@@ -4,6 +4,9 @@ Every image gets a place in one fixed order per seed; a budget of B takes the fi
 So a smaller budget's labeled set is always inside a larger one's (a sweep compares like with
 like). In the order the classes take turns, one image each, so every class gets B / classes
 labels (the first B mod classes classes of a round get one more), as the research method did.
+A class with fewer images than its share drops out of the turns once it has given them all, so
+on uneven data a budget takes every image of the short classes and fills the rest from the
+others as evenly as they allow; `all` keeps every image, whatever the class sizes.
 """
 import dataclasses
 import re
@@ -69,16 +72,28 @@ def labeling_order(labels: np.ndarray, seed: int) -> np.ndarray:
   return np.lexsort((labels, turn))
 
 
-def check_balance(labels: np.ndarray, count: int, class_names=None) -> None:
-  """Refuses a budget that some class cannot fill with its share of images."""
+def short_classes(labels: np.ndarray, count: int) -> Dict[int, int]:
+  """{class: its number of images} for the classes with fewer images than their balanced share
+  of `count`: they give all their images and the others fill the rest."""
   values, sizes = np.unique(np.asarray(labels), return_counts=True)
   share = -(-count // len(values))  # ceil: the classes that get one more
-  for value, size in zip(values, sizes):
-    if size < share:
-      name = class_names[value] if class_names is not None else value
-      raise BudgetError(
-          f"label budget {count} needs {share} labeled images of class {name!r}, "
-          f"which has only {size} training images")
+  return {int(v): int(n) for v, n in zip(values, sizes) if n < share}
+
+
+def uneven_note(labels: np.ndarray, count: int, class_names) -> str:
+  """One line for the log and the report when the budget could not be balanced, else ''."""
+  short = short_classes(labels, count)
+  if not short:
+    return ""
+  share = -(-count // len(np.unique(labels)))
+  named = ", ".join(f"{class_names[c]!r} {n}" for c, n in sorted(short.items())[:10])
+  more = f" and {len(short) - 10} more" if len(short) > 10 else ""
+  if count == len(labels):
+    return (f"every one of the {count} labeled images is kept; the classes are uneven, below "
+            f"an even share of {share}: {named}{more}")
+  return (f"label budget {count}: {len(short)} of {len(class_names)} classes have fewer than "
+          f"their balanced share of {share} and gave all their images ({named}{more}); the other "
+          "classes filled the rest as evenly as they allow")
 
 
 def select_labeled(labels: np.ndarray, count: int, seed: int) -> np.ndarray:

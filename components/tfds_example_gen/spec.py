@@ -27,6 +27,7 @@ EXAMPLES_KEY = "examples"
 # Custom properties of the output artifact, read back by reports and tests.
 SPLIT_COUNTS_PROPERTY = "split_counts"
 LABELED_PER_CLASS_PROPERTY = "labeled_per_class"
+BUDGET_NOTE_PROPERTY = "budget_note"  # one line when the budget could not be class-balanced
 SKIPPED_IMAGES_PROPERTY = "skipped_images"  # JSON list of the files skipped as unreadable
 CLASS_NAMES_PROPERTY = "class_names"  # JSON list, in label order
 

@@ -42,6 +42,7 @@ class SplitPlan:
   train_roles: np.ndarray  # per image of the source train split: LABELED, UNLABELED, TEST, DROP
   test_roles: Optional[np.ndarray]  # per image of the source test split; None with a hold-out
   train_labels: np.ndarray  # output labels of the train split (DROPPED_LABEL, NO_LABEL)
+  budget_note: str = ""  # label_budget.uneven_note: the budget could not be balanced
 
   def count(self, role: int) -> int:
     total = int((self.train_roles == role).sum())
@@ -69,9 +70,7 @@ class SplitPlan:
 
 def budget_count(pool_labels: np.ndarray, budget_text: str, class_names: Sequence[str]) -> int:
   """The number of labeled images `budget_text` gives this pool; BudgetError if impossible."""
-  count = label_budget.LabelBudget(budget_text).count(len(pool_labels), len(class_names))
-  label_budget.check_balance(pool_labels, count, class_names)
-  return count
+  return label_budget.LabelBudget(budget_text).count(len(pool_labels), len(class_names))
 
 
 def read_labels(builder: tfds.core.DatasetBuilder, split: str) -> np.ndarray:
@@ -161,4 +160,9 @@ def make_plan(builder: tfds.core.DatasetBuilder, source: tfds_source.SourceSpec,
   roles[pool[label_budget.select_labeled(labels[pool], count, seed)]] = LABELED
   if extra_labels:
     add_extra_labels(roles, labels, extra_labels_lib.read(extra_labels), names, extra_labels)
-  return SplitPlan(names, mapping, roles, test_roles, labels)
+  plan = SplitPlan(names, mapping, roles, test_roles, labels,
+                   label_budget.uneven_note(labels[pool], count, names))
+  if not plan.count(TEST):
+    raise DataSourceError(f"the test split {source.test_split!r} of {source.dataset} holds no "
+                          "image of the chosen classes: the Evaluator needs test images")
+  return plan

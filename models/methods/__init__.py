@@ -113,6 +113,13 @@ def train(name: str, request: TrainRequest, has_encoder: bool = False) -> Traine
   if spec.uses_unlabeled and len(input_fn.unlabeled_only(request.examples)) == 0:
     raise MethodError(f"method {name!r} learns from the unlabeled split, which is empty: use a "
                       "label budget below 100% or the method 'supervised'")
+  # "auto" is decided once, on the labels people gave: self-training's pseudo-labels do not
+  # switch a round to balanced batches.
+  balanced = input_fn.balances_classes(request.training,
+                                       input_fn.labeled_only(request.examples).labels)
+  request = dataclasses.replace(request, training=dataclasses.replace(
+      request.training, class_balance=config_lib.BALANCED_BATCHES if balanced else config_lib.UNBALANCED))
   trained = spec.train(request)
   trained.history["method"] = name
+  trained.history["class_balanced"] = balanced
   return trained

@@ -45,7 +45,8 @@ def train(request: methods.TrainRequest) -> methods.Trained:
       "sparse_categorical_crossentropy", ["accuracy"], os.path.join(request.log_dir, "consistency"),
       request.strategy, stage="consistency training",
       batches=input_fn.paired_batches(labeled, pool, truth, batch_size, settings.unlabeled_ratio,
-                                      training.seed),
+                                      training.seed,
+                                      input_fn.balances_classes(training, labeled.labels)),
       steps_per_epoch=steps, ema_momentum=settings.ema_momentum, keep_tolerance=tolerance,
       callbacks=[log])
   fitted["keep_tolerance"] = tolerance

@@ -1,0 +1,1 @@
+"""SchemaGen that infers the schema from the splits that hold examples."""
