@@ -362,9 +362,36 @@ def main(args):
   report(args)
 
 
+def smallest_class_table(rows, data):
+  """With --imbalance: per cell, the test accuracy of the class with the fewest labels."""
+  rows = [r for r in rows if r["data"] == data and "per_class_test_accuracy" in r["notes"]]
+  if not rows:
+    return ""
+  lines = ["| architecture | method | pretext | labels of the smallest class | its test accuracy |"
+           " overall |", "|---|---|---|---|---|---|"]
+  for arch, method, pretext in sorted({(r["architecture"], r["method"], r["pretext"])
+                                       for r in rows}):
+    mine = [r for r in rows if (r["architecture"], r["method"], r["pretext"]) == (arch, method,
+                                                                                  pretext)]
+    smallest, accuracy = [], []
+    for r in mine:
+      notes = json.loads(r["notes"])
+      index = int(np.argmin(notes["labeled_per_class"]))
+      smallest.append(notes["labeled_per_class"][index])
+      accuracy.append(notes["per_class_test_accuracy"][index])
+    overall = [float(r["test_accuracy"]) for r in mine]
+    lines.append(f"| {arch} | {method} | {pretext or '-'} | {min(smallest)}-{max(smallest)} | "
+                 f"{np.mean(accuracy):.3f} +- {np.std(accuracy):.3f} (n={len(mine)}) | "
+                 f"{np.mean(overall):.3f} +- {np.std(overall):.3f} |")
+  return "\n".join(lines)
+
+
 def report(args):
   rows = list(done_cells(args.csv).values())
   print(table(rows, args.data))
+  smallest = smallest_class_table(rows, args.data)
+  if smallest:
+    print(smallest)
   path = args.csv.with_name(f"{args.csv.stem}_{args.data}.png")
   figure(rows, args.data, path)
   print(f"figure: {path}")

@@ -16,6 +16,7 @@ AUTO = "auto"
 BALANCED_BATCHES = "batches"
 UNBALANCED = "none"
 CLASS_BALANCES = (AUTO, UNBALANCED, BALANCED_BATCHES)
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 LSTM, CNN = "lstm", "cnn"  # the architectures' registry names (models/architectures/)
 
 
@@ -116,6 +117,10 @@ class TrainingConfig:
   # equally often, "auto" balances only when the labeled classes are uneven (more than one
   # image apart: a budget's balanced choice never is), so balanced data trains as before.
   class_balance: str = AUTO
+  # The Keras precision policy of the Trainer's training (models/precision.py): float32, or
+  # mixed_bfloat16 (CPUs with AVX512_BF16 or AMX, TPUs) and mixed_float16 (GPUs), which compute
+  # in 16 bits and keep float32 weights, softmax and losses.
+  precision: str = "float32"
   seed: int = 0
 
   def __post_init__(self):
@@ -138,6 +143,8 @@ class TrainingConfig:
             f"training translate_pixels {self.translate_pixels!r} must be in [0, 14]")
     require(0.0 <= self.validation_fraction < 1.0,
             f"training validation_fraction {self.validation_fraction!r} must be in [0, 1)")
+    require(self.precision in PRECISIONS,
+            f"training precision {self.precision!r} must be one of {', '.join(PRECISIONS)}")
     require(self.class_balance in CLASS_BALANCES,
             f"training class_balance {self.class_balance!r} must be one of "
             f"{', '.join(CLASS_BALANCES)}")
@@ -231,9 +238,22 @@ class ConsistencyConfig:
   threshold: float = 0.95  # tau: weak-view confidence a pseudo-label needs
   unlabeled_ratio: int = 7  # mu: unlabeled images per labeled image in a step
   unlabeled_weight: float = 1.0  # lambda
-  # Passes over the pool (each of len(pool) / (batch * mu) steps). Steps bound it: at 115 labels
-  # the pool's accuracy rose from 10 to 30 epochs (0.74, 0.79, 0.81; docs/RESULTS.md).
-  epochs: int = 30
+  # Training steps (each a labeled batch and mu times as many pool images), the same whatever
+  # the pool's size: a pool 20 times larger is not 20 times slower. 4,500 is about the 30
+  # passes over the 35,000-image pool that were measured (4,620 steps at 584 labels;
+  # docs/RESULTS.md), so the figures measured there hold.
+  steps: int = 4_500
+  # Every this many steps is an "epoch": the EMA snapshot, validation, the kept-epoch rule, the
+  # progress line and one row of history.json. The steps are rounded up to whole epochs.
+  steps_per_epoch: int = 150
+  # Per-class thresholds that adapt to the model's confidence (self-adaptive, after FreeMatch,
+  # Wang et al. 2023): a moving average of the weak views' top probability, scaled per class by
+  # the moving average of that class's probability over its maximum, clipped into
+  # [min_threshold, threshold]; a class the model is unsure of gets more pseudo-labels. False:
+  # one fixed threshold.
+  adaptive_threshold: bool = False
+  min_threshold: float = 0.5
+  threshold_momentum: float = 0.999  # of the moving averages, per step
   # Train supervised first (the `supervised` method's fit) and start consistency from it: from
   # scratch the pseudo-labels collapse onto one class for minutes (measured).
   warm_start: bool = True
@@ -266,13 +286,26 @@ class ConsistencyConfig:
                        "integer >= 1")
     require(self.unlabeled_weight >= 0,
                        f"consistency unlabeled_weight {self.unlabeled_weight!r} must be >= 0")
-    require(isinstance(self.epochs, int) and self.epochs >= 0,
-                       f"consistency epochs {self.epochs!r} must be an integer >= 0")
+    for name in ("steps", "steps_per_epoch"):
+      value = getattr(self, name)
+      require(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+              f"consistency {name} {value!r} must be an integer >= 1")
+    require(0.0 <= self.min_threshold <= (self.threshold if self.adaptive_threshold else 1.0),
+            f"consistency min_threshold {self.min_threshold!r} must be in [0, threshold "
+            f"{self.threshold!r}]" if self.adaptive_threshold else
+            f"consistency min_threshold {self.min_threshold!r} must be in [0, 1]")
+    require(0.0 <= self.threshold_momentum < 1.0,
+            f"consistency threshold_momentum {self.threshold_momentum!r} must be in [0, 1)")
     require(0.0 <= self.ema_momentum < 1.0,
                        f"consistency ema_momentum {self.ema_momentum!r} must be in [0, 1)")
     require(isinstance(self.batch_norm_images, int) and self.batch_norm_images >= 0,
             f"consistency batch_norm_images {self.batch_norm_images!r} must be an integer >= 0")
     self.weak, self.strong  # the augmentations' own checks
+
+  @property
+  def epochs(self) -> int:
+    """Validation rounds: the steps in whole epochs of steps_per_epoch."""
+    return -(-self.steps // self.steps_per_epoch)
 
   @property
   def weak(self) -> Augmentation:

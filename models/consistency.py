@@ -13,7 +13,7 @@ pool (both only where the pool's true labels are known: diagnostics, never a dec
 second is accuracy on 35,000 images where the validation part has a few dozen), and the classes
 the pseudo-labels went to (a collapse onto one class shows there first).
 """
-from typing import List, Tuple
+from typing import List, Tuple, Union
 
 import numpy as np
 import tensorflow as tf
@@ -29,18 +29,41 @@ DIAGNOSTICS = (PSEUDO_LABEL_ACCURACY, POOL_ACCURACY)  # scored against the pool'
 
 
 def unlabeled_loss(weak_probabilities: tf.Tensor, strong_probabilities: tf.Tensor,
-                   threshold: float) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+                   threshold: Union[float, tf.Tensor]) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
   """(per-image loss, mask of images above the threshold, pseudo-labels).
 
   The pseudo-label is the weak view's class, with no gradient through it; an image below the
-  threshold adds zero loss.
+  threshold (one number, or one per class: its pseudo-label's) adds zero loss.
   """
   weak = tf.stop_gradient(weak_probabilities)
   pseudo_labels = tf.argmax(weak, axis=1, output_type=tf.int32)
+  if isinstance(threshold, tf.Tensor) and threshold.shape.rank == 1:
+    threshold = tf.gather(threshold, pseudo_labels)
   mask = tf.cast(tf.reduce_max(weak, axis=1) >= threshold, tf.float32)
   cross_entropy = tf.keras.losses.sparse_categorical_crossentropy(pseudo_labels,
                                                                   strong_probabilities)
   return cross_entropy * mask, mask, pseudo_labels
+
+
+def adaptive_thresholds(confidence: tf.Tensor, class_confidence: tf.Tensor,
+                        batch_confidence: tf.Tensor, batch_class_confidence: tf.Tensor,
+                        momentum: float, low: float,
+                        high: float) -> Tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+  """(per-class thresholds, new confidence, new class confidence): self-adaptive thresholds.
+
+  `confidence` is a moving average of the weak views' mean top probability
+  (`batch_confidence`: this step's), `class_confidence` of their mean probability per class
+  (`batch_class_confidence`); a negative value means no step yet, and this step's sets it. A
+  class's threshold is `confidence` times its class confidence over the largest one, clipped
+  into [low, high]: the class the model is least sure of gets the lowest threshold.
+  """
+  confidence = tf.where(confidence < 0, batch_confidence,
+                        momentum * confidence + (1.0 - momentum) * batch_confidence)
+  class_confidence = tf.where(class_confidence < 0, batch_class_confidence,
+                              momentum * class_confidence
+                              + (1.0 - momentum) * batch_class_confidence)
+  scaled = class_confidence / tf.maximum(tf.reduce_max(class_confidence), 1e-12) * confidence
+  return tf.clip_by_value(scaled, low, high), confidence, class_confidence
 
 
 def recalibrate_batch_norm(model: tf.keras.Model, pixels: np.ndarray, images: int, seed: int,
@@ -74,10 +97,13 @@ class ConsistencyModel(tf.keras.Model):
   and validation are the classifier's own."""
 
   def __init__(self, classifier: tf.keras.Model, settings: config_lib.ConsistencyConfig,
-               num_classes: int, seed: int):
+               num_classes: int, seed: int, pool_labels_known: bool = True):
     super().__init__(name="consistency")
     self.classifier = classifier
     self.settings = settings
+    # Without the pool's true labels the diagnostics average nothing: not logged (a 0 would
+    # read as a score).
+    self.pool_labels_known = pool_labels_known
     self.seed = seed
     self.loss_tracker = tf.keras.metrics.Mean("loss")
     self.above_threshold = tf.keras.metrics.Mean(ABOVE_THRESHOLD)
@@ -90,6 +116,15 @@ class ConsistencyModel(tf.keras.Model):
         tf.zeros([num_classes]), trainable=False, name="accepted_per_class",
         synchronization=tf.VariableSynchronization.ON_READ,
         aggregation=tf.VariableAggregation.SUM)
+    # adaptive_thresholds' moving averages (-1: not started); every replica writes the same
+    # all-reduced values.
+    state = dict(trainable=False, synchronization=tf.VariableSynchronization.ON_WRITE,
+                 aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+    self.confidence = tf.Variable(-1.0, name="confidence", **state)
+    self.class_confidence = tf.Variable(-tf.ones([num_classes]), name="class_confidence",
+                                        **state)
+    self.thresholds = tf.Variable(tf.fill([num_classes], settings.threshold),
+                                  name="thresholds", **state)
 
   def call(self, pixels, training=False):
     return self.classifier(pixels, training=training)
@@ -111,13 +146,21 @@ class ConsistencyModel(tf.keras.Model):
       labeled_p, weak_p, strong_p = tf.split(probabilities, [n_labeled, n_unlabeled, n_unlabeled])
       supervised = tf.reduce_mean(
           tf.keras.losses.sparse_categorical_crossentropy(labels, labeled_p))
-      per_image, mask, pseudo_labels = unlabeled_loss(weak_p, strong_p, s.threshold)
+      threshold = s.threshold
+      if s.adaptive_threshold:
+        threshold = self._update_thresholds(weak_p)
+      per_image, mask, pseudo_labels = unlabeled_loss(weak_p, strong_p, threshold)
       loss = supervised + s.unlabeled_weight * tf.reduce_mean(per_image)
       # The optimizer sums the replicas' gradients: each replica contributes its share.
       scaled = loss / tf.cast(replicas, tf.float32) + tf.add_n(
           [tf.constant(0.0)] + self.classifier.losses)
+      if isinstance(self.optimizer, tf.keras.mixed_precision.LossScaleOptimizer):
+        scaled = self.optimizer.get_scaled_loss(scaled)  # mixed_float16: no underflow
     variables = self.classifier.trainable_variables
-    self.optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+    gradients = tape.gradient(scaled, variables)
+    if isinstance(self.optimizer, tf.keras.mixed_precision.LossScaleOptimizer):
+      gradients = self.optimizer.get_unscaled_gradients(gradients)
+    self.optimizer.apply_gradients(zip(gradients, variables))
     self.loss_tracker.update_state(loss)
     self.compiled_metrics.update_state(labels, labeled_p)
     self.above_threshold.update_state(mask)
@@ -128,9 +171,25 @@ class ConsistencyModel(tf.keras.Model):
     self.class_counts.assign_add(
         tf.math.unsorted_segment_sum(mask, pseudo_labels, self.num_classes))
     logs = {m.name: m.result() for m in self.compiled_metrics.metrics}
-    logs.update({m.name: m.result() for m in (self.loss_tracker, self.above_threshold,
-                                              self.pseudo_label_accuracy, self.pool_accuracy)})
+    logs.update({m.name: m.result() for m in (self.loss_tracker, self.above_threshold)})
+    if self.pool_labels_known:
+      logs.update({m.name: m.result() for m in (self.pseudo_label_accuracy, self.pool_accuracy)})
     return logs
+
+  def _update_thresholds(self, weak_probabilities: tf.Tensor) -> tf.Tensor:
+    s = self.settings
+    weak = tf.stop_gradient(weak_probabilities)
+    # The replicas' batch statistics, averaged: every worker gets the same thresholds.
+    top, per_class = tf.distribute.get_replica_context().all_reduce(
+        tf.distribute.ReduceOp.MEAN,
+        [tf.reduce_mean(tf.reduce_max(weak, axis=1)), tf.reduce_mean(weak, axis=0)])
+    thresholds, confidence, class_confidence = adaptive_thresholds(
+        self.confidence, self.class_confidence, top, per_class, s.threshold_momentum,
+        s.min_threshold, s.threshold)
+    self.confidence.assign(confidence)
+    self.class_confidence.assign(class_confidence)
+    self.thresholds.assign(thresholds)
+    return thresholds
 
   def test_step(self, data):
     pixels, labels = data
@@ -146,10 +205,12 @@ class ConsistencyModel(tf.keras.Model):
 class PseudoLabelLog(tf.keras.callbacks.Callback):
   """Keeps, per epoch, how many pseudo-labels each class received."""
 
-  def __init__(self, counts: tf.Variable):
+  def __init__(self, counts: tf.Variable, thresholds: tf.Variable = None):
     super().__init__()
     self.counts = counts
     self.per_epoch: List[List[int]] = []
+    self.threshold_variable = thresholds
+    self.thresholds: List[List[float]] = []  # per epoch's end, per class (adaptive thresholds)
 
   def on_epoch_begin(self, epoch, logs=None):
     self.counts.assign(tf.zeros_like(self.counts))
@@ -157,6 +218,8 @@ class PseudoLabelLog(tf.keras.callbacks.Callback):
   def on_epoch_end(self, epoch, logs=None):
     counts = [int(c) for c in self.counts.numpy()]
     self.per_epoch.append(counts)
+    if self.threshold_variable is not None:
+      self.thresholds.append([round(float(t), 4) for t in self.threshold_variable.numpy()])
     total = sum(counts)
     if total:
       # The fit's own stage name, so that the console throttles both lines as one stage.

@@ -17,4 +17,7 @@ def image_input() -> Tuple[tf.Tensor, tf.Tensor]:
 
 
 def class_probabilities(x: tf.Tensor, num_classes: int) -> tf.Tensor:
-  return tf.keras.layers.Dense(num_classes, activation="softmax", name=PROBABILITIES)(x)
+  # float32 whatever the precision policy: under mixed precision the softmax and every loss
+  # on it stay in float32, and the exported scores are float32.
+  return tf.keras.layers.Dense(num_classes, activation="softmax", name=PROBABILITIES,
+                               dtype="float32")(x)

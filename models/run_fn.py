@@ -14,6 +14,7 @@ from models import distribution
 from models import export
 from models import input_fn
 from models import methods
+from models import precision
 from models import pretexts
 from models import weights
 from sources import features
@@ -75,6 +76,14 @@ def run_fn(fn_args: "FnArgs") -> None:
   num_classes = int(custom[NUM_CLASSES_KEY])
   tf.keras.utils.set_random_seed(training.seed)
 
+  with precision.policy(training.precision):
+    _train_and_export(fn_args, method, model_config, training, settings, num_classes)
+
+
+def _train_and_export(fn_args: "FnArgs", method: str, model_config: config_lib.ModelConfig,
+                      training: config_lib.TrainingConfig, settings: Any,
+                      num_classes: int) -> None:
+  custom = fn_args.custom_config
   strategy = distribution.create_strategy()
   tft_output = tft.TFTransformOutput(fn_args.transform_output)
   examples = input_fn.load(fn_args.train_files, tft_output)
@@ -88,6 +97,7 @@ def run_fn(fn_args: "FnArgs") -> None:
       true_labels=(_true_labels_reader(custom.get(DIAGNOSTIC_SOURCE_KEY))
                    if methods.get(method).uses_unlabeled else None))
   trained = methods.train(method, request, has_encoder=encoder is not None)
+  trained.history["compute_dtype"] = trained.model.compute_dtype  # the precision it trained in
   names = custom.get(CLASS_NAMES_KEY) or [str(i) for i in range(num_classes)]
   export.export_serving_model(trained.model, tft_output, fn_args.serving_model_dir, strategy,
                               names, custom.get(IMAGE_POLARITY_KEY) or "auto")

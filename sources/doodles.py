@@ -54,6 +54,9 @@ class FewlabelsDoodles(image_builder.ImageClassBuilder):
           f"doodles config {name!r} is not a preset ({', '.join(c.name for c in PRESETS)}) "
           "nor of the form train<N>_test<M>_seed<S>")
     num_train, num_test, seed = (int(g) for g in match.groups())
+    for what, count in (("train", num_train), ("test", num_test)):
+      if count < 1:
+        raise ValueError(f"doodles config {name!r}: {what} must be at least 1 image, not {count}")
     return _config(num_train, num_test, seed)
 
   def class_names(self):

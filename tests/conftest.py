@@ -24,9 +24,10 @@ TINY_MODEL = config_lib.ModelConfig(architecture="cnn", cnn_width=8)
 TINY_METHOD = "supervised"
 TINY_LSTM = config_lib.ModelConfig(architecture="lstm", lstm_width=16, lstm_layers=2)
 MIN_ACCURACY = 0.25
-# Self-training: window 300, min_pool 0 (the tiny pool is 700), 2 rounds; consistency: 2 epochs.
+# Self-training: window 300, min_pool 0 (the tiny pool is 700), 2 rounds; consistency: 2 epochs
+# of 4 steps (the 2 passes over the tiny pool it trained before its budget was in steps).
 SELF_TRAINING_SETTINGS = (("max_rounds", 2), ("min_pool", 0), ("window", 300))
-CONSISTENCY_SETTINGS = (("epochs", 2),)
+CONSISTENCY_SETTINGS = (("steps", 8), ("steps_per_epoch", 4))
 TINY_METHOD_SETTINGS = ()
 # `make test` runs `pytest -n auto --dist loadgroup`: each fixture that runs pipelines must be
 # made once, so every test that uses one of the session fixtures below goes to that fixture's

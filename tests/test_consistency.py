@@ -52,6 +52,79 @@ def test_pool_accuracy_scores_every_known_image_and_pseudo_label_accuracy_only_a
   assert logs[consistency.PSEUDO_LABEL_ACCURACY] == 0.0  # averaged nothing
 
 
+def test_adaptive_thresholds_are_lower_for_the_class_the_model_is_less_sure_of():
+  low, high = 0.5, 0.95
+  # Class 0 gets most of the confident predictions, class 2 few.
+  confidence, per_class = tf.constant(-1.0), -tf.ones([3])
+  for _ in range(50):
+    thresholds, confidence, per_class = consistency.adaptive_thresholds(
+        confidence, per_class, tf.constant(0.9), tf.constant([0.6, 0.45, 0.1]), 0.9, low, high)
+  thresholds = thresholds.numpy()
+  assert thresholds[2] < thresholds[1] < thresholds[0]
+  assert thresholds[0] == pytest.approx(0.9, abs=1e-5)  # the surest class: the mean top score
+  assert thresholds[2] == pytest.approx(low)  # 0.9 * 0.1 / 0.6 = 0.15, clipped up into range
+  # Never outside [low, high], however confident or unsure the model becomes.
+  for top, spread in ((1.0, [1.0, 1.0, 1.0]), (0.2, [0.9, 0.05, 0.05])):
+    out, _, _ = consistency.adaptive_thresholds(tf.constant(-1.0), -tf.ones([3]),
+                                                tf.constant(top), tf.constant(spread), 0.9, low,
+                                                high)
+    assert ((out.numpy() >= low) & (out.numpy() <= high)).all()
+
+
+def test_per_class_thresholds_mask_each_image_by_its_pseudo_labels_threshold():
+  weak = tf.constant([[0.8, 0.2], [0.3, 0.7], [0.1, 0.9]])
+  strong = tf.constant([[0.5, 0.5]] * 3)
+  _, mask, _ = consistency.unlabeled_loss(weak, strong, tf.constant([0.85, 0.6]))
+  np.testing.assert_array_equal(mask, [0.0, 1.0, 1.0])
+
+
+def _train_step_outputs(settings, steps=3):
+  """Weights after `steps` train steps of a fixed model on fixed batches."""
+  tf.keras.utils.set_random_seed(0)
+  classifier = tf.keras.Sequential([tf.keras.layers.Flatten(input_shape=(28, 28)),
+                                    tf.keras.layers.Dense(3), tf.keras.layers.Softmax()])
+  model = consistency.ConsistencyModel(classifier, settings, 3, seed=0)
+  model.compile(optimizer=tf.keras.optimizers.SGD(0.1), metrics=["accuracy"])
+  rng = np.random.default_rng(0)
+  labeled = (tf.constant(rng.integers(0, 256, (4, 28, 28)), tf.uint8), tf.constant([0, 1, 2, 0]))
+  pool = (tf.constant(rng.integers(0, 256, (8, 28, 28)), tf.uint8),
+          tf.fill([8], tf.constant(features.NO_LABEL, tf.int64)))
+  model.fit(tf.data.Dataset.from_tensors((labeled, pool)).repeat(steps), verbose=0)
+  return classifier.get_weights(), model.thresholds.numpy()
+
+
+def test_with_the_adaptation_off_the_step_uses_the_one_threshold_and_on_it_moves_it():
+  fixed = ConsistencyConfig(threshold=0.4)
+  weights, thresholds = _train_step_outputs(fixed)
+  again, _ = _train_step_outputs(fixed)
+  assert all(np.array_equal(a, b) for a, b in zip(weights, again))
+  np.testing.assert_allclose(thresholds, 0.4)  # untouched
+  adaptive, moved = _train_step_outputs(ConsistencyConfig(threshold=0.4, adaptive_threshold=True,
+                                                          min_threshold=0.1))
+  assert ((moved >= 0.1) & (moved <= 0.4)).all() and not np.allclose(moved, 0.4)
+
+
+def test_two_pools_of_different_size_get_the_same_consistency_steps(tmp_path):
+  settings = ConsistencyConfig(steps=10, steps_per_epoch=4, threshold=0.0, unlabeled_ratio=2)
+  histories = []
+  for pool in (40, 160):
+    request = _request(tmp_path / str(pool), settings)
+    request.examples = _examples(unlabeled=pool)
+    histories.append(methods.train("consistency", request).history)
+  for history, pool in zip(histories, (40, 160)):
+    assert history["pool"] == pool
+    # 10 steps in whole epochs of 4: 3 epochs, 12 steps, whatever the pool.
+    assert len(history["epochs"]) == 3 and history["steps"] == 12
+    assert [sum(c) for c in history["accepted_per_class"]] == [4 * 16] * 3
+
+
+@pytest.mark.parametrize("field,value", [("steps", 0), ("steps", -5), ("steps_per_epoch", 0),
+                                         ("min_threshold", 0.99)])
+def test_a_step_budget_or_threshold_range_it_cannot_take_is_one_line(field, value):
+  with pytest.raises(ConfigError, match=f"consistency {field} {value!r} must be"):
+    ConsistencyConfig(**{field: value}, adaptive_threshold=True)
+
+
 def _examples(labeled=40, unlabeled=120):
   rng = np.random.default_rng(0)
   n = labeled + unlabeled
@@ -72,13 +145,15 @@ def _request(log_dir, settings, true_labels=None):
 
 
 def test_consistency_trains_and_logs_its_pseudo_labels(tmp_path):
-  request = _request(tmp_path, ConsistencyConfig(epochs=2, threshold=0.0, unlabeled_ratio=2),
+  request = _request(tmp_path, ConsistencyConfig(steps=16, steps_per_epoch=8, threshold=0.0,
+                                                 unlabeled_ratio=2),
                      true_labels=lambda ids: ids % 3)
   trained = methods.train("consistency", request)
   history = trained.history
   assert history["method"] == "consistency" and history["pool"] == 120
   assert len(history["epochs"]) == 2 and len(history["accepted_per_class"]) == 2
-  steps = int(np.ceil(120 / (8 * 2)))
+  steps = 8
+  assert history["steps"] == history["planned_steps"] == 16
   # Threshold 0: every unlabeled image of every step is accepted, and scored where known.
   assert [sum(c) for c in history["accepted_per_class"]] == [steps * 16] * 2
   assert all(e["above_threshold"] == 1.0 for e in history["epochs"])
@@ -111,7 +186,7 @@ def test_consistency_stopped_after_an_epoch_resumes_after_it_in_the_same_log_dir
     return [StopAfterFirstEpoch()] if len(fits) == 2 else []  # fit 1: warm start, 2: consistency
 
   monkeypatch.setattr(fault_injection, "callbacks", callbacks)
-  settings = ConsistencyConfig(epochs=3, threshold=0.0, unlabeled_ratio=2)
+  settings = ConsistencyConfig(steps=12, steps_per_epoch=4, threshold=0.0, unlabeled_ratio=2)
   with pytest.raises(_Stopped):
     methods.train("consistency", _request(tmp_path, settings))
   resumed = methods.train("consistency", _request(tmp_path, settings)).history
@@ -137,8 +212,8 @@ def test_the_model_better_on_validation_is_kept(tmp_path, monkeypatch, scores, k
   monkeypatch.setattr(classifier, "train_classifier", warm_start)
   answers = iter(scores)
   monkeypatch.setattr(classifier, "accuracy", lambda model, examples: next(answers))
-  request = _request(tmp_path, ConsistencyConfig(epochs=1, threshold=0.0, unlabeled_ratio=2,
-                                                 unlabeled_weight=5.0))
+  request = _request(tmp_path, ConsistencyConfig(steps=8, steps_per_epoch=8, threshold=0.0,
+                                                 unlabeled_ratio=2, unlabeled_weight=5.0))
   trained = methods.train("consistency", request)
   assert trained.history["kept"] == kept
   assert trained.history["warm_start_validation_accuracy"] == scores[0]

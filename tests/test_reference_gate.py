@@ -41,11 +41,11 @@ def test_an_allowed_loss_lets_the_candidate_through():
 
 def _pool_config(base, **evaluation):
   """A CNN run whose candidate is deliberately worse than its reference: consistency training
-  with no warm start and no epochs leaves it untrained. A lenient gate, so that it fails only
+  with no warm start and one step (at the warmup's first, tiny learning rate) leaves it untrained. A lenient gate, so that it fails only
   the reference test."""
   return dataclasses.replace(
       base, method="consistency",
-      method_settings=(("epochs", 0), ("warm_start", False)),
+      method_settings=(("steps", 1), ("steps_per_epoch", 1), ("warm_start", False)),
       model=config_lib.ModelConfig(architecture="cnn", cnn_width=4),
       training=dataclasses.replace(base.training, epochs=6),
       evaluation=config_lib.EvaluationConfig(min_accuracy=0.0, max_regression=1.0, **evaluation))
@@ -58,7 +58,8 @@ def gated(tiny_config, tmp_path_factory):
   worse = local_runner.run(_pool_config(base))
   refused = local_runner.run(_pool_config(base, push_reference_if_better=False))
   listed = versions(base.serving_dir)
-  other = dataclasses.replace(_pool_config(base), method_settings=(("epochs", 1),))
+  other = dataclasses.replace(_pool_config(base), method_settings=(("steps", 2),
+                                                                   ("steps_per_epoch", 1)))
   # Up to the two trainings and the reference's evaluation: what its test reads.
   another_method = local_runner.run(other, run_options=tfx_pipeline.RunOptions(
       to_nodes=[pipeline_lib.TRAINER, pipeline_lib.REFERENCE_EVALUATOR]))

@@ -81,7 +81,8 @@ def test_a_new_method_is_one_spec_and_every_consumer_takes_it(tmp_path):
         training=TrainingConfig(validation_fraction=0.0), settings=config.settings,
         num_classes=2, log_dir=str(tmp_path), strategy=tf.distribute.get_strategy())
     trained = methods.train("majority", request)
-    assert trained.history == {"rounds": 3, "method": "majority"}
+    # The labels are 30 and 10: uneven, so the method was handed class-balanced batches.
+    assert trained.history == {"rounds": 3, "method": "majority", "class_balanced": True}
     assert (trained.model(examples.pixels).numpy().argmax(axis=1) == 0).all()
   finally:
     methods._SPECS.pop("majority")

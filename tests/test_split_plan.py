@@ -53,3 +53,14 @@ def test_holdout_carves_the_first_images_of_each_class_from_train(builder, tfds_
 def test_unknown_filter_class_is_refused(builder, tfds_dir):
   with pytest.raises(DataSourceError, match="class 'zebra' is not in the data set's 10 classes"):
     _plan(builder, tfds_dir, classes=("cat", "zebra"))
+
+
+
+def test_a_test_split_left_empty_by_the_class_filter_is_one_line(builder, tfds_dir, monkeypatch):
+  # As a data set whose test split lacks the chosen classes: every test image of another class.
+  read = split_plan.read_labels
+  monkeypatch.setattr(split_plan, "read_labels", lambda b, split: (
+      np.where(read(b, split) == 0, 1, read(b, split)) if split == "test" else read(b, split)))
+  with pytest.raises(DataSourceError, match="the test split 'test' of doodles/tiny holds no image "
+                                            "of the chosen classes"):
+    _plan(builder, tfds_dir, budget="5", classes=("airplane",))

@@ -1,7 +1,9 @@
 """Every labeled picture counts, through the whole pipeline (LocalDagRunner): folders whose classes
 differ in size (30, 80 and 45 labeled pictures) keep every picture with `--labels all`, and a run
 with an empty unlabeled split (every picture labeled, or an empty `unlabeled/`) trains, evaluates
-and pushes the supervised method."""
+and pushes the supervised method; trained under mixed bfloat16, the pushed model still answers in
+float32 through every signature."""
+import dataclasses
 import glob
 import json
 import os
@@ -38,7 +40,8 @@ def _folder_config(name, root, output, tfds_dir, method):
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory, tfds_dir):
   """The default method on an uneven folder with a pool; supervised on an uneven folder whose
-  unlabeled/ is empty; supervised on the tiny doodles with every training picture labeled."""
+  unlabeled/ is empty; supervised on the tiny doodles with every training picture labeled,
+  under mixed bfloat16."""
   result = {}
   for key, pool, method in (("default", 90, config_lib.DEFAULT_METHOD),
                             ("no_pool", 0, "supervised")):
@@ -52,7 +55,7 @@ def runs(tmp_path_factory, tfds_dir):
       name="fewlabels-all-labeled", output_dir=str(tmp_path_factory.mktemp("all_labeled")),
       method="supervised",
       data=config_lib.DataConfig(dataset=TINY_DATA, tfds_data_dir=tfds_dir, label_budget="100%"),
-      model=TINY_MODEL, training=TRAINING,
+      model=TINY_MODEL, training=dataclasses.replace(TRAINING, precision="mixed_bfloat16"),
       evaluation=config_lib.EvaluationConfig(min_accuracy=0.0)))
   return result
 
@@ -112,3 +115,29 @@ def test_a_run_with_an_empty_pool_trains_evaluates_and_pushes_supervised(runs, k
   assert "DEPRECATED" not in text and f'name: "{features.IMAGE_KEY}"' in text
   assert summary.test_accuracy is not None and summary.blessed
   assert summary.pushed_to and os.listdir(summary.pushed_to)
+
+
+def test_a_model_trained_under_mixed_precision_answers_in_float32_through_every_signature(runs):
+  from models import export
+  from sources import examples as examples_lib
+  summary = runs["all_labeled"]
+  model_run = summary.components[pipeline_lib.TRAINER].output("model_run")
+  with open(os.path.join(model_run.uri, run_fn.HISTORY_FILE)) as f:
+    assert json.load(f)["compute_dtype"] == "bfloat16"
+  loaded = tf.saved_model.load(summary.pushed_to)
+  pixels = np.zeros((28, 28), np.uint8)
+  pixels[10:18, 4:24] = 255
+  by_examples = loaded.signatures[export.SERVING_SIGNATURE](examples=tf.constant(
+      [examples_lib.image_example(pixels[..., None])] * 2))
+  png = tf.io.encode_png(tf.constant(pixels[..., None])).numpy()
+  by_bytes = loaded.signatures[export.IMAGE_SIGNATURE](images=tf.constant([png]))
+  for out in (by_examples, by_bytes):
+    assert out[export.PREDICTION_KEY].dtype == tf.float32
+    assert out[export.SCORES_KEY].dtype == tf.float32
+    np.testing.assert_allclose(out[export.PREDICTION_KEY].numpy().sum(axis=1), 1.0, atol=1e-5)
+  np.testing.assert_allclose(by_bytes[export.PREDICTION_KEY].numpy()[0],
+                             by_examples[export.PREDICTION_KEY].numpy()[0], atol=1e-5)
+  names = loaded.signatures[export.NAMES_SIGNATURE]()[export.NAMES_SIGNATURE].numpy()
+  assert len(names) == 10
+  # The Trainer's process went back to float32 afterwards: the components share it.
+  assert tf.keras.mixed_precision.global_policy().name == "float32"

@@ -96,6 +96,9 @@ def test_two_workers_train_the_consistency_method_together(pair_runs, pairs_outp
   caplog.set_level(logging.INFO)
   job_args = local_workers.trainer_inputs(pairs_output, tiny_config.name, epochs=1)
   assert job_args["custom_config"]["method"] == "consistency"
+  # With the per-class thresholds (their statistics all-reduced) and mixed bfloat16 too.
+  job_args["custom_config"]["method_settings"]["adaptive_threshold"] = True
+  job_args["custom_config"]["training"]["precision"] = "mixed_bfloat16"
   exported = local_workers.launch(local_workers.TRAINER, job_args, num_workers=2)
   for index in (0, 1):
     lines = _worker_lines(caplog, index)
@@ -105,6 +108,11 @@ def test_two_workers_train_the_consistency_method_together(pair_runs, pairs_outp
     assert any(re.search(r"consistency training: \d+ images, global batch 32 \(16 per replica, "
                          r"2 replicas\)", line) for line in lines), lines[-30:]
   _assert_serves(exported)
+  with open(os.path.join(job_args["model_run_dir"], "history.json")) as f:
+    history = json.load(f)
+  assert history["compute_dtype"] == "bfloat16"
+  assert len(history["thresholds_per_class"]) == 2
+  assert all(0.5 <= t <= 0.95 for epoch in history["thresholds_per_class"] for t in epoch)
 
 
 def test_pretraining_workers_need_a_run_that_pretrained(runs, tiny_config):

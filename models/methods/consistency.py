@@ -36,10 +36,10 @@ def train(request: methods.TrainRequest) -> methods.Trained:
   truth = (np.asarray(request.true_labels(pool.ids)) if request.true_labels is not None
            else np.full(len(pool), features.NO_LABEL))
   batch_size = training_loop.batch_size_for(training, len(labeled))
-  steps = math.ceil(len(pool) / (batch_size * settings.unlabeled_ratio))
   with request.strategy.scope():
-    trainer = consistency.ConsistencyModel(model, settings, request.num_classes, training.seed)
-  log = consistency.PseudoLabelLog(trainer.class_counts)
+    trainer = consistency.ConsistencyModel(model, settings, request.num_classes, training.seed,
+                                           pool_labels_known=request.true_labels is not None)
+  log = consistency.PseudoLabelLog(trainer.class_counts, trainer.thresholds)
   fitted = training_loop.fit(
       trainer, labeled, validation, dataclasses.replace(training, epochs=settings.epochs),
       "sparse_categorical_crossentropy", ["accuracy"], os.path.join(request.log_dir, "consistency"),
@@ -47,18 +47,18 @@ def train(request: methods.TrainRequest) -> methods.Trained:
       batches=input_fn.paired_batches(labeled, pool, truth, batch_size, settings.unlabeled_ratio,
                                       training.seed,
                                       input_fn.balances_classes(training, labeled.labels)),
-      steps_per_epoch=steps, ema_momentum=settings.ema_momentum, keep_tolerance=tolerance,
-      callbacks=[log])
+      steps_per_epoch=settings.steps_per_epoch, ema_momentum=settings.ema_momentum,
+      keep_tolerance=tolerance, callbacks=[log])
   fitted["keep_tolerance"] = tolerance
+  fitted["steps"] = len(fitted["epochs"]) * settings.steps_per_epoch
+  fitted["planned_steps"] = settings.epochs * settings.steps_per_epoch
+  if settings.adaptive_threshold:
+    fitted["thresholds_per_class"] = log.thresholds
   fitted["accepted_per_class"] = log.per_epoch
   fitted["pool"] = len(pool)
   fitted["pool_labels_known"] = request.true_labels is not None
-  if request.true_labels is None:  # the metrics averaged nothing: not a score of 0
-    for epoch in fitted["epochs"]:
-      for name in consistency.DIAGNOSTICS:
-        epoch.pop(name, None)
   history.update(fitted)
-  if settings.epochs:
+  if fitted["epochs"]:
     # The strategy's scope ended with the fit: the copy it makes holds plain variables.
     history["batch_norm_images"] = consistency.recalibrate_batch_norm(
         model, pool.pixels, settings.batch_norm_images, training.seed)
