@@ -6,7 +6,11 @@ Random uint8 drawings (speed does not depend on content), the Trainer's fit loop
 (models/training_loop.py: LEGW schedule, early stopping, checkpoints, TensorBoard), one
 untimed warm-up epoch first (the first trace costs seconds), then one timed epoch per
 architecture. Also the consistency method's step (a labeled batch plus 7x as many unlabeled
-images in two views) on the CNN. Prints the machine and the figures.
+images in two views) on the CNN, under each precision of --precisions (models/precision.py),
+with its floating-point operations per step (TensorFlow's graph profiler: forward and backward)
+and the rate they are done at. Prints the machine and the figures.
+
+  python bench/architecture_speed.py --precisions float32 mixed_bfloat16
 """
 import argparse
 import math
@@ -22,6 +26,10 @@ def parse_args():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--images", type=int, default=35_000)
   parser.add_argument("--batch-size", type=int, default=32)
+  parser.add_argument("--precisions", nargs="+", default=["float32"],
+                      choices=["float32", "mixed_bfloat16", "mixed_float16"])
+  parser.add_argument("--consistency-only", action="store_true",
+                      help="only the consistency step (skip the epochs of each architecture)")
   return parser.parse_args()
 
 
@@ -32,7 +40,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from models import architectures, classifier, consistency, input_fn  # noqa: E402
-from models import training_loop  # noqa: E402
+from models import precision, training_loop  # noqa: E402
 from models import config as config_lib  # noqa: E402
 from models.config import ModelConfig, TrainingConfig  # noqa: E402
 import measure  # noqa: E402  (bench/measure.py)
@@ -77,21 +85,47 @@ def consistency_step_seconds(model_config, batch_size, steps=30):
   return timings[-1]
 
 
+def step_flops(model_config, images):
+  """Floating-point operations of one forward and backward pass of the classifier over
+  `images` images, as TensorFlow's graph profiler counts them."""
+  from tensorflow.python.profiler import model_analyzer, option_builder
+  model = architectures.build(10, model_config)
+
+  @tf.function
+  def step(pixels, labels):
+    with tf.GradientTape() as tape:
+      loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(
+          labels, model(pixels, training=True)))
+    return tape.gradient(loss, model.trainable_variables)
+
+  graph = step.get_concrete_function(tf.TensorSpec([images, 28, 28], tf.uint8),
+                                     tf.TensorSpec([images], tf.int64)).graph
+  options = option_builder.ProfileOptionBuilder.float_operation()
+  options["output"] = "none"
+  return model_analyzer.profile(graph, options=options).total_float_ops
+
+
 def main(args):
   examples = _examples(args.images)
   print(f"machine: {measure.machine()}")
-  for config in (ModelConfig(architecture="cnn"), ModelConfig(architecture="lstm", lstm_width=32),
-                 ModelConfig(architecture="lstm")):
+  for config in () if args.consistency_only else (
+      ModelConfig(architecture="cnn"), ModelConfig(architecture="lstm", lstm_width=32),
+      ModelConfig(architecture="lstm")):
     seconds = epoch_seconds(config, examples, args.batch_size)
     size = (f"cnn_width {config.cnn_width}" if config.architecture == "cnn"
             else f"lstm_width {config.lstm_width} x {config.lstm_layers}")
     print(f"{config.architecture} ({size}): one epoch of {args.images:,} images at batch "
           f"{args.batch_size}: {seconds:.0f} s ({args.images / seconds:,.0f} images/s)")
-  step = consistency_step_seconds(ModelConfig(architecture="cnn"), args.batch_size)
   pool_steps = math.ceil(args.images / (args.batch_size * 7))
-  print(f"cnn consistency step (batch {args.batch_size} + 7 x {args.batch_size} unlabeled, two "
-        f"views): {step:.2f} s; an epoch over a pool of {args.images:,}: {pool_steps} steps, "
-        f"{step * pool_steps:.0f} s")
+  flops = step_flops(ModelConfig(architecture="cnn"), args.batch_size * 15)
+  for name in args.precisions:
+    with precision.policy(name):
+      step = consistency_step_seconds(ModelConfig(architecture="cnn"), args.batch_size)
+    print(f"cnn consistency step, {name} (batch {args.batch_size} + 7 x {args.batch_size} "
+          f"unlabeled, two views): {step:.3f} s, {flops / 1e9:.1f} GFLOP a step (forward and "
+          f"backward), {flops / step / 1e9:.0f} GFLOP/s; 4,500 steps: {4_500 * step / 60:.1f} "
+          f"min; a pass over a pool of {args.images:,}: {pool_steps} steps, "
+          f"{step * pool_steps:.0f} s")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,11 @@ def _cpu() -> str:
     return platform.processor() or "CPU unknown"
   model = next((line.split(":", 1)[1].strip() for line in info.splitlines()
                 if line.startswith("model name")), "CPU unknown")
-  return f"{model} ({'AVX-512' if 'avx512f' in info else 'no AVX-512'})"
+  flags = next((line.split(":", 1)[1].split() for line in info.splitlines()
+                if line.startswith("flags")), [])
+  extensions = ["AVX-512" if "avx512f" in flags else "no AVX-512"] + [
+      name for flag, name in (("avx512_bf16", "AVX512_BF16"), ("amx_bf16", "AMX")) if flag in flags]
+  return f"{model} ({', '.join(extensions)})"
 
 
 def _onednn() -> str:
