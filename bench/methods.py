@@ -13,6 +13,7 @@ table only.
   python bench/methods.py --data mnist --budgets 100 1000 --cells cnn:consistency cnn:supervised
   python bench/methods.py --imbalance 10 --budgets 1.67% --cells cnn:supervised \
       --set training.class_balance=none       # uneven classes: the smallest one's test accuracy
+  python bench/methods.py --report-only --csv A.csv --curves B.csv   # time-to-accuracy curves
 
 A cell is ARCHITECTURE:METHOD[:PRETEXT]. One CSV row per cell as it finishes, with the settings,
 a hash of the code it ran and the machine; a rerun skips the cells already in the CSV, and
@@ -78,6 +79,10 @@ def parse_args():
                            "the first's) and the labels are a random sample of them, so they are "
                            "uneven alike; the test split stays balanced")
   parser.add_argument("--validation-fraction", type=float, default=0.2)
+  parser.add_argument("--curves", type=pathlib.Path, nargs="*", default=[],
+                      help="with the report: test accuracy against seconds, one curve per cell "
+                           "of this CSV and of these (e.g. another setting's, run one after the "
+                           "other on the same machine)")
   measure.add_result_args(parser, "methods_grid.csv")
   return parser.parse_args()
 
@@ -162,6 +167,22 @@ def per_class_accuracy(model, test):
   predicted = classifier.predict_probabilities(model, test).argmax(axis=1)
   return [round(float((predicted[test.labels == c] == c).mean()), 4)
           for c in np.unique(test.labels)]
+
+
+class TestCurve(tf.keras.callbacks.Callback):
+  """Test accuracy after each epoch of a method's pool stage against the cell's seconds so far
+  (the scoring's own time left out): for the time-to-accuracy figure only, never a decision.
+  The snapshot is the epoch's averaged (EMA) weights before the final batch-norm recalibration."""
+
+  def __init__(self, test, started):
+    super().__init__()
+    self.test, self.started, self.paused, self.points = test, started, 0.0, []
+
+  def on_epoch_end(self, epoch, logs=None):
+    scoring = time.monotonic()
+    accuracy = classifier.accuracy(self.model, self.test)
+    self.points.append([round(scoring - self.started - self.paused, 1), round(accuracy, 4)])
+    self.paused += time.monotonic() - scoring
 
 
 def parse_cell(text):
@@ -320,16 +341,21 @@ def main(args):
         logging.info("cell %d/%d: resuming a stopped run after its last finished epoch (%s)",
                      index, len(grid), log_dir)
       cell_training = dataclasses.replace(training, seed=repeat)
+      curve = TestCurve(test, cell_started)
       request = methods.TrainRequest(
           examples=examples,
           build_model=run_fn.model_builder(model, num_classes, encoder, "pre-trained encoder",
                                            strategy),
           training=cell_training, settings=methods.settings(method, overrides.get(methods.get(method).settings, {})),
           num_classes=num_classes, log_dir=str(log_dir), strategy=strategy,
-          true_labels=lambda ids: train_y[ids])
+          true_labels=lambda ids: train_y[ids], callbacks=[curve])
       trained = methods.train(method, request, has_encoder=encoder is not None)
       _, validation = classifier.labeled_parts(examples, cell_training)
+      seconds = time.monotonic() - cell_started - curve.paused  # the cell's own work
+      test_accuracy = classifier.accuracy(trained.model, test)
       notes = {"resumed": True} if resuming else {}
+      if curve.points:  # the last point: the final model, batch norm recalibrated
+        notes["test_curve"] = curve.points + [[round(seconds, 1), round(test_accuracy, 4)]]
       if args.imbalance != 1.0:
         notes["labeled_per_class"] = np.bincount(train_y[mask], minlength=num_classes).tolist()
         notes["per_class_test_accuracy"] = per_class_accuracy(trained.model, test)
@@ -345,9 +371,9 @@ def main(args):
           notes[name] = [round(e[name], 3) for e in epochs if name in e]
       row = {"data": args.data, "repeat": repeat, "budget": budget, "labels": count,
              "architecture": arch, "method": method, "pretext": pretext,
-             "test_accuracy": f"{classifier.accuracy(trained.model, test):.4f}",
+             "test_accuracy": f"{test_accuracy:.4f}",
              "validation_accuracy": f"{classifier.accuracy(trained.model, validation):.4f}",
-             "seconds": f"{time.monotonic() - cell_started:.0f}",
+             "seconds": f"{seconds:.0f}",
              "cpu_minutes": f"{(time.process_time() - cpu_started) / 60:.1f}",
              "notes": json.dumps(notes, separators=(",", ":")), **recorded}
       writer.writerow(row)
@@ -386,8 +412,44 @@ def smallest_class_table(rows, data):
   return "\n".join(lines)
 
 
+def curves_figure(csvs, data, path):
+  """Test accuracy against the cell's seconds, per CSV and pool cell (mean over repeats at the
+  same epoch; each repeat's own line faint)."""
+  import matplotlib
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt
+  fig, ax = plt.subplots(figsize=(7.5, 4.5))
+  for csv_path in csvs:
+    rows = [r for r in done_cells(csv_path).values()
+            if r["data"] == data and "test_curve" in r["notes"]]
+    for cell in sorted({(r["budget"], r["architecture"], r["method"]) for r in rows}):
+      mine = [json.loads(r["notes"])["test_curve"] for r in rows
+              if (r["budget"], r["architecture"], r["method"]) == cell]
+      label = f"{csv_path.stem}: {cell[2]} at {cell[0]} (n={len(mine)})"
+      line, = ax.plot(*np.array(mine[0]).T, alpha=0.25)
+      for other in mine[1:]:
+        ax.plot(*np.array(other).T, alpha=0.25, color=line.get_color())
+      length = min(len(m) for m in mine)
+      mean = np.array([m[:length] for m in mine]).mean(axis=0)
+      ax.plot(mean[:, 0], mean[:, 1], color=line.get_color(), label=label)
+  ax.set_xlabel("seconds of the cell (pre-training, warm start and consistency training)")
+  ax.set_ylabel("test accuracy (figure only)")
+  ax.grid(True, alpha=0.3)
+  if ax.get_legend_handles_labels()[0]:
+    ax.legend(fontsize=7)
+  ax.set_title("Quick, Draw! (Google, CC BY 4.0): test accuracy against time" if data ==
+               "quickdraw" else f"{data}: test accuracy against time", fontsize=10)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
 def report(args):
   rows = list(done_cells(args.csv).values())
+  if args.curves:
+    path = args.csv.with_name(f"{args.csv.stem}_curves_{args.data}.png")
+    curves_figure(list(dict.fromkeys([args.csv, *args.curves])), args.data, path)
+    print(f"time-to-accuracy figure: {path}")
   print(table(rows, args.data))
   smallest = smallest_class_table(rows, args.data)
   if smallest:

@@ -11,7 +11,8 @@ TensorFlow loads, so that a mistake is answered in about a second (a test holds 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Tuple, Type
+from typing import (TYPE_CHECKING, Any, Callable, Dict, Mapping, Optional, Sequence, Tuple,
+                    Type)
 
 from models import architectures
 from models import config as config_lib
@@ -51,6 +52,9 @@ class TrainRequest:
   # ids -> true labels of the pool, for diagnostics only (how right pseudo-labels were); None
   # when the pool has no true labels. Never used for a decision.
   true_labels: Optional[Callable[[np.ndarray], np.ndarray]] = None
+  # Keras callbacks for the method's pool stage (benchmarks: test accuracy over time, for a
+  # figure only); never a decision.
+  callbacks: Sequence[tf.keras.callbacks.Callback] = ()
 
 
 @dataclasses.dataclass

@@ -48,7 +48,7 @@ def train(request: methods.TrainRequest) -> methods.Trained:
                                       training.seed,
                                       input_fn.balances_classes(training, labeled.labels)),
       steps_per_epoch=settings.steps_per_epoch, ema_momentum=settings.ema_momentum,
-      keep_tolerance=tolerance, callbacks=[log])
+      keep_tolerance=tolerance, callbacks=[log, *request.callbacks])
   fitted["keep_tolerance"] = tolerance
   fitted["steps"] = len(fitted["epochs"]) * settings.steps_per_epoch
   fitted["planned_steps"] = settings.epochs * settings.steps_per_epoch
