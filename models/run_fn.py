@@ -34,6 +34,10 @@ IMAGE_POLARITY_KEY = "image_polarity"  # how the model's image signature reads t
 DIAGNOSTIC_SOURCE_KEY = "diagnostic_source"
 CODE_VERSION_KEY = "code_version"  # only there so that a code change invalidates the cache
 HISTORY_FILE = "history.json"
+# A supervised Trainer's classifier as Keras, beside its SavedModel in the Model artifact (the
+# Pusher pushes only Format-Serving): the warm start of a method that takes the reference's.
+KERAS_FORMAT_DIR = "Format-Keras"
+CLASSIFIER_FILE = "classifier.keras"
 
 
 def _true_labels_reader(source: Optional[Dict[str, Any]]):
@@ -66,6 +70,25 @@ def model_builder(model_config: config_lib.ModelConfig, num_classes: int,
   return build
 
 
+def classifier_path(serving_model_dir: str) -> str:
+  """Where a Model artifact whose SavedModel is in `serving_model_dir` keeps its Keras
+  classifier (written by supervised Trainers)."""
+  return os.path.join(os.path.dirname(serving_model_dir.rstrip("/")), KERAS_FORMAT_DIR,
+                      CLASSIFIER_FILE)
+
+
+def _base_models(base_model: Optional[str]):
+  """(pre-trained encoder, trained classifier to warm start from) in the Trainer's base model:
+  the LayerwisePretrainer's encoder, or a supervised Trainer's classifier."""
+  if not base_model:
+    return None, None
+  if tf.io.gfile.exists(os.path.join(base_model, pretexts.ENCODER_FILE)):
+    return pretexts.load_encoder(base_model), None
+  if tf.io.gfile.exists(classifier_path(base_model)):
+    return None, tf.keras.models.load_model(classifier_path(base_model), compile=False)
+  return pretexts.load_encoder(base_model), None  # the error that names what is expected
+
+
 def run_fn(fn_args: "FnArgs") -> None:
   custom = fn_args.custom_config
   method = custom[METHOD_KEY]
@@ -87,7 +110,7 @@ def _train_and_export(fn_args: "FnArgs", method: str, model_config: config_lib.M
   strategy = distribution.create_strategy()
   tft_output = tft.TFTransformOutput(fn_args.transform_output)
   examples = input_fn.load(fn_args.train_files, tft_output)
-  encoder = pretexts.load_encoder(fn_args.base_model) if fn_args.base_model else None
+  encoder, warm_start = _base_models(fn_args.base_model)
   request = methods.TrainRequest(
       examples=examples,
       build_model=model_builder(model_config, num_classes, encoder, fn_args.base_model or "",
@@ -95,7 +118,8 @@ def _train_and_export(fn_args: "FnArgs", method: str, model_config: config_lib.M
       training=training, settings=settings, num_classes=num_classes,
       log_dir=fn_args.model_run_dir, strategy=strategy,
       true_labels=(_true_labels_reader(custom.get(DIAGNOSTIC_SOURCE_KEY))
-                   if methods.get(method).uses_unlabeled else None))
+                   if methods.get(method).uses_unlabeled else None),
+      warm_start=warm_start)
   trained = methods.train(method, request, has_encoder=encoder is not None)
   trained.history["compute_dtype"] = trained.model.compute_dtype  # the precision it trained in
   names = custom.get(CLASS_NAMES_KEY) or [str(i) for i in range(num_classes)]
@@ -103,5 +127,9 @@ def _train_and_export(fn_args: "FnArgs", method: str, model_config: config_lib.M
                               names, custom.get(IMAGE_POLARITY_KEY) or "auto")
   if not export.is_chief(strategy):
     return
+  spec = methods.get(method)
+  if not spec.uses_unlabeled and not spec.needs_encoder:  # what a reference warm start needs
+    tf.io.gfile.makedirs(os.path.dirname(classifier_path(fn_args.serving_model_dir)))
+    trained.model.save(classifier_path(fn_args.serving_model_dir))
   with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, HISTORY_FILE), "w") as f:
     json.dump(trained.history, f, indent=1)

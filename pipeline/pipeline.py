@@ -236,12 +236,16 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
         model=config.model, pretraining=config.pretraining, seed=config.training.seed,
         code_version=code_version).with_id(PRETRAINER)]
     base_model = {"base_model": pretrainer[0].outputs["model"]}
-  trainer = _trainer(config, TRAINER, class_names, code_version, transform, schema_gen,
-                     base_model)
   reference = []
   if config.has_reference:
     reference = [_trainer(config.reference_config, REFERENCE_TRAINER, class_names, code_version,
                           transform, schema_gen, {})]
+    if config.method_spec.takes_reference_warm_start and getattr(config.settings, "warm_start",
+                                                                 False):
+      # The candidate's warm start is the reference's very fit: trained once, in the reference.
+      base_model = {"base_model": reference[0].outputs["model"]}
+  trainer = _trainer(config, TRAINER, class_names, code_version, transform, schema_gen,
+                     base_model)
 
   baseline = []
   if config.push:

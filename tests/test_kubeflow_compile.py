@@ -103,6 +103,10 @@ def test_every_method_compiles_with_the_pretrainer_only_where_needed(tmp_path, m
     assert pipeline_lib.TRANSFORM in set(tasks[pipeline_lib.PRETRAINER]["dependentTasks"])
     assert trainer_inputs["base_model"]["taskOutputArtifact"]["producerTask"] == (
         pipeline_lib.PRETRAINER)
+  elif methods.get(method).takes_reference_warm_start:
+    # Its warm start is the reference's fit: the Trainer starts from the reference's model.
+    assert trainer_inputs["base_model"]["taskOutputArtifact"]["producerTask"] == (
+        pipeline_lib.REFERENCE_TRAINER)
   else:
     assert "base_model" not in trainer_inputs
   config = _trainer_custom_config(pipeline_spec)

@@ -2,9 +2,11 @@
 same labels, compares the two on `test`, and PushGate never pushes a candidate that the labels
 alone beat; it pushes the reference instead when asked to. Tiny doodles, LocalDagRunner."""
 import dataclasses
+import json
 import os
 
 import pytest
+import tensorflow as tf
 from tfx.orchestration import pipeline as tfx_pipeline
 
 from components.atomic_pusher.versions import versions
@@ -113,6 +115,26 @@ def test_a_run_of_another_pool_method_reuses_the_reference(gated):
   assert another.components[pipeline_lib.TRAINER].state == "COMPLETE"
   assert another.components[pipeline_lib.REFERENCE_TRAINER].state == "CACHED"
   assert another.reference_accuracy == gated["worse"].reference_accuracy
+
+
+@pytest.mark.slow
+def test_consistency_starts_from_the_references_classifier_instead_of_a_fit_of_its_own(gated):
+  from models import run_fn
+  from models import weights
+  another = gated["another"]
+  with open(os.path.join(another.components[pipeline_lib.TRAINER].output("model_run").uri,
+                         run_fn.HISTORY_FILE)) as f:
+    history = json.load(f)
+  assert history["warm_start_from_reference"] is True and "warm_start" not in history
+  reference = another.components[pipeline_lib.REFERENCE_TRAINER].output("model")
+  classifier = tf.keras.models.load_model(
+      run_fn.classifier_path(os.path.join(reference.uri, "Format-Serving")), compile=False)
+  # The first consistency weights are the reference's, layer by layer.
+  assert history["initial_fingerprints"] == weights.fingerprints(classifier)
+  # The runs whose warm start is off (gated["worse"]) train from scratch, as before.
+  with open(os.path.join(gated["worse"].components[pipeline_lib.TRAINER].output(
+      "model_run").uri, run_fn.HISTORY_FILE)) as f:
+    assert json.load(f)["warm_start_from_reference"] is False
 
 
 def _ids(config):

@@ -326,6 +326,10 @@ def _training_section(history: Optional[dict], pretraining: Optional[dict]) -> s
               render.figure_tag(fig, "pre-training loss per stage")]
   if history is None:
     return "".join(parts + ["<p>No training history was written.</p>"])
+  if history.get("warm_start_from_reference"):
+    parts += ["<h3>Warm start (supervised)</h3>",
+              "<p>The supervised reference's classifier, trained once in this run by the "
+              "ReferenceTrainer, is where consistency training started.</p>"]
   if history.get("warm_start", {}).get("epochs"):
     warm = history["warm_start"]
     parts += ["<h3>Warm start (supervised)</h3>",

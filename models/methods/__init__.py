@@ -52,6 +52,9 @@ class TrainRequest:
   # ids -> true labels of the pool, for diagnostics only (how right pseudo-labels were); None
   # when the pool has no true labels. Never used for a decision.
   true_labels: Optional[Callable[[np.ndarray], np.ndarray]] = None
+  # A trained classifier of the same architecture to start from instead of training a warm
+  # start: the supervised reference's (methods whose spec takes_reference_warm_start).
+  warm_start: Optional[tf.keras.Model] = None
   # Keras callbacks for the method's pool stage (benchmarks: test accuracy over time, for a
   # figure only); never a decision.
   callbacks: Sequence[tf.keras.callbacks.Callback] = ()
@@ -73,6 +76,10 @@ class MethodSpec:
   settings: Type[Any] = NoSettings  # its own config dataclass
   needs_validation: bool = False  # decides on a validation part of the labeled split
   architectures: Tuple[str, ...] = ()  # the architectures it can train; empty: every one
+  # Its warm start is the supervised fit that the run's ReferenceTrainer makes: with a
+  # reference in the run, the Trainer starts from the reference's classifier instead
+  # (TrainRequest.warm_start) and trains one supervised fit fewer.
+  takes_reference_warm_start: bool = False
 
 
 _SPECS = registry.load(__name__, __path__)

@@ -20,8 +20,11 @@ def train(request: methods.TrainRequest) -> methods.Trained:
   labeled, validation = classifier.labeled_parts(request.examples, training)
   pool = input_fn.unlabeled_only(request.examples)
   model = request.build_model()
-  history = {"initial_fingerprints": weights.fingerprints(model)}
-  if settings.warm_start:
+  if settings.warm_start and request.warm_start is not None:
+    weights.transfer(request.warm_start, model, "the supervised reference")
+  history = {"initial_fingerprints": weights.fingerprints(model),
+             "warm_start_from_reference": settings.warm_start and request.warm_start is not None}
+  if settings.warm_start and request.warm_start is None:
     history["warm_start"] = classifier.train_classifier(
         model, labeled, validation, training, os.path.join(request.log_dir, "warm_start"),
         request.strategy, stage="consistency warm start (supervised)")
@@ -83,4 +86,5 @@ SPEC = methods.MethodSpec(
     name="consistency",
     description="supervised warm start, then weak-view pseudo-labels teach strong views (FixMatch)",
     uses_unlabeled=True, needs_encoder=False, train=train,
-    settings=config_lib.ConsistencyConfig, needs_validation=False)
+    settings=config_lib.ConsistencyConfig, needs_validation=False,
+    takes_reference_warm_start=True)
