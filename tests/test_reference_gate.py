@@ -43,8 +43,8 @@ def test_an_allowed_loss_lets_the_candidate_through():
 
 def _pool_config(base, **evaluation):
   """A CNN run whose candidate is deliberately worse than its reference: consistency training
-  with no warm start and one step (at the warmup's first, tiny learning rate) leaves it untrained. A lenient gate, so that it fails only
-  the reference test."""
+  with no warm start and one step (at the warmup's first, tiny learning rate) leaves it
+  untrained. A lenient gate, so that it fails only the reference test."""
   return dataclasses.replace(
       base, method="consistency",
       method_settings=(("steps", 1), ("steps_per_epoch", 1), ("warm_start", False)),

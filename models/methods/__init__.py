@@ -128,8 +128,9 @@ def train(name: str, request: TrainRequest, has_encoder: bool = False) -> Traine
   # switch a round to balanced batches.
   balanced = input_fn.balances_classes(request.training,
                                        input_fn.labeled_only(request.examples).labels)
+  resolved = config_lib.BALANCED_BATCHES if balanced else config_lib.UNBALANCED
   request = dataclasses.replace(request, training=dataclasses.replace(
-      request.training, class_balance=config_lib.BALANCED_BATCHES if balanced else config_lib.UNBALANCED))
+      request.training, class_balance=resolved))
   trained = spec.train(request)
   trained.history["method"] = name
   trained.history["class_balanced"] = balanced
