@@ -66,7 +66,9 @@ def epoch_seconds(model_config, examples, batch_size):
     return time.perf_counter() - started
 
 
-def consistency_step_seconds(model_config, batch_size, steps=30):
+def consistency_step_seconds(model_config, batch_size, steps=100):
+  """Seconds per step in the steady state: the difference of two fits `steps` steps apart
+  (each fit compiles and traces anew: those seconds cancel)."""
   settings = config_lib.ConsistencyConfig()
   labeled, pool = _examples(batch_size * 4), _examples(batch_size * settings.unlabeled_ratio * 4,
                                                        labeled=False)
@@ -75,14 +77,14 @@ def consistency_step_seconds(model_config, batch_size, steps=30):
   model = consistency.ConsistencyModel(architectures.build(10, model_config), settings, 10, 0)
   training = TrainingConfig(epochs=1, batch_size=batch_size, validation_fraction=0.0)
   timings = []
-  for count in (5, steps):  # the first fit traces; the second is timed
+  for count in (5, 20, 20 + steps):  # the first warms up; the other two are timed
     with tempfile.TemporaryDirectory() as log_dir:
       started = time.perf_counter()
       training_loop.fit(model, labeled, None, training, "sparse_categorical_crossentropy",
                         ["accuracy"], log_dir, tf.distribute.get_strategy(), "speed",
                         batches=batches, steps_per_epoch=count)
-      timings.append((time.perf_counter() - started) / count)
-  return timings[-1]
+      timings.append(time.perf_counter() - started)
+  return (timings[2] - timings[1]) / steps
 
 
 def step_flops(model_config, images):
