@@ -9,7 +9,7 @@ Signatures (TF Serving's classify convention: `classes` and `scores` aligned, be
 The class names live in the model (`class_names`, a variable), so no side file can drift from it.
 """
 import tempfile
-from typing import Sequence
+from typing import Callable, Sequence
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -85,14 +85,22 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
 def export_serving_model(model: tf.keras.Model, tft_output: tft.TFTransformOutput,
                          serving_model_dir: str, strategy: tf.distribute.Strategy,
                          class_names: Sequence[str], polarity: str = "auto") -> None:
-  """Every worker must save (the save runs collective ops); only the chief's copy is kept."""
+  """The serving SavedModel, written on every worker (see on_every_worker)."""
   module = _ServingModule(model, tft_output, class_names, polarity)
+  on_every_worker(lambda directory: save(module, directory), serving_model_dir, strategy)
+
+
+def on_every_worker(write: Callable[[str], None], directory: str,
+                    strategy: tf.distribute.Strategy) -> None:
+  """`write(directory)` on the chief; every other worker writes into a scratch directory it
+  then deletes. Every worker must write: reading distributed variables runs collective ops,
+  and a worker that left early would leave the chief waiting for it."""
   if is_chief(strategy):
-    save(module, serving_model_dir)
+    write(directory)
     return
   scratch = tempfile.mkdtemp(prefix="worker_export_")
   try:
-    save(module, scratch)
+    write(scratch)
   finally:
     tf.io.gfile.rmtree(scratch)
 

@@ -125,11 +125,14 @@ def _train_and_export(fn_args: "FnArgs", method: str, model_config: config_lib.M
   names = custom.get(CLASS_NAMES_KEY) or [str(i) for i in range(num_classes)]
   export.export_serving_model(trained.model, tft_output, fn_args.serving_model_dir, strategy,
                               names, custom.get(IMAGE_POLARITY_KEY) or "auto")
-  if not export.is_chief(strategy):
-    return
   spec = methods.get(method)
   if not spec.uses_unlabeled and not spec.needs_encoder:  # what a reference warm start needs
-    tf.io.gfile.makedirs(os.path.dirname(classifier_path(fn_args.serving_model_dir)))
-    trained.model.save(classifier_path(fn_args.serving_model_dir))
+    def write_classifier(directory: str) -> None:
+      tf.io.gfile.makedirs(directory)
+      trained.model.save(os.path.join(directory, CLASSIFIER_FILE))
+    export.on_every_worker(write_classifier,
+                           os.path.dirname(classifier_path(fn_args.serving_model_dir)), strategy)
+  if not export.is_chief(strategy):
+    return
   with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, HISTORY_FILE), "w") as f:
     json.dump(trained.history, f, indent=1)

@@ -38,7 +38,7 @@ def _folder_config(name, root, output, tfds_dir, method):
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory, tfds_dir):
+def uneven_runs(tmp_path_factory, tfds_dir):
   """The default method on an uneven folder with a pool; supervised on an uneven folder whose
   unlabeled/ is empty; supervised on the tiny doodles with every training picture labeled,
   under mixed bfloat16."""
@@ -75,8 +75,8 @@ def _split_labels(summary, split):
 
 
 @pytest.mark.parametrize("key", ["default", "no_pool"])
-def test_every_labeled_picture_of_uneven_folders_is_in_the_labeled_split(runs, key):
-  summary = runs[key]
+def test_every_labeled_picture_of_uneven_folders_is_in_the_labeled_split(uneven_runs, key):
+  summary = uneven_runs[key]
   assert summary.split_counts["labeled"] == sum(UNEVEN)
   assert np.bincount(_split_labels(summary, "labeled")).tolist() == list(UNEVEN)
   per_class = json.loads(_examples(summary).custom_properties[
@@ -90,8 +90,8 @@ def test_every_labeled_picture_of_uneven_folders_is_in_the_labeled_split(runs, k
   assert summary.pushed_to and os.path.isdir(summary.pushed_to), summary.push_reason
 
 
-def test_the_default_trains_uneven_classes_on_class_balanced_batches(runs):
-  summary = runs["default"]
+def test_the_default_trains_uneven_classes_on_class_balanced_batches(uneven_runs):
+  summary = uneven_runs["default"]
   assert summary.split_counts["unlabeled"] == 90
   model_run = summary.components[pipeline_lib.TRAINER].output("model_run")
   with open(os.path.join(model_run.uri, run_fn.HISTORY_FILE)) as f:
@@ -102,8 +102,8 @@ def test_the_default_trains_uneven_classes_on_class_balanced_batches(runs):
 
 
 @pytest.mark.parametrize("key", ["no_pool", "all_labeled"])
-def test_a_run_with_an_empty_pool_trains_evaluates_and_pushes_supervised(runs, key):
-  summary = runs[key]
+def test_a_run_with_an_empty_pool_trains_evaluates_and_pushes_supervised(uneven_runs, key):
+  summary = uneven_runs[key]
   assert summary.split_counts["unlabeled"] == 0
   assert summary.split_counts["labeled"] == (sum(UNEVEN) if key == "no_pool" else 1000)
   for component in (pipeline_lib.TRANSFORM, pipeline_lib.TRAINER, pipeline_lib.EVALUATOR,
@@ -117,10 +117,10 @@ def test_a_run_with_an_empty_pool_trains_evaluates_and_pushes_supervised(runs, k
   assert summary.pushed_to and os.listdir(summary.pushed_to)
 
 
-def test_a_model_trained_under_mixed_precision_answers_in_float32_through_every_signature(runs):
+def test_a_model_trained_under_mixed_precision_answers_in_float32_through_every_signature(uneven_runs):
   from models import export
   from sources import examples as examples_lib
-  summary = runs["all_labeled"]
+  summary = uneven_runs["all_labeled"]
   model_run = summary.components[pipeline_lib.TRAINER].output("model_run")
   with open(os.path.join(model_run.uri, run_fn.HISTORY_FILE)) as f:
     assert json.load(f)["compute_dtype"] == "bfloat16"
