@@ -87,9 +87,9 @@ def trainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int]) -
     base_model = workers_encoder_dir(output_dir)
     if not os.path.isfile(os.path.join(base_model, pretexts.ENCODER_FILE)):
       base_model = path_utils.serving_model_dir(runs[pipeline_lib.PRETRAINER].output("model").uri)
-  elif (pipeline_lib.REFERENCE_TRAINER in runs
-        and methods.get(custom_config["method"]).takes_reference_warm_start
-        and custom_config["method_settings"].get("warm_start", True)):
+  elif pipeline_lib.REFERENCE_TRAINER in runs and methods.starts_from_reference(
+      custom_config["method"],
+      methods.settings(custom_config["method"], custom_config["method_settings"])):
     base_model = path_utils.serving_model_dir(
         runs[pipeline_lib.REFERENCE_TRAINER].output("model").uri)
   if base_model:

@@ -32,6 +32,7 @@ from components.schema_gen.component import SchemaGen
 from components.tfds_example_gen import spec as example_gen_spec
 from components.tfds_example_gen.component import TFDSExampleGen
 from models import export
+from models import methods
 from models import run_fn as run_fn_lib
 from pipeline import config as config_lib
 from pipeline.code_version import ROOT, code_hash
@@ -240,8 +241,7 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
   if config.has_reference:
     reference = [_trainer(config.reference_config, REFERENCE_TRAINER, class_names, code_version,
                           transform, schema_gen, {})]
-    if config.method_spec.takes_reference_warm_start and getattr(config.settings, "warm_start",
-                                                                 False):
+    if methods.starts_from_reference(config.method, config.settings):
       # The candidate's warm start is the reference's very fit: trained once, in the reference.
       base_model = {"base_model": reference[0].outputs["model"]}
   trainer = _trainer(config, TRAINER, class_names, code_version, transform, schema_gen,

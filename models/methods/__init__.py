@@ -103,6 +103,12 @@ def settings(name: str, values: Mapping[str, Any]) -> Any:
   return config_lib.from_dict(get(name).settings, values, f"method {name!r}")
 
 
+def starts_from_reference(name: str, settings: Any) -> bool:
+  """Whether the method, with these settings, starts from the supervised reference's
+  classifier when the run trains one (its warm start is that very fit)."""
+  return get(name).takes_reference_warm_start and bool(getattr(settings, "warm_start", False))
+
+
 def check(name: str, model: config_lib.ModelConfig, training: config_lib.TrainingConfig) -> None:
   """A method x architecture x training combination that cannot work: one line naming it."""
   spec = get(name)

@@ -20,11 +20,12 @@ def train(request: methods.TrainRequest) -> methods.Trained:
   labeled, validation = classifier.labeled_parts(request.examples, training)
   pool = input_fn.unlabeled_only(request.examples)
   model = request.build_model()
-  if settings.warm_start and request.warm_start is not None:
+  from_reference = settings.warm_start and request.warm_start is not None
+  if from_reference:
     weights.transfer(request.warm_start, model, "the supervised reference")
   history = {"initial_fingerprints": weights.fingerprints(model),
-             "warm_start_from_reference": settings.warm_start and request.warm_start is not None}
-  if settings.warm_start and request.warm_start is None:
+             "warm_start_from_reference": from_reference}
+  if settings.warm_start and not from_reference:
     history["warm_start"] = classifier.train_classifier(
         model, labeled, validation, training, os.path.join(request.log_dir, "warm_start"),
         request.strategy, stage="consistency warm start (supervised)")
