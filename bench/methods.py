@@ -49,6 +49,8 @@ CELL_CODE = ("models", "sources", "components/tfds_example_gen")
 COLUMNS = ["data", "repeat", "budget", "labels", "architecture", "method", "pretext",
            "test_accuracy", "validation_accuracy", "seconds", "cpu_minutes",
            "notes"] + measure.PROVENANCE_COLUMNS
+# Beside a cached encoder: what pre-training it cost, added to every cell that reuses it.
+PRETRAINING_COST_FILE = "pretraining_cost.json"
 DEFAULT_CELLS = ["cnn:supervised", "cnn:consistency", "cnn:self_training", "cnn:layerwise",
                  "cnn:pretrained_consistency", "lstm:supervised", "lstm:consistency",
                  "lstm:self_training", "lstm:layerwise:reconstruct",
@@ -322,10 +324,17 @@ def main(args):
                                    np.arange(len(train_y)))
       cell_started, cpu_started = time.monotonic(), time.process_time()
       tf.keras.utils.set_random_seed(repeat)
-      encoder = None
+      encoder, pretraining_reused = None, False
       if pretext:
         encoder_dir = encoder_cache(args) / f"{args.data}_{arch}_{pretext}_{repeat}"
-        if not (encoder_dir / pretexts.ENCODER_FILE).exists():
+        cost_file = encoder_dir / PRETRAINING_COST_FILE
+        if (encoder_dir / pretexts.ENCODER_FILE).exists() and cost_file.exists():
+          # A reused encoder's cost is still the cell's: cells with and without the cache compare.
+          cost = json.loads(cost_file.read_text())
+          cell_started -= cost["seconds"]
+          cpu_started -= cost["cpu_seconds"]
+          pretraining_reused = True
+        else:
           pretraining_config = config_lib.PretrainingConfig(pretext=pretext,
                                                             epochs_per_stage=args.pretrain_epochs)
           images = pretraining.pretraining_images(input_fn.labeled_only(examples),
@@ -335,6 +344,8 @@ def main(args):
           encoder = pretraining.pretrain(images, model, pretraining_config, repeat,
                                          str(args.work_dir / "pretrain_logs"), strategy)[0]
           pretexts.save_encoder(encoder, str(encoder_dir))
+          cost_file.write_text(json.dumps({"seconds": time.monotonic() - cell_started,
+                                           "cpu_seconds": time.process_time() - cpu_started}))
         encoder = pretexts.load_encoder(str(encoder_dir))
       log_dir, resuming = measure.unit_dir(args.work_dir / "logs", run_provenance, key,
                                            training_loop.BACKUP_DIR)
@@ -355,6 +366,8 @@ def main(args):
       seconds = time.monotonic() - cell_started - curve.paused  # the cell's own work
       test_accuracy = classifier.accuracy(trained.model, test)
       notes = {"resumed": True} if resuming else {}
+      if pretraining_reused:
+        notes["pretraining_reused"] = True
       if curve.points:  # the last point: the final model, batch norm recalibrated
         notes["test_curve"] = curve.points + [[round(seconds, 1), round(test_accuracy, 4)]]
       if args.imbalance != 1.0:
