@@ -10,7 +10,7 @@ images in two views) on the CNN, under each precision of --precisions (models/pr
 with its floating-point operations per step (TensorFlow's graph profiler: forward and backward)
 and the rate they are done at. Prints the machine and the figures.
 
-  python bench/architecture_speed.py --precisions float32 mixed_bfloat16
+  python bench/architecture_speed.py --precisions float32 mixed_bfloat16 --xla
 """
 import argparse
 import math
@@ -28,6 +28,10 @@ def parse_args():
   parser.add_argument("--batch-size", type=int, default=32)
   parser.add_argument("--precisions", nargs="+", default=["float32"],
                       choices=["float32", "mixed_bfloat16", "mixed_float16"])
+  parser.add_argument("--xla", action="store_true",
+                      help="also the consistency step's forward and backward pass and update "
+                           "with and without XLA (its augmentations' image transform has no "
+                           "XLA kernel on CPUs, so the whole step cannot be compiled)")
   parser.add_argument("--consistency-only", action="store_true",
                       help="only the consistency step (skip the epochs of each architecture)")
   return parser.parse_args()
@@ -87,6 +91,33 @@ def consistency_step_seconds(model_config, batch_size, steps=100):
   return (timings[2] - timings[1]) / steps
 
 
+def gradient_step_seconds(model_config, images, jit_compile, steps=30):
+  """Seconds of one forward pass, backward pass and Adam update of the classifier over
+  `images` images (the consistency step without its augmentations), steady state."""
+  model = architectures.build(10, model_config)
+  optimizer = tf.keras.optimizers.Adam(1e-3)
+  rng = np.random.default_rng(0)
+  pixels = tf.constant(rng.integers(0, 256, (images, 28, 28)), tf.uint8)
+  labels = tf.constant(rng.integers(0, 10, images), tf.int64)
+
+  @tf.function(jit_compile=jit_compile)
+  def step():
+    with tf.GradientTape() as tape:
+      loss = tf.reduce_mean(tf.keras.losses.sparse_categorical_crossentropy(
+          labels, model(pixels, training=True)))
+    optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables),
+                                  model.trainable_variables))
+    return loss
+
+  for _ in range(3):  # trace, compile and warm up
+    step().numpy()
+  started = time.perf_counter()
+  for _ in range(steps):
+    loss = step()
+  loss.numpy()
+  return (time.perf_counter() - started) / steps
+
+
 def step_flops(model_config, images):
   """Floating-point operations of one forward and backward pass of the classifier over
   `images` images, as TensorFlow's graph profiler counts them."""
@@ -128,6 +159,12 @@ def main(args):
           f"backward), {flops / step / 1e9:.0f} GFLOP/s; 4,500 steps: {4_500 * step / 60:.1f} "
           f"min; a pass over a pool of {args.images:,}: {pool_steps} steps, "
           f"{step * pool_steps:.0f} s")
+  if args.xla:
+    images = args.batch_size * 15
+    plain, xla = (gradient_step_seconds(ModelConfig(architecture="cnn"), images, jit)
+                  for jit in (False, True))
+    print(f"cnn forward, backward and update of {images} images (float32, no augmentation): "
+          f"{plain:.3f} s without XLA, {xla:.3f} s with ({plain / xla:.2f}x)")
 
 
 if __name__ == "__main__":

@@ -75,6 +75,11 @@ def parse_args():
   parser.add_argument("--set", nargs="*", default=[], metavar="METHOD.FIELD=VALUE",
                       help="a method setting, e.g. consistency.threshold=0.9, or a training "
                            "one, e.g. training.class_balance=batches (recorded per row)")
+  parser.add_argument("--reference-warm-start", action="store_true",
+                      help="methods that can (consistency) start from the same repeat and "
+                           "budget's supervised cell's classifier, as in a pipeline run with the "
+                           "reference, instead of a fit of their own (the supervised cell must "
+                           "have run, in this or an earlier run of the same settings)")
   parser.add_argument("--imbalance", type=float, default=1.0,
                       help="R > 1: uneven classes, as a user's folders are: class c keeps "
                            "R^(-c/(classes-1)) of its training images (the last class 1/R of "
@@ -96,7 +101,8 @@ def provenance(args):
        "lstm_width": args.lstm_width, "cnn_width": args.cnn_width,
        "validation_fraction": args.validation_fraction,
        "train_per_class": args.train_per_class, "test_per_class": args.test_per_class,
-       **({"imbalance": args.imbalance} if args.imbalance != 1.0 else {})},
+       **({"imbalance": args.imbalance} if args.imbalance != 1.0 else {}),
+       **({"reference_warm_start": True} if args.reference_warm_start else {})},
       CELL_CODE)
 
 
@@ -109,6 +115,17 @@ def encoder_cache(args) -> pathlib.Path:
       {"train_per_class": args.train_per_class, "test_per_class": args.test_per_class,
        "pretrain_epochs": args.pretrain_epochs, "lstm_width": args.lstm_width,
        "cnn_width": args.cnn_width,
+       **({"imbalance": args.imbalance} if args.imbalance != 1.0 else {})}, CELL_CODE))
+
+
+def reference_cache(args) -> pathlib.Path:
+  """Where supervised cells keep their classifiers, for --reference-warm-start: keyed by what
+  the supervised fit depends on (the data, its training settings, the widths, the code)."""
+  return args.work_dir / "references" / measure.digest(measure.provenance(
+      {"train_per_class": args.train_per_class, "test_per_class": args.test_per_class,
+       "epochs": args.epochs, "validation_fraction": args.validation_fraction,
+       "lstm_width": args.lstm_width, "cnn_width": args.cnn_width,
+       "training": sorted(s for s in args.set if s.startswith("training.")),
        **({"imbalance": args.imbalance} if args.imbalance != 1.0 else {})}, CELL_CODE))
 
 
@@ -354,14 +371,26 @@ def main(args):
                      index, len(grid), log_dir)
       cell_training = dataclasses.replace(training, seed=repeat)
       curve = TestCurve(test, cell_started)
+      reference_file = (reference_cache(args) / f"{args.data}_{arch}_{budget}_{repeat}"
+                        / "classifier.keras")
+      warm_start = None
+      if args.reference_warm_start and methods.get(method).takes_reference_warm_start:
+        if not reference_file.exists():
+          sys.exit(f"methods bench: --reference-warm-start: no supervised classifier for "
+                   f"{arch} at {budget}, repeat {repeat}: run the cell {arch}:supervised first "
+                   f"with the same settings ({reference_file} is missing)")
+        warm_start = tf.keras.models.load_model(reference_file, compile=False)
       request = methods.TrainRequest(
           examples=examples,
           build_model=run_fn.model_builder(model, num_classes, encoder, "pre-trained encoder",
                                            strategy),
           training=cell_training, settings=methods.settings(method, overrides.get(methods.get(method).settings, {})),
           num_classes=num_classes, log_dir=str(log_dir), strategy=strategy,
-          true_labels=lambda ids: train_y[ids], callbacks=[curve])
+          true_labels=lambda ids: train_y[ids], callbacks=[curve], warm_start=warm_start)
       trained = methods.train(method, request, has_encoder=encoder is not None)
+      if method == "supervised":
+        reference_file.parent.mkdir(parents=True, exist_ok=True)
+        trained.model.save(reference_file)
       _, validation = classifier.labeled_parts(examples, cell_training)
       seconds = time.monotonic() - cell_started - curve.paused  # the cell's own work
       test_accuracy = classifier.accuracy(trained.model, test)
@@ -375,6 +404,7 @@ def main(args):
         notes["per_class_test_accuracy"] = per_class_accuracy(trained.model, test)
       notes.update({k: trained.history[k] for k in (
           "kept", "best_epoch", "keep_tolerance", "batch_norm_images", "class_balanced",
+          "warm_start_from_reference", "selected_on_validation",
           "warm_start_validation_accuracy", "consistency_validation_accuracy", "self_training",
           "accepted_per_class")
                if k in trained.history})

@@ -22,6 +22,22 @@ def labeled_parts(examples: input_fn.Examples, training: config_lib.TrainingConf
   return labeled, None
 
 
+def selects_on(validation: Optional[input_fn.Examples],
+               training: config_lib.TrainingConfig) -> bool:
+  """Whether a supervised fit may choose its epoch on this validation part (large enough)."""
+  return validation is not None and len(validation) >= max(training.min_validation_to_select, 1)
+
+
+def supervised_parts(examples: input_fn.Examples, training: config_lib.TrainingConfig
+                     ) -> Tuple[input_fn.Examples, Optional[input_fn.Examples]]:
+  """labeled_parts for a fit that decides nothing else on validation (the reference,
+  `supervised`): every label and no validation part when it is too small to choose an epoch."""
+  train, validation = labeled_parts(examples, training)
+  if validation is not None and not selects_on(validation, training):
+    return input_fn.labeled_only(examples), None
+  return train, validation
+
+
 def train_classifier(model: tf.keras.Model, train: input_fn.Examples,
                      validation: Optional[input_fn.Examples], training: config_lib.TrainingConfig,
                      log_dir: str, strategy: tf.distribute.Strategy,

@@ -13,7 +13,7 @@ pool (both only where the pool's true labels are known: diagnostics, never a dec
 second is accuracy on 35,000 images where the validation part has a few dozen), and the classes
 the pseudo-labels went to (a collapse onto one class shows there first).
 """
-from typing import List, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import tensorflow as tf
@@ -45,6 +45,11 @@ def unlabeled_loss(weak_probabilities: tf.Tensor, strong_probabilities: tf.Tenso
   return cross_entropy * mask, mask, pseudo_labels
 
 
+def moving_average(average: tf.Tensor, value: tf.Tensor, momentum: float) -> tf.Tensor:
+  """`momentum` * average + (1 - momentum) * value; a negative average (none yet) is `value`."""
+  return tf.where(average < 0, value, momentum * average + (1.0 - momentum) * value)
+
+
 def adaptive_thresholds(confidence: tf.Tensor, class_confidence: tf.Tensor,
                         batch_confidence: tf.Tensor, batch_class_confidence: tf.Tensor,
                         momentum: float, low: float,
@@ -57,13 +62,18 @@ def adaptive_thresholds(confidence: tf.Tensor, class_confidence: tf.Tensor,
   class's threshold is `confidence` times its class confidence over the largest one, clipped
   into [low, high]: the class the model is least sure of gets the lowest threshold.
   """
-  confidence = tf.where(confidence < 0, batch_confidence,
-                        momentum * confidence + (1.0 - momentum) * batch_confidence)
-  class_confidence = tf.where(class_confidence < 0, batch_class_confidence,
-                              momentum * class_confidence
-                              + (1.0 - momentum) * batch_class_confidence)
+  confidence = moving_average(confidence, batch_confidence, momentum)
+  class_confidence = moving_average(class_confidence, batch_class_confidence, momentum)
   scaled = class_confidence / tf.maximum(tf.reduce_max(class_confidence), 1e-12) * confidence
   return tf.clip_by_value(scaled, low, high), confidence, class_confidence
+
+
+def aligned_probabilities(weak_probabilities: tf.Tensor, model_distribution: tf.Tensor,
+                          target_distribution: tf.Tensor) -> tf.Tensor:
+  """Distribution alignment: each row times target / model distribution, renormalised, so that
+  on average the pseudo-labels follow the labeled classes' shares instead of the model's bias."""
+  aligned = weak_probabilities * target_distribution / tf.maximum(model_distribution, 1e-6)
+  return aligned / tf.maximum(tf.reduce_sum(aligned, axis=1, keepdims=True), 1e-12)
 
 
 def recalibrate_batch_norm(model: tf.keras.Model, pixels: np.ndarray, images: int, seed: int,
@@ -97,7 +107,10 @@ class ConsistencyModel(tf.keras.Model):
   and validation are the classifier's own."""
 
   def __init__(self, classifier: tf.keras.Model, settings: config_lib.ConsistencyConfig,
-               num_classes: int, seed: int, pool_labels_known: bool = True):
+               num_classes: int, seed: int, pool_labels_known: bool = True,
+               target_distribution: Optional[Sequence[float]] = None):
+    """`target_distribution`: the class shares that distribution alignment steers the
+    pseudo-labels to (those the labeled batches have); uniform when None."""
     super().__init__(name="consistency")
     self.classifier = classifier
     self.settings = settings
@@ -125,6 +138,12 @@ class ConsistencyModel(tf.keras.Model):
                                         **state)
     self.thresholds = tf.Variable(tf.fill([num_classes], settings.threshold),
                                   name="thresholds", **state)
+    # Distribution alignment's moving average of the weak views' probabilities (-1: none yet).
+    self.model_distribution = tf.Variable(-tf.ones([num_classes]), name="model_distribution",
+                                          **state)
+    target = (np.full(num_classes, 1.0 / num_classes) if target_distribution is None
+              else np.asarray(target_distribution, np.float64) / np.sum(target_distribution))
+    self.target_distribution = tf.constant(target, tf.float32)
 
   def call(self, pixels, training=False):
     return self.classifier(pixels, training=training)
@@ -146,6 +165,8 @@ class ConsistencyModel(tf.keras.Model):
       labeled_p, weak_p, strong_p = tf.split(probabilities, [n_labeled, n_unlabeled, n_unlabeled])
       supervised = tf.reduce_mean(
           tf.keras.losses.sparse_categorical_crossentropy(labels, labeled_p))
+      if s.distribution_alignment:
+        weak_p = self._aligned(weak_p)
       threshold = s.threshold
       if s.adaptive_threshold:
         threshold = self._update_thresholds(weak_p)
@@ -176,6 +197,15 @@ class ConsistencyModel(tf.keras.Model):
       logs.update({m.name: m.result() for m in (self.pseudo_label_accuracy, self.pool_accuracy)})
     return logs
 
+  def _aligned(self, weak_probabilities: tf.Tensor) -> tf.Tensor:
+    weak = tf.stop_gradient(weak_probabilities)
+    # The replicas' batch means, averaged: every worker aligns by the same distribution.
+    batch = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.MEAN,
+                                                           tf.reduce_mean(weak, axis=0))
+    distribution = moving_average(self.model_distribution, batch, self.settings.average_momentum)
+    self.model_distribution.assign(distribution)
+    return aligned_probabilities(weak, distribution, self.target_distribution)
+
   def _update_thresholds(self, weak_probabilities: tf.Tensor) -> tf.Tensor:
     s = self.settings
     weak = tf.stop_gradient(weak_probabilities)
@@ -184,7 +214,7 @@ class ConsistencyModel(tf.keras.Model):
         tf.distribute.ReduceOp.MEAN,
         [tf.reduce_mean(tf.reduce_max(weak, axis=1)), tf.reduce_mean(weak, axis=0)])
     thresholds, confidence, class_confidence = adaptive_thresholds(
-        self.confidence, self.class_confidence, top, per_class, s.threshold_momentum,
+        self.confidence, self.class_confidence, top, per_class, s.average_momentum,
         s.min_threshold, s.threshold)
     self.confidence.assign(confidence)
     self.class_confidence.assign(class_confidence)

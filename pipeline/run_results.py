@@ -190,6 +190,8 @@ def describe_component(metadata_path: str, pipeline_name: str, component_id: str
       figure = f"method {history.get('method', '?')}, {len(history.get('epochs', []))} epochs"
       if scores:
         figure += f", best validation accuracy {max(scores):.4f}"
+      elif history.get("selected_on_validation") is False:
+        figure += f", all {history['num_train']:,} labels (validation too small to choose by)"
   elif component_id == pipeline_lib.EVALUATOR and run.output("evaluation") is not None:
     accuracy = report_executor.read_evaluation(run.output("evaluation").uri)["accuracy"]
     blessed = bool(custom_value(run.output("blessing"), "blessed"))

@@ -36,6 +36,8 @@ def test_methods_bench_settings_hold_every_flag_that_changes_a_result(monkeypatc
   assert base != settings("--set", "consistency.epochs=10")
   assert base != settings("--set", "consistency.epochs=10", "consistency.threshold=0.9",
                           "--epochs", "20")
+  assert base != settings("--set", "consistency.epochs=10", "consistency.threshold=0.9",
+                          "--reference-warm-start")
   # Where the CSV goes and which cells run do not change a cell's result.
   assert base == settings("--csv", "other.csv", "--cells", "cnn:supervised",
                           "--set", "consistency.epochs=10", "consistency.threshold=0.9")

@@ -78,10 +78,25 @@ def test_per_class_thresholds_mask_each_image_by_its_pseudo_labels_threshold():
   np.testing.assert_array_equal(mask, [0.0, 1.0, 1.0])
 
 
+def test_distribution_alignment_moves_pseudo_labels_from_the_class_the_model_over_predicts():
+  # The model gives class 0 70% of its mass on average where the labels have a third each.
+  weak = tf.constant([[0.55, 0.45, 0.0], [0.9, 0.05, 0.05], [0.2, 0.1, 0.7]])
+  aligned = consistency.aligned_probabilities(weak, tf.constant([0.7, 0.2, 0.1]),
+                                              tf.constant([1 / 3] * 3)).numpy()
+  np.testing.assert_allclose(aligned.sum(axis=1), 1.0, rtol=1e-6)
+  assert aligned.argmax(axis=1).tolist() == [1, 0, 2]  # the close call goes to class 1
+  assert aligned[1, 0] < 0.9 and aligned[2, 2] > 0.7
+  # A model whose average already matches the labels' shares is left as it is.
+  np.testing.assert_allclose(consistency.aligned_probabilities(
+      weak, tf.constant([0.2, 0.3, 0.5]), tf.constant([0.2, 0.3, 0.5])), weak, rtol=1e-6)
+
+
 def _train_step_outputs(settings, steps=3):
   """Weights after `steps` train steps of a fixed model on fixed batches."""
   tf.keras.utils.set_random_seed(0)
+  # Pixels scaled down: on raw bytes the untrained model is sure of everything.
   classifier = tf.keras.Sequential([tf.keras.layers.Flatten(input_shape=(28, 28)),
+                                    tf.keras.layers.Rescaling(1 / 2550),
                                     tf.keras.layers.Dense(3), tf.keras.layers.Softmax()])
   model = consistency.ConsistencyModel(classifier, settings, 3, seed=0)
   model.compile(optimizer=tf.keras.optimizers.SGD(0.1), metrics=["accuracy"])
@@ -102,6 +117,10 @@ def test_with_the_adaptation_off_the_step_uses_the_one_threshold_and_on_it_moves
   adaptive, moved = _train_step_outputs(ConsistencyConfig(threshold=0.4, adaptive_threshold=True,
                                                           min_threshold=0.1))
   assert ((moved >= 0.1) & (moved <= 0.4)).all() and not np.allclose(moved, 0.4)
+  # Distribution alignment changes what the pseudo-labels teach; off, the step is as before.
+  every, _ = _train_step_outputs(ConsistencyConfig(threshold=0.0))
+  aligned, _ = _train_step_outputs(ConsistencyConfig(threshold=0.0, distribution_alignment=True))
+  assert not all(np.array_equal(a, b) for a, b in zip(every, aligned))
 
 
 def test_two_pools_of_different_size_get_the_same_consistency_steps(tmp_path):
@@ -119,7 +138,7 @@ def test_two_pools_of_different_size_get_the_same_consistency_steps(tmp_path):
 
 
 @pytest.mark.parametrize("field,value", [("steps", 0), ("steps", -5), ("steps_per_epoch", 0),
-                                         ("min_threshold", 0.99)])
+                                         ("min_threshold", 0.99), ("average_momentum", 1.0)])
 def test_a_step_budget_or_threshold_range_it_cannot_take_is_one_line(field, value):
   with pytest.raises(ConfigError, match=f"consistency {field} {value!r} must be"):
     ConsistencyConfig(**{field: value}, adaptive_threshold=True)

@@ -27,10 +27,16 @@ def train(request: methods.TrainRequest) -> methods.Trained:
              "warm_start_from_reference": from_reference}
   if settings.warm_start and not from_reference:
     history["warm_start"] = classifier.train_classifier(
-        model, labeled, validation, training, os.path.join(request.log_dir, "warm_start"),
-        request.strategy, stage="consistency warm start (supervised)")
+        model, labeled, validation if classifier.selects_on(validation, training) else None,
+        training, os.path.join(request.log_dir, "warm_start"), request.strategy,
+        stage="consistency warm start (supervised)")
+  # A reference too small a validation part to choose by trained on it too (supervised_parts):
+  # it cannot be compared with consistency training on those images.
+  reference_saw_validation = from_reference and not classifier.selects_on(validation, training)
   fallback = (settings.warm_start and settings.keep_better_on_validation
-              and validation is not None and len(validation) > 0)
+              and validation is not None and len(validation) > 0
+              and not reference_saw_validation)
+  history["warm_start_saw_validation"] = reference_saw_validation
   if fallback:
     warm_weights = model.get_weights()
     history["warm_start_validation_accuracy"] = classifier.accuracy(model, validation)
@@ -40,17 +46,21 @@ def train(request: methods.TrainRequest) -> methods.Trained:
   truth = (np.asarray(request.true_labels(pool.ids)) if request.true_labels is not None
            else np.full(len(pool), features.NO_LABEL))
   batch_size = training_loop.batch_size_for(training, len(labeled))
+  balanced = input_fn.balances_classes(training, labeled.labels)
   with request.strategy.scope():
-    trainer = consistency.ConsistencyModel(model, settings, request.num_classes, training.seed,
-                                           pool_labels_known=request.true_labels is not None)
+    trainer = consistency.ConsistencyModel(
+        model, settings, request.num_classes, training.seed,
+        pool_labels_known=request.true_labels is not None,
+        # What the labeled batches show the model: every class alike when they are balanced.
+        target_distribution=None if balanced else np.bincount(
+            labeled.labels, minlength=request.num_classes) + 1.0)
   log = consistency.PseudoLabelLog(trainer.class_counts, trainer.thresholds)
   fitted = training_loop.fit(
       trainer, labeled, validation, dataclasses.replace(training, epochs=settings.epochs),
       "sparse_categorical_crossentropy", ["accuracy"], os.path.join(request.log_dir, "consistency"),
       request.strategy, stage="consistency training",
       batches=input_fn.paired_batches(labeled, pool, truth, batch_size, settings.unlabeled_ratio,
-                                      training.seed,
-                                      input_fn.balances_classes(training, labeled.labels)),
+                                      training.seed, balanced),
       steps_per_epoch=settings.steps_per_epoch, ema_momentum=settings.ema_momentum,
       keep_tolerance=tolerance, callbacks=[log, *request.callbacks])
   fitted["keep_tolerance"] = tolerance
