@@ -37,8 +37,8 @@ SHARED_RUNS = ("pair_runs", "method_runs", "runs")
 # started last keeps one worker busy while the other idles. `make test` passes
 # --no-loadscope-reorder so that xdist keeps this order instead of ordering groups by how many
 # tests they hold. A stale list costs only time.
-LONGEST_FIRST = ("pair_runs", "method_runs", "tests/test_sweep.py", "runs",
-                 "tests/test_label_next_pipeline.py", "tests/test_interrupted_run.py",
+LONGEST_FIRST = ("pair_runs", "method_runs", "tests/test_demo.py", "tests/test_sweep.py",
+                 "runs", "tests/test_label_next_pipeline.py", "tests/test_interrupted_run.py",
                  "tests/test_reference_gate.py", "tests/test_image_folder_pipeline.py")
 
 
