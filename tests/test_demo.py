@@ -23,9 +23,9 @@ MAKEFILE = pathlib.Path(__file__).resolve().parent.parent / "Makefile"
 
 
 def demo_args():
-  match = re.search(r"^DEMO_ARGS := (.*)$", MAKEFILE.read_text(), re.MULTILINE)
+  match = re.search(r"^DEMO_ARGS := ((?:.*\\\n)*.*)$", MAKEFILE.read_text(), re.MULTILINE)
   assert match, "the Makefile has no DEMO_ARGS line"
-  return shlex.split(match.group(1))
+  return shlex.split(match.group(1).replace("\\\n", " "))
 
 
 def _with_data(args, data):
