@@ -94,14 +94,18 @@ def parse_args():
   return parser.parse_args()
 
 
+def _data_and_widths(args) -> dict:
+  """What every cached or recorded result depends on: the images and the model's widths."""
+  return {"train_per_class": args.train_per_class, "test_per_class": args.test_per_class,
+          "lstm_width": args.lstm_width, "cnn_width": args.cnn_width,
+          **({"imbalance": args.imbalance} if args.imbalance != 1.0 else {})}
+
+
 def provenance(args):
   """measure.provenance of everything on the command line that changes a cell's result."""
   return measure.provenance(
-      {"set": sorted(args.set), "epochs": args.epochs, "pretrain_epochs": args.pretrain_epochs,
-       "lstm_width": args.lstm_width, "cnn_width": args.cnn_width,
-       "validation_fraction": args.validation_fraction,
-       "train_per_class": args.train_per_class, "test_per_class": args.test_per_class,
-       **({"imbalance": args.imbalance} if args.imbalance != 1.0 else {}),
+      {**_data_and_widths(args), "set": sorted(args.set), "epochs": args.epochs,
+       "pretrain_epochs": args.pretrain_epochs, "validation_fraction": args.validation_fraction,
        **({"reference_warm_start": True} if args.reference_warm_start else {})},
       CELL_CODE)
 
@@ -112,21 +116,16 @@ def encoder_cache(args) -> pathlib.Path:
   the budget or the fine-tuning settings: pre-training sees every training image without its
   label, so one encoder serves every budget."""
   return args.work_dir / "encoders" / measure.digest(measure.provenance(
-      {"train_per_class": args.train_per_class, "test_per_class": args.test_per_class,
-       "pretrain_epochs": args.pretrain_epochs, "lstm_width": args.lstm_width,
-       "cnn_width": args.cnn_width,
-       **({"imbalance": args.imbalance} if args.imbalance != 1.0 else {})}, CELL_CODE))
+      {**_data_and_widths(args), "pretrain_epochs": args.pretrain_epochs}, CELL_CODE))
 
 
 def reference_cache(args) -> pathlib.Path:
   """Where supervised cells keep their classifiers, for --reference-warm-start: keyed by what
   the supervised fit depends on (the data, its training settings, the widths, the code)."""
   return args.work_dir / "references" / measure.digest(measure.provenance(
-      {"train_per_class": args.train_per_class, "test_per_class": args.test_per_class,
-       "epochs": args.epochs, "validation_fraction": args.validation_fraction,
-       "lstm_width": args.lstm_width, "cnn_width": args.cnn_width,
-       "training": sorted(s for s in args.set if s.startswith("training.")),
-       **({"imbalance": args.imbalance} if args.imbalance != 1.0 else {})}, CELL_CODE))
+      {**_data_and_widths(args), "epochs": args.epochs,
+       "validation_fraction": args.validation_fraction,
+       "training": sorted(s for s in args.set if s.startswith("training."))}, CELL_CODE))
 
 
 # Before the heavy imports: `--help`, a bad flag and a CSV it must not resume answer at once.
@@ -372,7 +371,7 @@ def main(args):
       cell_training = dataclasses.replace(training, seed=repeat)
       curve = TestCurve(test, cell_started)
       reference_file = (reference_cache(args) / f"{args.data}_{arch}_{budget}_{repeat}"
-                        / "classifier.keras")
+                        / run_fn.CLASSIFIER_FILE)
       warm_start = None
       if args.reference_warm_start and methods.get(method).takes_reference_warm_start:
         if not reference_file.exists():

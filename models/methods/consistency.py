@@ -30,8 +30,8 @@ def train(request: methods.TrainRequest) -> methods.Trained:
         model, labeled, validation if classifier.selects_on(validation, training) else None,
         training, os.path.join(request.log_dir, "warm_start"), request.strategy,
         stage="consistency warm start (supervised)")
-  # A reference too small a validation part to choose by trained on it too (supervised_parts):
-  # it cannot be compared with consistency training on those images.
+  # A reference whose validation part was too small to choose an epoch by trained on those
+  # images too (supervised_parts), so it cannot be judged against consistency training on them.
   reference_saw_validation = from_reference and not classifier.selects_on(validation, training)
   fallback = (settings.warm_start and settings.keep_better_on_validation
               and validation is not None and len(validation) > 0
