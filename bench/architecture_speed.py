@@ -70,14 +70,17 @@ def epoch_seconds(model_config, examples, batch_size):
     return time.perf_counter() - started
 
 
-def consistency_step_seconds(model_config, batch_size, steps=100):
+def consistency_step_seconds(model_config, batch_size, steps=100, labeled=None, pool=None):
   """Seconds per step in the steady state: the difference of two fits `steps` steps apart
-  (each fit compiles and traces anew: those seconds cancel)."""
+  (each fit compiles and traces anew: those seconds cancel). Random drawings unless `labeled`
+  (Examples) and `pool` (an input_fn.Pool) are given."""
   settings = config_lib.ConsistencyConfig()
-  labeled, pool = _examples(batch_size * 4), _examples(batch_size * settings.unlabeled_ratio * 4,
-                                                       labeled=False)
-  batches = input_fn.paired_batches(labeled, pool, np.full(len(pool), -1), batch_size,
-                                    settings.unlabeled_ratio, 0)
+  if labeled is None:
+    labeled = _examples(batch_size * 4)
+    pool = input_fn.Pool.from_examples(
+        _examples(batch_size * settings.unlabeled_ratio * 4, labeled=False))
+  batches = input_fn.paired_batches(labeled, pool, None, batch_size, settings.unlabeled_ratio, 0,
+                                    TrainingConfig().shuffle_buffer)
   model = consistency.ConsistencyModel(architectures.build(10, model_config), settings, 10, 0)
   training = TrainingConfig(epochs=1, batch_size=batch_size, validation_fraction=0.0)
   timings = []

@@ -1,4 +1,5 @@
-"""Ingest benchmark: the research method's data size through the pipeline's data stage.
+"""Ingest benchmark: the research method's data size through the pipeline's data stage, or
+through the whole pipeline (`--whole-pipeline`).
 
 Builds official-format Quick, Draw! class files by repeating the real rows of
 ../shared/data/quickdraw up to 72,500 per class (700,000 train + 25,000 test over 10 classes),
@@ -7,10 +8,14 @@ ExampleValidator, the data gate and Transform with LocalDagRunner. Prints rows/s
 (from ml-metadata's execution times), total wall time and peak memory, and as a reference from
 the same run, the rate of a plain TFDS read of the same prepared data. The data stage runs in
 a process of its own (this script, `--data-stage-only`), so that its peak memory is measured
-apart from the one-off TFDS preparation, as a pipeline run would see it.
+apart from the one-off TFDS preparation, as a pipeline run would see it. With
+`--whole-pipeline` that process runs every component after the data stage too (the default
+method and its supervised reference, `fewlabels run`'s pipeline): the research scale trained.
 
   python bench/ingest.py [--quickdraw-dir ../shared/data/quickdraw] [--per-class 72500]
                          [--work-dir bench_output/ingest] [--beam-arg=--direct_num_workers=2 ...]
+  python bench/ingest.py --whole-pipeline --labels 5833
+Accuracy on repeated rows means little (the test rows repeat training rows' drawings).
 Quick, Draw! data: Google, CC BY 4.0.
 """
 import argparse
@@ -37,8 +42,12 @@ def parse_args():
   parser.add_argument("--labels", default="16.67%")
   parser.add_argument("--work-dir", default="bench_output/ingest")
   parser.add_argument("--beam-arg", action="append", default=[])
+  parser.add_argument("--set", nargs="*", default=[], metavar="[SECTION.]FIELD=VALUE",
+                      help="with --whole-pipeline: a setting, as `fewlabels run --set`")
+  parser.add_argument("--whole-pipeline", action="store_true",
+                      help="train, evaluate and push too (the default method and its reference)")
   parser.add_argument("--data-stage-only", action="store_true",
-                      help="(internal) run only the data stage, on data already prepared")
+                      help="(internal) run the pipeline in this process, on data already prepared")
   return parser.parse_args()
 
 
@@ -51,6 +60,7 @@ from tfx import v1 as tfx  # noqa: E402
 from tfx.orchestration import metadata  # noqa: E402
 
 import measure  # noqa: E402  (bench/measure.py)
+from pipeline import cli  # noqa: E402
 from pipeline import config as config_lib  # noqa: E402
 from pipeline import pipeline as pipeline_lib  # noqa: E402
 from pipeline import run_results  # noqa: E402
@@ -76,12 +86,12 @@ def write_repeated_class_files(source_dir: str, target_dir: str, per_class: int)
 
 def _config(args, source):
   base = config_lib.PipelineConfig()
-  return dataclasses.replace(
+  return cli.apply_sets(dataclasses.replace(
       base, name="fewlabels-ingest", output_dir=os.path.join(os.path.abspath(args.work_dir),
                                                              "pipeline"),
       data=config_lib.DataConfig(dataset=source.dataset, tfds_data_dir=source.data_dir,
                                  manual_dir=source.manual_dir, label_budget=args.labels),
-      beam_pipeline_args=base.beam_pipeline_args + tuple(args.beam_arg))
+      beam_pipeline_args=base.beam_pipeline_args + tuple(args.beam_arg)), args.set)
 
 
 def _source(args):
@@ -92,11 +102,14 @@ def _source(args):
 
 
 def data_stage(args) -> None:
-  """The data stage alone, in this process (the parent measures its peak memory)."""
-  config = _config(args, _source(args))
+  """The data stage (or the whole pipeline) in this process (the parent measures its memory)."""
+  source = _source(args)
+  config = _config(args, source)
+  names = (tfds_source.class_names(source.dataset, source.data_dir, source.manual_dir)
+           if args.whole_pipeline else ())
   tfx.orchestration.LocalDagRunner().run(pipeline_lib.create_pipeline(
-      config, (), metadata.sqlite_metadata_connection_config(config.metadata_path),
-      data_stage_only=True))
+      config, names, metadata.sqlite_metadata_connection_config(config.metadata_path),
+      data_stage_only=not args.whole_pipeline))
 
 
 def main(args) -> None:
@@ -148,8 +161,10 @@ def main(args) -> None:
   print(f"reference, plain TFDS read of the train split: {read_rate:,.0f} rows/s\n")
   print("| component | seconds | rows/s | rows/s vs plain TFDS read | peak RSS while it ran |")
   print("|---|---|---|---|---|")
-  for component in pipeline_lib.DATA_STAGE:
+  for component in pipeline_lib.DATA_STAGE + (_MODEL_STAGE if args.whole_pipeline else ()):
     execution = _latest_execution(store, config.name, component)
+    if execution is None:  # not in this pipeline (a setting turned it off)
+      continue
     begin, end = (execution.create_time_since_epoch / 1000,
                   execution.last_update_time_since_epoch / 1000)
     seconds = end - begin
@@ -159,16 +174,27 @@ def main(args) -> None:
     during = [rss for when, rss in samples if begin <= when <= end]
     peak = f"{max(during) / 2**30:.2f} GiB" if during else "-"
     print(f"| {component} | {seconds:.0f} | {rate_text} | {ratio} | {peak} |")
-  print(f"\ndata stage wall time: {stage_seconds:.0f} s; whole benchmark "
-        f"{time.monotonic() - started:.0f} s; peak memory of the data stage in its own "
+  what = "pipeline" if args.whole_pipeline else "data stage"
+  print(f"\n{what} wall time: {stage_seconds:.0f} s; whole benchmark "
+        f"{time.monotonic() - started:.0f} s; peak memory of the {what} in its own "
         f"process {measure.peak_memory_gib(resource.RUSAGE_CHILDREN):.2f} GiB; of the preparation and "
         f"the reference read in this process {peak_before_stage:.2f} GiB")
+  if args.whole_pipeline:
+    print("\n" + run_results.format_summary(run_results.summarize(config.metadata_path,
+                                                                   config.name)))
   print(f"outputs under {work} (delete when done)")
+
+
+_MODEL_STAGE = (pipeline_lib.PRETRAINER, pipeline_lib.REFERENCE_TRAINER, pipeline_lib.TRAINER,
+                pipeline_lib.BASELINE_RESOLVER, pipeline_lib.EVALUATOR,
+                pipeline_lib.REFERENCE_EVALUATOR, pipeline_lib.PUSH_GATE, pipeline_lib.PUSHER,
+                pipeline_lib.REPORT)
 
 
 def _latest_execution(store, pipeline_name, component):
   context = store.get_context_by_type_and_name("node", f"{pipeline_name}.{component}")
-  return max(store.get_executions_by_context(context.id), key=lambda e: e.id)
+  executions = store.get_executions_by_context(context.id) if context else []
+  return max(executions, key=lambda e: e.id) if executions else None
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ On the real drawings of ../shared/data/quickdraw: runs the pipeline's data stage
      memory (the streaming part), then the batches every epoch gathers from memory;
   2. the research code's feed, ../shared/bench/seed_feed_baseline.py on the same images;
   3. training throughput of the Trainer's fit loop (models.methods.train_classifier) against
-     plain Keras fit on in-memory arrays, same model.
+     plain Keras fit on in-memory arrays, same model;
+  4. the consistency step (the default's pool stage, CNN) with its pool streamed from
+     Transform's files (input_fn.read, what the Trainer does) against the same pool in memory.
   python bench/input_feed.py [--quickdraw-dir DIR] [--work-dir bench_output/input_feed]
 Quick, Draw! data: Google, CC BY 4.0.
 """
@@ -47,6 +49,7 @@ from pipeline import config as config_lib  # noqa: E402
 from pipeline import pipeline as pipeline_lib  # noqa: E402
 from pipeline import run_results  # noqa: E402
 import measure  # noqa: E402  (bench/measure.py)
+from architecture_speed import consistency_step_seconds  # noqa: E402
 
 _SEED_FEED = os.path.join(_HERE, "..", "..", "shared", "bench", "seed_feed_baseline.py")
 BATCH = 256
@@ -134,6 +137,16 @@ def main(args) -> None:
         fit_rates[side].append(epochs * num / seconds)
   pipeline_rate, plain_rate = max(fit_rates["pipeline"]), max(fit_rates["plain"])
 
+  # Alternating, best of each: what streaming costs the train step.
+  labeled_split, pool = input_fn.read(files, tft_output)
+  in_memory = input_fn.Pool.from_examples(input_fn.unlabeled_only(examples))
+  step_seconds = {"streamed": [], "memory": []}
+  for _ in range(FIT_RUNS):
+    for side, side_pool in (("streamed", pool), ("memory", in_memory)):
+      step_seconds[side].append(consistency_step_seconds(
+          config_lib.ModelConfig(architecture="cnn"), 32, labeled=labeled_split, pool=side_pool))
+  streamed_step, memory_step = min(step_seconds["streamed"]), min(step_seconds["memory"])
+
   print(f"\nmachine: {measure.machine()}")
   print(f"data: {num:,} real Quick, Draw! training images through the pipeline's Transform; "
         f"batch {BATCH}")
@@ -147,6 +160,11 @@ def main(args) -> None:
         f"{FIT_EPOCHS} epochs each:")
   print(f"| Trainer fit loop | {pipeline_rate:,.0f} images/s | {pipeline_rate / plain_rate:.2f}x |")
   print(f"| plain Keras fit on arrays | {plain_rate:,.0f} images/s | 1.00x |")
+  print(f"\nconsistency step (CNN, 32 labeled + 224 pool images), pool of {len(pool):,}, best of "
+        f"{FIT_RUNS} alternating runs:")
+  print(f"| pool streamed from Transform's files | {1 / streamed_step:.2f} steps/s | "
+        f"{memory_step / streamed_step:.2f}x |")
+  print(f"| pool in memory | {1 / memory_step:.2f} steps/s | 1.00x |")
 
 
 if __name__ == "__main__":

@@ -93,8 +93,10 @@ def train(args, x, y, labeled, repeat, num_classes, log_dir):
   tf.keras.utils.set_random_seed(repeat)
   training = config_lib.TrainingConfig(epochs=args.epochs, early_stopping_patience=10,
                                        min_epochs=15, validation_fraction=0.2, seed=repeat)
+  examples, pool = input_fn.in_memory(
+      input_fn.Examples(x, np.where(labeled, y, features.NO_LABEL), np.arange(len(y))))
   request = methods.TrainRequest(
-      examples=input_fn.Examples(x, np.where(labeled, y, features.NO_LABEL), np.arange(len(y))),
+      labeled=examples, pool=pool,
       build_model=run_fn.model_builder(config_lib.ModelConfig(architecture="cnn"), num_classes,
                                        None, "", strategy),
       training=training, settings=methods.settings(args.method, {}), num_classes=num_classes,

@@ -71,7 +71,8 @@ def parse_args():
   parser.add_argument("--lstm-width", type=int, default=32)
   parser.add_argument("--cnn-width", type=int, default=config_lib.ModelConfig().cnn_width)
   parser.add_argument("--epochs", type=int, default=40)
-  parser.add_argument("--pretrain-epochs", type=int, default=5)
+  parser.add_argument("--pretrain-steps", type=int,
+                      default=config_lib.PretrainingConfig().steps_per_stage)
   parser.add_argument("--set", nargs="*", default=[], metavar="METHOD.FIELD=VALUE",
                       help="a method setting, e.g. consistency.threshold=0.9, or a training "
                            "one, e.g. training.class_balance=batches (recorded per row)")
@@ -105,18 +106,18 @@ def provenance(args):
   """measure.provenance of everything on the command line that changes a cell's result."""
   return measure.provenance(
       {**_data_and_widths(args), "set": sorted(args.set), "epochs": args.epochs,
-       "pretrain_epochs": args.pretrain_epochs, "validation_fraction": args.validation_fraction,
+       "pretrain_steps": args.pretrain_steps, "validation_fraction": args.validation_fraction,
        **({"reference_warm_start": True} if args.reference_warm_start else {})},
       CELL_CODE)
 
 
 def encoder_cache(args) -> pathlib.Path:
   """Where pre-trained encoders are kept, one per data, architecture, pretext and repeat. Keyed by
-  what an encoder depends on (the images, the pre-training epochs, the widths, the code), not by
+  what an encoder depends on (the images, the pre-training steps, the widths, the code), not by
   the budget or the fine-tuning settings: pre-training sees every training image without its
   label, so one encoder serves every budget."""
   return args.work_dir / "encoders" / measure.digest(measure.provenance(
-      {**_data_and_widths(args), "pretrain_epochs": args.pretrain_epochs}, CELL_CODE))
+      {**_data_and_widths(args), "pretrain_steps": args.pretrain_steps}, CELL_CODE))
 
 
 def reference_cache(args) -> pathlib.Path:
@@ -336,8 +337,8 @@ def main(args):
       count = label_budget.LabelBudget(budget).count(len(train_y), num_classes)
       mask = (proportional_labels(train_y, count, seed=repeat) if args.imbalance != 1.0
               else label_budget.select_labeled(train_y, count, seed=repeat))
-      examples = input_fn.Examples(train_x, np.where(mask, train_y, features.NO_LABEL),
-                                   np.arange(len(train_y)))
+      labeled, pool = input_fn.in_memory(input_fn.Examples(
+          train_x, np.where(mask, train_y, features.NO_LABEL), np.arange(len(train_y))))
       cell_started, cpu_started = time.monotonic(), time.process_time()
       tf.keras.utils.set_random_seed(repeat)
       encoder, pretraining_reused = None, False
@@ -352,10 +353,8 @@ def main(args):
           pretraining_reused = True
         else:
           pretraining_config = config_lib.PretrainingConfig(pretext=pretext,
-                                                            epochs_per_stage=args.pretrain_epochs)
-          images = pretraining.pretraining_images(input_fn.labeled_only(examples),
-                                                  input_fn.unlabeled_only(examples),
-                                                  pretraining_config, repeat)
+                                                            steps_per_stage=args.pretrain_steps)
+          images = pretraining.pretraining_images(labeled, pool, pretraining_config, repeat)
           shutil.rmtree(args.work_dir / "pretrain_logs", ignore_errors=True)
           encoder = pretraining.pretrain(images, model, pretraining_config, repeat,
                                          str(args.work_dir / "pretrain_logs"), strategy)[0]
@@ -380,7 +379,7 @@ def main(args):
                    f"with the same settings ({reference_file} is missing)")
         warm_start = tf.keras.models.load_model(reference_file, compile=False)
       request = methods.TrainRequest(
-          examples=examples,
+          labeled=labeled, pool=pool,
           build_model=run_fn.model_builder(model, num_classes, encoder, "pre-trained encoder",
                                            strategy),
           training=cell_training, settings=methods.settings(method, overrides.get(methods.get(method).settings, {})),
@@ -390,7 +389,7 @@ def main(args):
       if method == "supervised":
         reference_file.parent.mkdir(parents=True, exist_ok=True)
         trained.model.save(reference_file)
-      _, validation = classifier.labeled_parts(examples, cell_training)
+      _, validation = classifier.labeled_parts(labeled, cell_training)
       seconds = time.monotonic() - cell_started - curve.paused  # the cell's own work
       test_accuracy = classifier.accuracy(trained.model, test)
       notes = {"resumed": True} if resuming else {}

@@ -12,11 +12,10 @@ from sources import features
 _PREDICT_BATCH = 1024
 
 
-def labeled_parts(examples: input_fn.Examples, training: config_lib.TrainingConfig
+def labeled_parts(labeled: input_fn.Examples, training: config_lib.TrainingConfig
                   ) -> Tuple[input_fn.Examples, Optional[input_fn.Examples]]:
   """(training part, validation part or None) of the labeled examples; the validation part
   makes every decision (early stopping, rounds, thresholds), never the test split."""
-  labeled = input_fn.labeled_only(examples)
   if training.validation_fraction > 0:
     return input_fn.split_validation(labeled, training.validation_fraction)
   return labeled, None
@@ -28,13 +27,13 @@ def selects_on(validation: Optional[input_fn.Examples],
   return validation is not None and len(validation) >= max(training.min_validation_to_select, 1)
 
 
-def supervised_parts(examples: input_fn.Examples, training: config_lib.TrainingConfig
+def supervised_parts(labeled: input_fn.Examples, training: config_lib.TrainingConfig
                      ) -> Tuple[input_fn.Examples, Optional[input_fn.Examples]]:
   """labeled_parts for a fit that decides nothing else on validation (the reference,
   `supervised`): every label and no validation part when it is too small to choose an epoch."""
-  train, validation = labeled_parts(examples, training)
+  train, validation = labeled_parts(labeled, training)
   if validation is not None and not selects_on(validation, training):
-    return input_fn.labeled_only(examples), None
+    return labeled, None
   return train, validation
 
 

@@ -129,6 +129,9 @@ class TrainingConfig:
   # mixed_bfloat16 (CPUs with AVX512_BF16 or AMX, TPUs) and mixed_float16 (GPUs), which compute
   # in 16 bits and keep float32 weights, softmax and losses.
   precision: str = "float32"
+  # Images of the unlabeled pool held at once to shuffle its stream (models/input_fn.py Pool):
+  # memory stays the same whatever the pool's size (16,384 images are 13 MB).
+  shuffle_buffer: int = 16_384
   seed: int = 0
 
   def __post_init__(self):
@@ -155,6 +158,8 @@ class TrainingConfig:
             and self.min_validation_to_select >= 0,
             f"training min_validation_to_select {self.min_validation_to_select!r} must be an "
             "integer >= 0")
+    require(isinstance(self.shuffle_buffer, int) and self.shuffle_buffer >= 1,
+            f"training shuffle_buffer {self.shuffle_buffer!r} must be an integer >= 1")
     require(self.precision in PRECISIONS,
             f"training precision {self.precision!r} must be one of {', '.join(PRECISIONS)}")
     require(self.class_balance in CLASS_BALANCES,
@@ -172,7 +177,13 @@ class PretrainingConfig:
   for the CNN, `denoise`. "auto": the architecture's default.
   """
   pretext: str = AUTO
-  epochs_per_stage: int = 5
+  # Training steps per stage, the same whatever the pool's size (a pool 20 times larger is not
+  # 20 times slower): 700 batches of 256 are about the 5 passes over the 35,105 images (pool
+  # and labels) that were measured (690 steps), so the figures measured there hold.
+  steps_per_stage: int = 700
+  # Every this many steps is an "epoch": the progress line, early stopping on the loss and one
+  # row of history (fewer if the stage is shorter).
+  steps_per_epoch: int = 140
   batch_size: Union[int, str] = 256  # "auto": the seed's rule (4,096 on its 583,310 images)
   base_learning_rate: float = 1e-3  # scaled like fine-tuning: sqrt(batch / 32)
   warmup_epochs: float = 0.25  # at batch 32, scaled by batch / 32
@@ -181,14 +192,27 @@ class PretrainingConfig:
   max_images: int = 0  # 0: the whole pool; else a seeded sample of this many (laptop runs)
 
   def __post_init__(self):
+    for name in ("steps_per_stage", "steps_per_epoch"):
+      value = getattr(self, name)
+      require(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
+              f"pretraining {name} {value!r} must be an integer >= 1")
     require(isinstance(self.max_images, int) and self.max_images >= 0,
             f"pretraining max_images {self.max_images!r} must be an integer >= 0")
     self.as_training()  # the schedule's own checks
 
+  @property
+  def epoch_steps(self) -> int:
+    return min(self.steps_per_epoch, self.steps_per_stage)
+
+  @property
+  def epochs(self) -> int:
+    """Epochs of epoch_steps per stage: the steps rounded up to whole epochs."""
+    return -(-self.steps_per_stage // self.epoch_steps)
+
   def as_training(self, seed: int = 0) -> TrainingConfig:
     """The fit settings of one stage, in the form the shared fit loop takes."""
     try:
-      return TrainingConfig(epochs=self.epochs_per_stage, batch_size=self.batch_size,
+      return TrainingConfig(epochs=self.epochs, batch_size=self.batch_size,
                             base_learning_rate=self.base_learning_rate,
                             warmup_epochs=self.warmup_epochs,
                             early_stopping_patience=self.early_stopping_patience,

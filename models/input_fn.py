@@ -1,13 +1,15 @@
-"""Training input over Transform's output.
+"""Training input over Transform's output: the labeled split in memory, the pool as a stream.
 
-The files are read once into memory: each file is read in batches of serialized records (so
-that one element, not one record, crosses between the parallel readers), and each batch is
-parsed and its pixel bytes decoded in one call. Every epoch then shuffles indices and gathers
-whole batches, one op per batch instead of per image. At one byte per pixel the research
-method's whole training set fits: 700,000 images are 549 MB.
+Each file is read in batches of serialized records (so that one element, not one record,
+crosses between the parallel readers), and each batch is parsed and its pixel bytes decoded in
+one call. The labeled split is small by nature and held whole: every epoch shuffles indices and
+gathers whole batches, one op per batch instead of per image. The unlabeled pool is never held
+whole (`Pool`): it is read again on every pass, through a bounded shuffle buffer, so memory
+does not grow with it; what a method keeps of it (a batch-norm sample, a self-training window)
+is bounded by a setting.
 """
 import dataclasses
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -23,6 +25,13 @@ Targets = Callable[[tf.Tensor], Tuple[tf.Tensor, tf.Tensor]]
 _PARSE_BATCH = 1024  # parsing many records per call costs far less than one at a time
 _VALIDATION_BUCKETS = 10_000
 _HASH_MULTIPLIER = 2_654_435_761  # Knuth's multiplicative hash: ids spread over the buckets
+
+
+# A worker of a multi-worker run takes its share of each global batch: the labeled batches come
+# from memory (no files to shard by) and every pool batch is paired with one of them.
+_DATA_SHARDED = tf.data.Options()
+_DATA_SHARDED.experimental_distribute.auto_shard_policy = (
+    tf.data.experimental.AutoShardPolicy.DATA)
 
 
 @dataclasses.dataclass
@@ -68,18 +77,109 @@ def parsed_batches(file_patterns: List[str], tft_output: tft.TFTransformOutput) 
                 num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
-def load(file_patterns: List[str], tft_output: tft.TFTransformOutput,
-         allow_empty: bool = False) -> Examples:
-  """All examples of the files in memory; `allow_empty`: files with no records are no error."""
-  batches = list(parsed_batches(file_patterns, tft_output).as_numpy_iterator())
+def _examples_of(batch: dict) -> Examples:
+  return Examples(batch[preprocessing.PIXELS_KEY], batch[preprocessing.LABEL_KEY],
+                  batch[preprocessing.EXAMPLE_ID_KEY])
+
+
+def load(file_patterns: List[str], tft_output: tft.TFTransformOutput) -> Examples:
+  """All examples of the files in memory: for what is small by nature (the labeled split)."""
+  batches = [_examples_of(b) for b in parsed_batches(file_patterns, tft_output)
+             .as_numpy_iterator()]
   if not batches:
-    if allow_empty:
-      return Examples.empty()
     raise ValueError(f"no transformed examples in {file_patterns}")
-  return Examples(
-      pixels=np.concatenate([b[preprocessing.PIXELS_KEY] for b in batches]),
-      labels=np.concatenate([b[preprocessing.LABEL_KEY] for b in batches]),
-      ids=np.concatenate([b[preprocessing.EXAMPLE_ID_KEY] for b in batches]))
+  return concatenate(batches)
+
+
+class Pool:
+  """The unlabeled images as a stream of (uint8 pixels [28, 28], int64 id), never held whole.
+
+  `records()` makes one pass in a fixed order; every pass reads the source again. `size` is
+  counted once, when the pool is opened.
+  """
+
+  def __init__(self, records: Callable[[], tf.data.Dataset], size: int):
+    self._records = records
+    self.size = size
+
+  def __len__(self) -> int:
+    return self.size
+
+  @classmethod
+  def from_examples(cls, examples: Examples) -> "Pool":
+    """An in-memory pool (benchmarks and tests build their data as arrays)."""
+    pixels, ids = examples.pixels, examples.ids
+    return cls(lambda: tf.data.Dataset.from_tensor_slices((pixels, ids)), len(examples))
+
+  def records(self) -> tf.data.Dataset:
+    return self._records()
+
+  def with_images(self, examples: Examples, seed: int) -> "Pool":
+    """This pool and `examples`' images (labels dropped), randomly interleaved by their sizes
+    in a seeded order."""
+    if not len(examples):
+      return self
+    extra = Pool.from_examples(examples)
+    weights = [float(len(self)), float(len(extra))]
+    return Pool(lambda: tf.data.Dataset.sample_from_datasets(
+        [self.records(), extra.records()], weights, seed=seed, stop_on_empty_dataset=False),
+        len(self) + len(extra))
+
+  def sampled(self, count: int, seed: int, buffer: int) -> "Pool":
+    """The same `count` images on every pass: the first of a seeded shuffle of the stream
+    (through a buffer of `buffer` images, so a sample of the stream's first part when the
+    buffer is smaller than the pool; ExampleGen writes the pool in a shuffled order)."""
+    if count >= len(self):
+      return self
+    return Pool(lambda: self.records().shuffle(buffer, seed=seed, reshuffle_each_iteration=False)
+                .take(count), count)
+
+  def shuffled(self, seed: int, buffer: int) -> tf.data.Dataset:
+    """Endless (pixels, id), reshuffled through a bounded buffer on every pass."""
+    return self.records().shuffle(min(buffer, max(len(self), 1)), seed=seed,
+                                  reshuffle_each_iteration=True).repeat()
+
+  def chunks(self, size: int, seed: int, buffer: int) -> Iterator[Examples]:
+    """One pass in a seeded shuffled order, as Examples of up to `size` images (labels
+    NO_LABEL)."""
+    ds = self.records().shuffle(min(buffer, max(len(self), 1)), seed=seed).batch(size)
+    for pixels, ids in ds.as_numpy_iterator():
+      yield Examples(pixels, np.full(len(ids), features.NO_LABEL, np.int64), ids)
+
+  def sample(self, count: int, seed: int, buffer: int) -> Examples:
+    """Up to `count` images in memory (sampled)."""
+    taken = [chunk for chunk in self.sampled(count, seed, buffer).chunks(4096, seed, 1)]
+    return concatenate(taken) if taken else Examples.empty()
+
+
+def _count(ds: tf.data.Dataset) -> int:
+  return int(ds.reduce(np.int64(0), lambda n, _: n + 1))
+
+
+def read(file_patterns: List[str], tft_output: tft.TFTransformOutput) -> Tuple[Examples, Pool]:
+  """(the labeled examples in memory, the unlabeled ones as a Pool) of the files, in one pass:
+  the pool is only counted."""
+  files = _files(file_patterns)
+  labeled, pool_size = [], 0
+  for batch in parsed_batches(files, tft_output).as_numpy_iterator():
+    part = _examples_of(batch)
+    unlabeled = part.labels == features.NO_LABEL
+    pool_size += int(unlabeled.sum())
+    if not unlabeled.all():
+      labeled.append(part.subset(~unlabeled))
+
+  def records() -> tf.data.Dataset:
+    return parsed_batches(files, tft_output).map(
+        lambda b: (b[preprocessing.PIXELS_KEY], b[preprocessing.EXAMPLE_ID_KEY],
+                   b[preprocessing.LABEL_KEY])).unbatch().filter(
+        lambda pixels, ids, labels: tf.equal(labels, features.NO_LABEL)).map(
+        lambda pixels, ids, labels: (pixels, ids))
+  return (concatenate(labeled) if labeled else Examples.empty()), Pool(records, pool_size)
+
+
+def in_memory(examples: Examples) -> Tuple[Examples, Pool]:
+  """What `read` gives, from examples built in memory (benchmarks, tests)."""
+  return labeled_only(examples), Pool.from_examples(unlabeled_only(examples))
 
 
 def labeled_only(examples: Examples) -> Examples:
@@ -98,29 +198,20 @@ def split_validation(examples: Examples, fraction: float) -> Tuple[Examples, Exa
   return examples.subset(bucket >= cut), examples.subset(bucket < cut)
 
 
-def _gathered(examples: Examples, indices: tf.data.Dataset, targets: Optional[Targets] = None,
-              translate_pixels: float = 0.0, seed: int = 0) -> tf.data.Dataset:
-  """Batches of (pixels, labels), or for a pretext (model inputs, targets) = targets(pixels).
-  `translate_pixels`: each image shifted at random by up to that many pixels (seeded by the
-  batch's number, so the same seed gives the same batches)."""
-  pixels = tf.constant(examples.pixels)
+def _gathered(examples: Examples, indices: tf.data.Dataset, translate_pixels: float = 0.0,
+              seed: int = 0) -> tf.data.Dataset:
+  """Batches of (pixels, labels); `translate_pixels`: each image shifted at random by up to
+  that many pixels (seeded by the batch's number, so the same seed gives the same batches)."""
+  pixels, labels = tf.constant(examples.pixels), tf.constant(examples.labels)
   shift = config_lib.Augmentation(translate_pixels=translate_pixels)
-  if targets is not None:
-    def batch(number, i):
-      return targets(tf.gather(pixels, i))
-  else:
-    labels = tf.constant(examples.labels)
 
-    def batch(number, i):
-      return (augment.augment(tf.gather(pixels, i), shift, tf.stack([tf.constant(seed, tf.int64),
-                                                                     number])),
-              tf.gather(labels, i))
+  def batch(number, i):
+    return (augment.augment(tf.gather(pixels, i), shift, tf.stack([tf.constant(seed, tf.int64),
+                                                                   number])),
+            tf.gather(labels, i))
   ds = indices.enumerate().map(batch, num_parallel_calls=tf.data.AUTOTUNE).prefetch(
       tf.data.AUTOTUNE)
-  # A worker of a multi-worker run takes its share of each batch (there is one "file").
-  options = tf.data.Options()
-  options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-  return ds.with_options(options)
+  return ds.with_options(_DATA_SHARDED)
 
 
 def balances_classes(training: config_lib.TrainingConfig, labels: np.ndarray) -> bool:
@@ -144,7 +235,6 @@ def _class_balanced_indices(labels: np.ndarray, seed: int) -> tf.data.Dataset:
 
 
 def training_batches(examples: Examples, batch_size: int, seed: int,
-                     targets: Optional[Targets] = None,
                      translate_pixels: float = 0.0,
                      balanced: bool = False) -> tf.data.Dataset:
   """Endless batches of (pixels, label), reshuffled every epoch, optionally shifted;
@@ -154,25 +244,44 @@ def training_batches(examples: Examples, batch_size: int, seed: int,
     indices = _class_balanced_indices(examples.labels, seed)
   else:
     indices = tf.data.Dataset.range(n).shuffle(n, seed=seed, reshuffle_each_iteration=True).repeat()
-  return _gathered(examples, indices.batch(batch_size), targets, translate_pixels, seed)
+  return _gathered(examples, indices.batch(batch_size), translate_pixels, seed)
 
 
-def paired_batches(labeled: Examples, unlabeled: Examples, unlabeled_truth: np.ndarray,
-                   batch_size: int, ratio: int, seed: int,
+def _no_truth(ids: np.ndarray) -> np.ndarray:
+  return np.full(len(ids), features.NO_LABEL, np.int64)
+
+
+def paired_batches(labeled: Examples, pool: Pool,
+                   true_labels: Optional[Callable[[np.ndarray], np.ndarray]],
+                   batch_size: int, ratio: int, seed: int, shuffle_buffer: int,
                    balanced: bool = False) -> tf.data.Dataset:
   """Endless ((pixels, labels), (pixels, truth)) pairs: a labeled batch (class-balanced with
-  `balanced`) and `ratio` times as many unlabeled images, each side reshuffled every pass.
-  `unlabeled_truth` holds the pool's true labels where known (diagnostics only,
-  features.NO_LABEL elsewhere); no loss reads it."""
-  pool = Examples(unlabeled.pixels, unlabeled_truth.astype(np.int64), unlabeled.ids)
+  `balanced`) and `ratio` times as many pool images streamed through a shuffle buffer of
+  `shuffle_buffer`. `true_labels(ids)` gives the pool's true labels where known (diagnostics
+  only; features.NO_LABEL without it); no loss reads them."""
+  truth = true_labels or _no_truth
+
+  def with_truth(pixels, ids):
+    labels = tf.numpy_function(lambda i: np.asarray(truth(i), np.int64), [ids], tf.int64,
+                               stateful=False)
+    return pixels, tf.ensure_shape(labels, ids.shape)
+  unlabeled = pool.shuffled(seed + 1, shuffle_buffer).batch(
+      batch_size * ratio, drop_remainder=True).map(with_truth, num_parallel_calls=tf.data.AUTOTUNE)
   return tf.data.Dataset.zip((training_batches(labeled, batch_size, seed, balanced=balanced),
-                              training_batches(pool, batch_size * ratio, seed + 1)))
+                              unlabeled)).prefetch(tf.data.AUTOTUNE).with_options(_DATA_SHARDED)
 
 
-def evaluation_batches(examples: Examples, batch_size: int,
-                       targets: Optional[Targets] = None) -> tf.data.Dataset:
+def pretext_batches(images: Pool, batch_size: int, seed: int, targets: Targets,
+                    shuffle_buffer: int) -> tf.data.Dataset:
+  """Endless pretext (inputs, targets) batches of the pool's images."""
+  return images.shuffled(seed, shuffle_buffer).batch(batch_size, drop_remainder=True).map(
+      lambda pixels, ids: targets(pixels), num_parallel_calls=tf.data.AUTOTUNE).prefetch(
+      tf.data.AUTOTUNE).with_options(_DATA_SHARDED)
+
+
+def evaluation_batches(examples: Examples, batch_size: int) -> tf.data.Dataset:
   """One pass in order; the last batch may be partial."""
-  return _gathered(examples, tf.data.Dataset.range(len(examples)).batch(batch_size), targets)
+  return _gathered(examples, tf.data.Dataset.range(len(examples)).batch(batch_size))
 
 
 def concatenate(parts: List[Examples]) -> Examples:

@@ -3,7 +3,6 @@ starts from stage k-1's encoder layers. The LayerwisePretrainer component runs `
 import os
 from typing import List, Tuple
 
-import numpy as np
 import tensorflow as tf
 
 from models import config as config_lib
@@ -23,21 +22,20 @@ class PretrainingError(ValueError):
   """Pre-training cannot start; the message is one line naming the reason."""
 
 
-def pretraining_images(labeled: input_fn.Examples, unlabeled: input_fn.Examples,
-                       pretraining: config_lib.PretrainingConfig, seed: int) -> input_fn.Examples:
-  """The unlabeled pool (plus the labeled images, labels ignored), sampled to max_images."""
-  if len(unlabeled) == 0:
+def pretraining_images(labeled: input_fn.Examples, pool: input_fn.Pool,
+                       pretraining: config_lib.PretrainingConfig, seed: int) -> input_fn.Pool:
+  """The unlabeled pool (plus the labeled images, labels ignored), sampled to max_images, as a
+  stream."""
+  if len(pool) == 0:
     raise PretrainingError("pre-training needs unlabeled images but the unlabeled split is empty: "
                            "use a label budget below 100% or a method without pre-training")
-  parts = [unlabeled] + ([labeled] if pretraining.include_labeled_images else [])
-  images = input_fn.concatenate(parts)
-  if pretraining.max_images and len(images) > pretraining.max_images:
-    keep = np.random.default_rng(seed).choice(len(images), pretraining.max_images, replace=False)
-    images = images.subset(np.sort(keep))
+  images = pool.with_images(labeled, seed) if pretraining.include_labeled_images else pool
+  if pretraining.max_images:
+    images = images.sampled(pretraining.max_images, seed, pretraining.as_training().shuffle_buffer)
   return images
 
 
-def pretrain(images: input_fn.Examples, model: config_lib.ModelConfig,
+def pretrain(images: input_fn.Pool, model: config_lib.ModelConfig,
              pretraining: config_lib.PretrainingConfig, seed: int, log_dir: str,
              strategy: tf.distribute.Strategy) -> Tuple[tf.keras.Model, List[dict]]:
   """Returns the encoder of the last stage and each stage's history."""
@@ -54,7 +52,11 @@ def pretrain(images: input_fn.Examples, model: config_lib.ModelConfig,
     history = training_loop.fit(
         stage_model, images, None, training, "mean_squared_error", [],
         os.path.join(log_dir, f"stage_{depth}"), strategy,
-        stage=f"pre-training ({pretext.name}) stage {depth}/{count}", targets=pretext.targets)
+        stage=f"pre-training ({pretext.name}) stage {depth}/{count}",
+        steps_per_epoch=pretraining.epoch_steps,
+        batches=input_fn.pretext_batches(
+            images, training_loop.batch_size_for(training, len(images)), training.seed,
+            pretext.targets, training.shuffle_buffer))
     history.update(pretext=pretext.name, start_fingerprints=start,
                    end_fingerprints=weights.fingerprints(stage_model))
     history["final_loss"] = history["epochs"][-1]["loss"] if history["epochs"] else None

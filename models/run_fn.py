@@ -109,10 +109,10 @@ def _train_and_export(fn_args: "FnArgs", method: str, model_config: config_lib.M
   custom = fn_args.custom_config
   strategy = distribution.create_strategy()
   tft_output = tft.TFTransformOutput(fn_args.transform_output)
-  examples = input_fn.load(fn_args.train_files, tft_output)
+  labeled, pool = input_fn.read(fn_args.train_files, tft_output)
   encoder, warm_start = _base_models(fn_args.base_model)
   request = methods.TrainRequest(
-      examples=examples,
+      labeled=labeled, pool=pool,
       build_model=model_builder(model_config, num_classes, encoder, fn_args.base_model or "",
                                 strategy),
       training=training, settings=settings, num_classes=num_classes,

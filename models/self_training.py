@@ -4,7 +4,8 @@ The research method's rules (METHOD.md), except that every decision reads a vali
 of the labeled split, never the test split:
 - per class, the N most confident predictions of the window join the labeled set, where
   N = 10^(floor(log10(n_labeled)) - 1), at most 2,000 (the seed's value in the 10^5 range);
-- the window is refilled from the pool in a fixed seeded order;
+- the window is refilled from the pool in a fixed seeded order (streamed: only the window is
+  held);
 - stop when fewer than `min_pool` unlabeled images are left, when validation accuracy falls
   `max_accuracy_drop` below the first round's, or after `max_rounds`;
 - the round with the best validation accuracy is the model kept.
@@ -12,7 +13,7 @@ of the labeled split, never the test split:
 import dataclasses
 import math
 import time
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -80,10 +81,14 @@ class Outcome:
 def run_rounds(train_round: Callable[[input_fn.Examples, int], tf.keras.Model],
                accuracy: Callable[[tf.keras.Model], float],
                predict: Callable[[tf.keras.Model, input_fn.Examples], np.ndarray],
-               labeled: input_fn.Examples, pool: input_fn.Examples,
+               labeled: input_fn.Examples, pool: Iterator[input_fn.Examples], pool_size: int,
                config: config_lib.SelfTrainingConfig, num_classes: int, seed: int) -> Outcome:
-  """Self-training over `pool`; train_round(examples, round) returns a model trained on them."""
-  order = np.random.default_rng(seed).permutation(len(pool))  # the window's refill order
+  """Self-training over a pool of `pool_size` images that `pool` yields in its refill order
+  (chunks of any size); only the current window is held. train_round(examples, round)
+  returns a model trained on them."""
+  stream = _Stream(pool)
+  window = input_fn.Examples.empty()  # the images predicted next: the last window's unpicked
+  left = pool_size  # images not yet pseudo-labeled, the window's included
   rounds, added_ids, added_labels = [], [], []
   best_model, best_round, best_accuracy = None, 0, -1.0
   added_per_class = [0] * num_classes
@@ -91,7 +96,7 @@ def run_rounds(train_round: Callable[[input_fn.Examples, int], tf.keras.Model],
   while True:
     started = time.monotonic()
     model = train_round(labeled, number)
-    record = Round(number, len(labeled), len(order), added_per_class, float(accuracy(model)))
+    record = Round(number, len(labeled), left, added_per_class, float(accuracy(model)))
     record.seconds = time.monotonic() - started
     rounds.append(record)
     progress.log.info("self-training round %d: %d labels (%s added per class), pool %d, "
@@ -105,27 +110,49 @@ def run_rounds(train_round: Callable[[input_fn.Examples, int], tf.keras.Model],
     if config.max_rounds and number >= config.max_rounds:
       stop_reason = STOP_MAX_ROUNDS
       break
-    if len(order) < config.min_pool:
+    if left < config.min_pool:
       stop_reason = STOP_POOL
       break
-    window = order[:config.window]
+    window = input_fn.concatenate([window, stream.take(config.window - len(window))])
     per_class = pseudo_labels_per_class(len(labeled), config.per_class)
-    chosen, labels = select_pseudo_labels(predict(model, pool.subset(window)), per_class)
+    chosen, labels = select_pseudo_labels(predict(model, window), per_class)
     if len(chosen) == 0:
       stop_reason = STOP_NOTHING_ADDED
       break
-    picked = window[chosen]
-    new = pool.subset(picked)
+    new = window.subset(chosen)
     new.labels = labels.astype(np.int64)
     labeled = input_fn.concatenate([labeled, new])
     added_ids.append(new.ids)
     added_labels.append(new.labels)
     added_per_class = np.bincount(labels, minlength=num_classes).tolist()
-    order = order[~np.isin(order, picked)]  # keeps the order, so the window refills from the pool
+    kept = np.ones(len(window), bool)
+    kept[chosen] = False
+    window = window.subset(kept)  # keeps the order, so the window refills from the pool
+    left -= len(chosen)
     number += 1
   progress.log.info("self-training stopped after round %d: %s; keeping round %d (validation "
                     "accuracy %.4f)", number, stop_reason, best_round, best_accuracy)
   return Outcome(best_model, best_round, rounds, stop_reason, added_ids, added_labels)
+
+
+class _Stream:
+  """An iterator of Examples chunks, taken from in any amount."""
+
+  def __init__(self, chunks: Iterator[input_fn.Examples]):
+    self._chunks, self._rest = chunks, input_fn.Examples.empty()
+
+  def take(self, count: int) -> input_fn.Examples:
+    parts, have = [self._rest], len(self._rest)
+    while have < count:
+      chunk = next(self._chunks, None)
+      if chunk is None:
+        break
+      parts.append(chunk)
+      have += len(chunk)
+    joined = input_fn.concatenate(parts)
+    first = np.arange(len(joined)) < count
+    self._rest = joined.subset(~first)  # first in line next time
+    return joined.subset(first)
 
 
 def score_pseudo_labels(outcome: Outcome, true_labels: Callable[[np.ndarray], np.ndarray]) -> None:

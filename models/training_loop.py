@@ -6,7 +6,7 @@ they share the large-batch rules, the multi-worker batch split and the fault tol
 import logging
 import math
 import os
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 import tensorflow as tf
@@ -78,9 +78,10 @@ class KeepBest(tf.keras.callbacks.Callback):
       self.model.set_weights(self.best_weights)
 
 
-def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[input_fn.Examples],
+def fit(model: tf.keras.Model, train: Union[input_fn.Examples, input_fn.Pool],
+        validation: Optional[input_fn.Examples],
         training: config_lib.TrainingConfig, loss: str, metrics: List[str], log_dir: str,
-        strategy: tf.distribute.Strategy, stage: str, targets: Optional[input_fn.Targets] = None,
+        strategy: tf.distribute.Strategy, stage: str,
         batches: Optional[tf.data.Dataset] = None, steps_per_epoch: Optional[int] = None,
         ema_momentum: float = 0.0, keep_tolerance: float = 0.0,
         callbacks: Sequence[tf.keras.callbacks.Callback] = ()) -> Dict[str, Any]:
@@ -89,8 +90,8 @@ def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[in
 
   With a validation part, early stopping watches its accuracy (its loss rises with confidence
   long before its accuracy falls) and the best epoch's weights are kept; without, it watches
-  the training loss (the research method's rule). `targets` makes a
-  pretext's (inputs, targets) from the pixels (pre-training). Loss and metrics are Keras names, so that
+  the training loss (the research method's rule). Pre-training's `train` is a streamed Pool and
+  its `batches` are input_fn.pretext_batches. Loss and metrics are Keras names, so that
   Keras creates them inside the strategy's scope. A method with its own train step passes its
   `batches` and `steps_per_epoch` (the labeled batch size still follows `training`).
   `ema_momentum` > 0: the weights become their exponential moving average at the end of every
@@ -115,7 +116,8 @@ def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[in
         schedule, use_ema=ema_momentum > 0, ema_momentum=ema_momentum or 0.99,
         ema_overwrite_frequency=steps_per_epoch if ema_momentum > 0 else None)
     model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
-  balanced = targets is None and input_fn.balances_classes(training, train.labels)
+  balanced = (isinstance(train, input_fn.Examples)
+              and input_fn.balances_classes(training, train.labels))
   result = {"num_train": num_train, "batch_size": batch_size, "epochs": [],
             "class_balanced": balanced}
   if training.epochs == 0:
@@ -129,12 +131,11 @@ def fit(model: tf.keras.Model, train: input_fn.Examples, validation: Optional[in
     logging.info("%s: class-balanced batches over %s labeled images per class", stage,
                  np.bincount(train.labels[train.labels >= 0]).tolist())
   history = model.fit(
-      batches or input_fn.training_batches(train, batch_size, training.seed, targets,
-                                              0.0 if targets else training.translate_pixels,
-                                              balanced),
+      batches or input_fn.training_batches(train, batch_size, training.seed,
+                                              training.translate_pixels, balanced),
       epochs=training.epochs, steps_per_epoch=steps_per_epoch, verbose=0,
       validation_data=(None if validation is None
-                       else input_fn.evaluation_batches(validation, batch_size, targets)),
+                       else input_fn.evaluation_batches(validation, batch_size)),
       callbacks=[
           keep_best,
           tf.keras.callbacks.TensorBoard(log_dir=log_dir),

@@ -90,8 +90,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
                       help="what pre-training teaches the encoder: reconstruct, "
                            "sequence_autoencoder or next_row (lstm), denoise (cnn); auto: the "
                            "architecture's first (default: %(default)s)")
-  method.add_argument("--pretrain-epochs", type=int, default=d.pretraining.epochs_per_stage,
-                      help="epochs per layer-wise pre-training stage (default: %(default)s)")
+  method.add_argument("--pretrain-steps", type=int, default=d.pretraining.steps_per_stage,
+                      help="training steps per layer-wise pre-training stage, whatever the "
+                           "pool's size (default: %(default)s)")
   method.add_argument("--pretrain-batch-size", type=_batch_size, default=d.pretraining.batch_size,
                       help="pre-training global batch, or 'auto' (default: %(default)s)")
   method.add_argument("--pretrain-max-images", type=int, default=d.pretraining.max_images,
@@ -165,7 +166,7 @@ def _beam_args(args) -> tuple:
 _SECTIONS = ("model", "training", "pretraining", "evaluation")
 
 
-def _apply_sets(config: config_lib.PipelineConfig, items: List[str]) -> config_lib.PipelineConfig:
+def apply_sets(config: config_lib.PipelineConfig, items: List[str]) -> config_lib.PipelineConfig:
   """`--set` values: SECTION.FIELD=VALUE into that config section, FIELD=VALUE into the
   method's own settings; each value parsed as its field's type."""
   method_settings = dict(config.method_settings)
@@ -213,7 +214,7 @@ def config_from_args(args, output_dir: str, **overrides) -> config_lib.PipelineC
                                    warmup_epochs=args.warmup_epochs,
                                    validation_fraction=args.validation_fraction),
       pretraining=dataclasses.replace(base.pretraining, pretext=args.pretext,
-                                      epochs_per_stage=args.pretrain_epochs,
+                                      steps_per_stage=args.pretrain_steps,
                                       batch_size=args.pretrain_batch_size,
                                       max_images=args.pretrain_max_images),
       evaluation=config_lib.EvaluationConfig(
@@ -223,7 +224,7 @@ def config_from_args(args, output_dir: str, **overrides) -> config_lib.PipelineC
       reference=args.reference,
       beam_pipeline_args=_beam_args(args),
       **overrides)
-  return _apply_sets(config, args.set)
+  return apply_sets(config, args.set)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -22,6 +22,7 @@ from tfx.utils import path_utils
 
 from components.layerwise_pretrainer import executor as pretrainer_executor
 from components.tfds_example_gen import spec as example_gen_spec
+from models import config as config_lib
 from models import methods
 from models import pretexts
 from models import distribution
@@ -115,7 +116,8 @@ def pretrainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int]
   transform, pretrainer = runs[pipeline_lib.TRANSFORM], runs[pipeline_lib.PRETRAINER]
   pretraining_config = json.loads(pretrainer.properties[pretrainer_executor.PRETRAINING_CONFIG_KEY])
   if epochs is not None:
-    pretraining_config["epochs_per_stage"] = epochs
+    pretraining_config["steps_per_stage"] = epochs * config_lib.PretrainingConfig(
+        **pretraining_config).epoch_steps
   return dataclasses.asdict(pretrainer_executor.PretrainingArgs(
       labeled_files=_split_files(transform, example_gen_spec.LABELED_SPLIT),
       unlabeled_files=_split_files(transform, example_gen_spec.UNLABELED_SPLIT),

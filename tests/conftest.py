@@ -109,7 +109,8 @@ def tiny_config(tmp_path_factory, tfds_dir) -> config_lib.PipelineConfig:
       training=config_lib.TrainingConfig(epochs=20, early_stopping_patience=3),
       evaluation=config_lib.EvaluationConfig(min_accuracy=MIN_ACCURACY),
       # Small enough for seconds per stage and round; min_pool 0: the tiny pool is 700.
-      pretraining=config_lib.PretrainingConfig(epochs_per_stage=2, batch_size=128),
+      pretraining=config_lib.PretrainingConfig(steps_per_stage=16, steps_per_epoch=8,
+                                                    batch_size=128),
       # Settings of the methods that have them (fields a method lacks are dropped per method).
       method_settings=TINY_METHOD_SETTINGS)
 
@@ -167,7 +168,7 @@ def pair_runs(tiny_config, pairs_output):
     base = dataclasses.replace(
         tiny_config, output_dir=output, push=False, model=model,
         training=dataclasses.replace(tiny_config.training, epochs=2, min_epochs=0),
-        pretraining=dataclasses.replace(tiny_config.pretraining, epochs_per_stage=1))
+        pretraining=dataclasses.replace(tiny_config.pretraining, steps_per_stage=8))
     try:
       config = with_method(base, method)
     except ConfigError as e:

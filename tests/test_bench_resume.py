@@ -120,7 +120,7 @@ def test_a_cached_encoder_serves_only_the_images_settings_and_code_it_was_traine
   # Every budget and every fine-tuning setting shares the encoder ...
   assert base == cache("--budgets", "100", "--epochs", "10", "--set", "consistency.epochs=10")
   # ... which follows the images, the pre-training, the widths and the code.
-  for argv in (["--train-per-class", "1000"], ["--pretrain-epochs", "10"],
+  for argv in (["--train-per-class", "1000"], ["--pretrain-steps", "10"],
                ["--cnn-width", "16"], ["--lstm-width", "64"]):
     assert cache(*argv) != base, argv
   (tmp_path / "models").mkdir()

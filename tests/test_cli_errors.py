@@ -56,7 +56,7 @@ class _no_raise:
      "pretext 'next_row' does not fit architecture 'cnn': it takes denoise"),
     (["--model", "lstm", "--method", "layerwise", "--pretext", "magic"],
      "pretext 'magic' does not exist"),
-    (["--pretrain-epochs", "-1"], "pretraining epochs -1"),
+    (["--pretrain-steps", "0"], "pretraining steps_per_stage 0 must be an integer >= 1"),
     (["--max-loss-to-reference", "-0.1"], "evaluation max_loss_to_reference -0.1 must be in"),
     (["--max-loss-to-reference", "1.5"], "evaluation max_loss_to_reference 1.5 must be in"),
     (["--reference", "self_training"], "reference 'self_training' does not exist: expected "

@@ -128,7 +128,7 @@ def test_two_pools_of_different_size_get_the_same_consistency_steps(tmp_path):
   histories = []
   for pool in (40, 160):
     request = _request(tmp_path / str(pool), settings)
-    request.examples = _examples(unlabeled=pool)
+    request.labeled, request.pool = input_fn.in_memory(_examples(unlabeled=pool))
     histories.append(methods.train("consistency", request).history)
   for history, pool in zip(histories, (40, 160)):
     assert history["pool"] == pool
@@ -155,8 +155,9 @@ def _examples(labeled=40, unlabeled=120):
 def _request(log_dir, settings, true_labels=None):
   """Consistency training of a 4-wide CNN on `_examples()`, one warm-start epoch."""
   model_config = ModelConfig(architecture="cnn", cnn_width=4)
+  labeled, pool = input_fn.in_memory(_examples())
   return methods.TrainRequest(
-      examples=_examples(), build_model=lambda: architectures.build(3, model_config),
+      labeled=labeled, pool=pool, build_model=lambda: architectures.build(3, model_config),
       training=TrainingConfig(epochs=1, batch_size=8, validation_fraction=0.2,
                               min_steps_per_epoch=0),
       settings=settings, num_classes=3, log_dir=str(log_dir),
@@ -275,8 +276,9 @@ def test_batch_norm_recalibration_leaves_a_model_alone_when_off_or_without_batch
 
 
 def test_consistency_without_a_pool_is_refused(tmp_path):
+  labeled, pool = input_fn.in_memory(_examples(unlabeled=0))
   request = methods.TrainRequest(
-      examples=_examples(unlabeled=0), build_model=lambda: None, training=TrainingConfig(),
+      labeled=labeled, pool=pool, build_model=lambda: None, training=TrainingConfig(),
       settings=ConsistencyConfig(), num_classes=3, log_dir=str(tmp_path),
       strategy=tf.distribute.get_strategy())
   with pytest.raises(methods.MethodError, match="'consistency' learns from the unlabeled split"):

@@ -1,5 +1,5 @@
-"""The Trainer's input: Transform's files read into memory with every image paired with its
-label and id; every labeled image once per epoch, reshuffled, whole batches."""
+"""The Trainer's input: the labeled split in memory with every image paired with its label and
+id, every labeled image once per epoch, reshuffled; the pool streamed from the files."""
 import numpy as np
 import tensorflow as tf
 
@@ -56,8 +56,9 @@ def test_validation_split_is_deterministic_disjoint_and_sized():
 def test_reconstruction_batches_pair_pixels_with_the_rows_the_model_sees():
   examples = _examples(n=10, unlabeled=0)
   examples.pixels[:, 5, :] = 255
-  pixels, targets = next(input_fn.evaluation_batches(examples, 10, pretexts.reconstruct_targets)
-                         .as_numpy_iterator())
+  pixels, targets = next(input_fn.pretext_batches(
+      input_fn.Pool.from_examples(examples), 10, 0, pretexts.reconstruct_targets, 10)
+      .as_numpy_iterator())
   assert targets.dtype == np.float32 and targets.min() >= -1 and targets.max() <= 1
   assert np.allclose(targets[:, 5, :], 1.0) and np.allclose(targets[:, 9, :], -1.0)
   assert np.allclose(targets, preprocessing.scaling_layer()(pixels).numpy(), atol=1e-6)
@@ -135,3 +136,61 @@ def test_class_balance_auto_balances_only_labels_more_than_one_apart():
   import pytest
   with pytest.raises(config_lib.ConfigError, match="class_balance 'even' must be one of auto"):
     config_lib.TrainingConfig(class_balance="even")
+
+
+def _written_pool(tmp_path, n=3000, unlabeled=2400):
+  """Transform-like files: labeled and unlabeled rows mixed over two files."""
+  examples = _examples(n=n - unlabeled, unlabeled=unlabeled)
+  order = np.random.default_rng(3).permutation(n)
+  examples = examples.subset(order)
+  _write(tmp_path / "part-0.gz", examples.pixels[:1200], examples.labels[:1200],
+         examples.ids[:1200])
+  _write(tmp_path / "part-1.gz", examples.pixels[1200:], examples.labels[1200:],
+         examples.ids[1200:])
+  return examples
+
+
+def test_read_holds_the_labels_and_streams_the_pool_once_per_pass(tmp_path):
+  examples = _written_pool(tmp_path)
+  labeled, pool = input_fn.read([str(tmp_path / "part-*")], _TransformOutput())
+  assert isinstance(labeled, input_fn.Examples) and len(labeled) == 600 and len(pool) == 2400
+  assert (labeled.labels != features.NO_LABEL).all()
+  assert np.array_equal(labeled.pixels, examples.pixels[examples.labels != features.NO_LABEL])
+  unlabeled_ids = sorted(examples.ids[examples.labels == features.NO_LABEL].tolist())
+  ids = [int(i) for _, i in pool.records().as_numpy_iterator()]
+  assert sorted(ids) == unlabeled_ids
+  # A shuffle buffer smaller than the pool: each pass still sees every image once, in a new
+  # order, with its own pixels.
+  stream = pool.shuffled(seed=1, buffer=500).batch(600).take(8)
+  passes = [[], []]
+  for step, (pixels, batch_ids) in enumerate(stream.as_numpy_iterator()):
+    assert (_positions(pixels) == batch_ids).all()
+    passes[step // 4].extend(batch_ids.tolist())
+  assert sorted(passes[0]) == sorted(passes[1]) == unlabeled_ids
+  assert passes[0] != passes[1]
+
+
+def test_paired_batches_pair_labeled_batches_with_pool_batches_and_their_truth(tmp_path):
+  _written_pool(tmp_path)
+  labeled, pool = input_fn.read([str(tmp_path / "part-*")], _TransformOutput())
+  pairs = input_fn.paired_batches(labeled, pool, lambda ids: ids % 7, batch_size=16, ratio=3,
+                                  seed=0, shuffle_buffer=1000).take(3)
+  for (pixels, labels), (pool_pixels, truth) in pairs.as_numpy_iterator():
+    assert pixels.shape == (16, 28, 28) and pool_pixels.shape == (48, 28, 28)
+    assert (labels != features.NO_LABEL).all()
+    assert (truth == _positions(pool_pixels) % 7).all()  # the truth of those very images
+  (_, _), (_, unknown) = next(input_fn.paired_batches(
+      labeled, pool, None, 16, 3, 0, 1000).as_numpy_iterator())
+  assert (unknown == features.NO_LABEL).all()
+
+
+def test_a_pool_sample_and_its_chunks_are_bounded_and_seeded():
+  pool = input_fn.Pool.from_examples(input_fn.unlabeled_only(_examples(n=0, unlabeled=1000)))
+  sample = pool.sample(100, seed=4, buffer=300)
+  assert len(sample) == 100 and len(set(sample.ids.tolist())) == 100
+  assert np.array_equal(sample.ids, pool.sample(100, seed=4, buffer=300).ids)
+  assert not np.array_equal(sample.ids, pool.sample(100, seed=5, buffer=300).ids)
+  chunks = list(pool.chunks(300, seed=2, buffer=1000))
+  assert [len(c) for c in chunks] == [300, 300, 300, 100]
+  assert sorted(np.concatenate([c.ids for c in chunks]).tolist()) == list(range(1000))
+  assert all((c.labels == features.NO_LABEL).all() for c in chunks)

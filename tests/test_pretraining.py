@@ -44,7 +44,7 @@ def test_stage_k_starts_from_stage_k_minus_1_layers(pretext):
 ])
 def test_pretrain_returns_the_encoder_the_classifier_starts_from(model, pretext, layers):
   encoder, stages = pretraining.pretrain(
-      _examples(64, False), model, PretrainingConfig(pretext=pretext, epochs_per_stage=1,
+      input_fn.Pool.from_examples(_examples(64, False)), model, PretrainingConfig(pretext=pretext, steps_per_stage=2,
                                                      batch_size=32),
       seed=0, log_dir="/tmp/fewlabels_test_pretrain", strategy=tf.distribute.get_strategy())
   assert set(weights.fingerprints(encoder)) == layers
@@ -101,20 +101,31 @@ def test_auto_takes_the_architectures_first_pretext():
   assert pretexts.resolve("auto", CNN).name == "denoise"
 
 
+def _ids(images):
+  return [int(i) for _, i in images.records().as_numpy_iterator()]
+
+
 def test_pretraining_images_take_the_pool_and_optionally_the_labeled_images():
-  labeled, unlabeled = _examples(30, True), _examples(70, False)
-  both = pretraining.pretraining_images(labeled, unlabeled, PretrainingConfig(), 0)
-  assert len(both) == 100
+  labeled = _examples(30, True)
+  unlabeled = _examples(70, False)
+  unlabeled.ids += 1000
+  pool = input_fn.Pool.from_examples(unlabeled)
+  both = pretraining.pretraining_images(labeled, pool, PretrainingConfig(), 0)
+  assert len(both) == 100 and sorted(_ids(both)) == list(range(30)) + list(range(1000, 1070))
+  # Mixed through every pass, not the labeled images after the pool.
+  assert min(_ids(both)[:50]) < 30
   pool_only = pretraining.pretraining_images(
-      labeled, unlabeled, PretrainingConfig(include_labeled_images=False), 0)
-  assert len(pool_only) == 70
-  sample = pretraining.pretraining_images(labeled, unlabeled, PretrainingConfig(max_images=40), 0)
-  assert len(sample) == 40 and len(set(sample.ids.tolist())) <= 40
+      labeled, pool, PretrainingConfig(include_labeled_images=False), 0)
+  assert len(pool_only) == 70 and sorted(_ids(pool_only)) == list(range(1000, 1070))
+  sample = pretraining.pretraining_images(labeled, pool, PretrainingConfig(max_images=40), 0)
+  assert len(sample) == 40 and len(set(_ids(sample))) == 40
+  assert _ids(sample) == _ids(sample)  # the same sample on every pass
 
 
 def test_empty_unlabeled_split_is_a_one_line_error():
   with pytest.raises(pretraining.PretrainingError, match="unlabeled split is empty"):
-    pretraining.pretraining_images(_examples(30, True), input_fn.Examples.empty(),
+    pretraining.pretraining_images(_examples(30, True),
+                                   input_fn.Pool.from_examples(input_fn.Examples.empty()),
                                    PretrainingConfig(), 0)
 
 
@@ -138,8 +149,9 @@ def test_missing_base_model_file_names_the_directory(tmp_path):
 
 
 def test_a_pretrained_method_without_a_base_model_is_refused():
+  labeled, pool = input_fn.in_memory(_examples(40, True))
   request = methods.TrainRequest(
-      examples=_examples(40, True), build_model=lambda: architectures.build(10, LSTM),
+      labeled=labeled, pool=pool, build_model=lambda: architectures.build(10, LSTM),
       training=TrainingConfig(epochs=0), settings=methods.settings("layerwise", {}),
       num_classes=10, log_dir="/tmp/fewlabels_test_methods", strategy=tf.distribute.get_strategy())
   with pytest.raises(methods.MethodError, match="'layerwise' needs pre-trained base model"):

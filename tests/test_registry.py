@@ -51,7 +51,7 @@ class _MajoritySettings:
 def _train_majority(request: methods.TrainRequest) -> methods.Trained:
   """A new method: the classifier's bias is set to the labeled split's class frequencies."""
   model = request.build_model()
-  labeled, _ = classifier.labeled_parts(request.examples, request.training)
+  labeled, _ = classifier.labeled_parts(request.labeled, request.training)
   counts = np.bincount(labeled.labels, minlength=request.num_classes) + 1
   bias = model.get_layer("probabilities")
   kernel, _ = bias.get_weights()
@@ -76,8 +76,9 @@ def test_a_new_method_is_one_spec_and_every_consumer_takes_it(tmp_path):
     labels = np.array([0] * 30 + [1] * 10 + [-1] * 20)
     examples = input_fn.Examples(rng.integers(0, 256, (60, 28, 28), dtype=np.uint8),
                                          labels, np.arange(60))
+    labeled, pool = input_fn.in_memory(examples)
     request = methods.TrainRequest(
-        examples=examples, build_model=lambda: architectures.build(2, ModelConfig(cnn_width=4)),
+        labeled=labeled, pool=pool, build_model=lambda: architectures.build(2, ModelConfig(cnn_width=4)),
         training=TrainingConfig(validation_fraction=0.0), settings=config.settings,
         num_classes=2, log_dir=str(tmp_path), strategy=tf.distribute.get_strategy())
     trained = methods.train("majority", request)

@@ -51,7 +51,7 @@ class _Fake:
   """Stands in for training: records what each round trained on; scripted accuracies."""
 
   def __init__(self, accuracies):
-    self.accuracies, self.trained_on = list(accuracies), []
+    self.accuracies, self.trained_on, self.windows = list(accuracies), [], []
 
   def train_round(self, labeled, number):
     self.trained_on.append(labeled)
@@ -60,19 +60,28 @@ class _Fake:
   def accuracy(self, model):
     return self.accuracies[model - 1]
 
-  @staticmethod
-  def predict(model, window):
+  def predict(self, model, window):
+    self.windows.append(window.ids)
     # Confidence grows with the id, class = id % 3: selection order is fully determined.
     probabilities = np.full((len(window), 3), 0.0)
     probabilities[np.arange(len(window)), window.ids % 3] = window.ids / 1e4
     return probabilities
 
 
+_ORDER = np.random.default_rng(0).permutation(600)  # the pool's refill order in these tests
+
+
+def _chunks(pool, size=37):
+  """The pool streamed in _ORDER, in chunks of a size that is no window's."""
+  for start in range(0, len(pool), size):
+    yield pool.subset(_ORDER[start:start + size])
+
+
 def _run(accuracies, **config):
   fake = _Fake(accuracies)
   labeled, pool = _examples(30, True), _examples(600, False, start=1000)
   outcome = self_training.run_rounds(
-      fake.train_round, fake.accuracy, fake.predict, labeled, pool,
+      fake.train_round, fake.accuracy, fake.predict, labeled, _chunks(pool), len(pool),
       SelfTrainingConfig(**config), num_classes=3, seed=0)
   return fake, outcome
 
@@ -95,10 +104,12 @@ def test_rounds_add_n_per_class_from_the_window_only_and_never_twice():
 
 
 def test_the_window_is_a_part_of_the_pool_refilled_in_order():
-  _, outcome = _run([0.5] * 2, window=50, min_pool=0, max_rounds=2)
-  order = np.random.default_rng(0).permutation(600)
-  window_ids = set((order[:50] + 1000).tolist())
-  assert set(outcome.added_ids[0].tolist()) <= window_ids
+  fake, outcome = _run([0.5] * 3, window=50, min_pool=0, max_rounds=3)
+  first = _ORDER[:50] + 1000
+  assert np.array_equal(fake.windows[0], first)
+  # The next window: the first one's images not picked, then the pool's next in order.
+  kept = first[~np.isin(first, outcome.added_ids[0])]
+  assert np.array_equal(fake.windows[1], np.concatenate([kept, _ORDER[50:53] + 1000]))
 
 
 def test_stops_when_the_pool_falls_below_min_pool():

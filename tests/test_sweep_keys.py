@@ -28,7 +28,7 @@ def _replace(config, section, **changes):
     lambda c: _replace(c, "data", dataset="doodles/demo"),
     lambda c: _replace(c, "data", test_split="holdout:10"),
     lambda c: _replace(c, "data", label_budget="7%"),
-    lambda c: _replace(c, "pretraining", epochs_per_stage=1),
+    lambda c: _replace(c, "pretraining", steps_per_stage=1),
     lambda c: _replace(c, "pretraining", pretext="denoise"),
     lambda c: _replace(c, "training", epochs=3),
     lambda c: _replace(c, "training", translate_pixels=0.0),

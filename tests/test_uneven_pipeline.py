@@ -33,7 +33,7 @@ def _folder_config(name, root, output, tfds_dir, method):
       data=config_lib.DataConfig(dataset="image_folder", tfds_data_dir=tfds_dir, manual_dir=root,
                                  label_budget="all"),
       model=TINY_MODEL, training=TRAINING,
-      pretraining=config_lib.PretrainingConfig(epochs_per_stage=1, batch_size=128),
+      pretraining=config_lib.PretrainingConfig(steps_per_stage=8, batch_size=128),
       evaluation=config_lib.EvaluationConfig(min_accuracy=0.0)), method)
 
 

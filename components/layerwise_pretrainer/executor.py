@@ -55,10 +55,10 @@ def run_pretraining(args: PretrainingArgs) -> Optional[Dict[str, Any]]:
   # Before any other TensorFlow work: a multi-worker strategy must configure the runtime first.
   strategy = distribution.create_strategy()
   tft_output = tft.TFTransformOutput(args.transform_output)
-  unlabeled = input_fn.load(args.unlabeled_files, tft_output, allow_empty=True)
+  _, pool = input_fn.read(args.unlabeled_files, tft_output)
   labeled = (input_fn.load(args.labeled_files, tft_output)
              if pretraining_config.include_labeled_images else input_fn.Examples.empty())
-  images = pretraining.pretraining_images(labeled, unlabeled, pretraining_config, args.seed)
+  images = pretraining.pretraining_images(labeled, pool, pretraining_config, args.seed)
   encoder, stages = pretraining.pretrain(images, model_config, pretraining_config, args.seed,
                                          os.path.join(args.model_dir, LOGS_DIR), strategy)
   if not export.is_chief(strategy):

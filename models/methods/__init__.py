@@ -41,7 +41,7 @@ class NoSettings:
 @dataclasses.dataclass
 class TrainRequest:
   """Everything a method trains from; the same on every worker of a multi-worker run."""
-  examples: input_fn.Examples  # the labeled split and, for pool methods, the unlabeled one
+  labeled: input_fn.Examples  # the labeled split, in memory (small by nature)
   build_model: Callable[[], tf.keras.Model]  # a fresh classifier in the strategy's scope (from
   # the pre-trained encoder for the methods that need one)
   training: config_lib.TrainingConfig
@@ -49,6 +49,8 @@ class TrainRequest:
   num_classes: int
   log_dir: str
   strategy: tf.distribute.Strategy
+  # The unlabeled pool as a stream (never held whole); empty for the methods that do not read it.
+  pool: input_fn.Pool
   # ids -> true labels of the pool, for diagnostics only (how right pseudo-labels were); None
   # when the pool has no true labels. Never used for a decision.
   true_labels: Optional[Callable[[np.ndarray], np.ndarray]] = None
@@ -127,13 +129,12 @@ def train(name: str, request: TrainRequest, has_encoder: bool = False) -> Traine
   if spec.needs_encoder != has_encoder:
     raise MethodError(f"method {name!r} {'needs' if spec.needs_encoder else 'takes no'} "
                       "pre-trained base model")
-  if spec.uses_unlabeled and len(input_fn.unlabeled_only(request.examples)) == 0:
+  if spec.uses_unlabeled and len(request.pool) == 0:
     raise MethodError(f"method {name!r} learns from the unlabeled split, which is empty: use a "
                       "label budget below 100% or the method 'supervised'")
   # "auto" is decided once, on the labels people gave: self-training's pseudo-labels do not
   # switch a round to balanced batches.
-  balanced = input_fn.balances_classes(request.training,
-                                       input_fn.labeled_only(request.examples).labels)
+  balanced = input_fn.balances_classes(request.training, request.labeled.labels)
   resolved = config_lib.BALANCED_BATCHES if balanced else config_lib.UNBALANCED
   request = dataclasses.replace(request, training=dataclasses.replace(
       request.training, class_balance=resolved))

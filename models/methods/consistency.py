@@ -14,11 +14,10 @@ def train(request: methods.TrainRequest) -> methods.Trained:
   import numpy as np  # TensorFlow below: see models/methods/__init__.py
 
   from models import classifier, consistency, input_fn, training_loop, weights
-  from sources import features
   settings: config_lib.ConsistencyConfig = request.settings
   training = request.training
-  labeled, validation = classifier.labeled_parts(request.examples, training)
-  pool = input_fn.unlabeled_only(request.examples)
+  labeled, validation = classifier.labeled_parts(request.labeled, training)
+  pool = request.pool
   model = request.build_model()
   from_reference = settings.warm_start and request.warm_start is not None
   if from_reference:
@@ -43,8 +42,6 @@ def train(request: methods.TrainRequest) -> methods.Trained:
   tolerance = (0.5 / math.sqrt(len(validation))
                if settings.prefer_later_epochs and validation is not None and len(validation)
                else 0.0)
-  truth = (np.asarray(request.true_labels(pool.ids)) if request.true_labels is not None
-           else np.full(len(pool), features.NO_LABEL))
   batch_size = training_loop.batch_size_for(training, len(labeled))
   balanced = input_fn.balances_classes(training, labeled.labels)
   with request.strategy.scope():
@@ -59,8 +56,9 @@ def train(request: methods.TrainRequest) -> methods.Trained:
       trainer, labeled, validation, dataclasses.replace(training, epochs=settings.epochs),
       "sparse_categorical_crossentropy", ["accuracy"], os.path.join(request.log_dir, "consistency"),
       request.strategy, stage="consistency training",
-      batches=input_fn.paired_batches(labeled, pool, truth, batch_size, settings.unlabeled_ratio,
-                                      training.seed, balanced),
+      batches=input_fn.paired_batches(labeled, pool, request.true_labels, batch_size,
+                                      settings.unlabeled_ratio, training.seed,
+                                      training.shuffle_buffer, balanced),
       steps_per_epoch=settings.steps_per_epoch, ema_momentum=settings.ema_momentum,
       keep_tolerance=tolerance, callbacks=[log, *request.callbacks])
   fitted["keep_tolerance"] = tolerance
@@ -75,7 +73,9 @@ def train(request: methods.TrainRequest) -> methods.Trained:
   if fitted["epochs"]:
     # The strategy's scope ended with the fit: the copy it makes holds plain variables.
     history["batch_norm_images"] = consistency.recalibrate_batch_norm(
-        model, pool.pixels, settings.batch_norm_images, training.seed)
+        model, pool.sample(settings.batch_norm_images, training.seed,
+                           training.shuffle_buffer).pixels,
+        settings.batch_norm_images, training.seed)
     if history["batch_norm_images"]:
       logging.info("consistency: batch-norm statistics recomputed on %d clean pool images",
                    history["batch_norm_images"])

@@ -9,8 +9,8 @@ from models import methods
 
 def train(request: methods.TrainRequest) -> methods.Trained:
   # TensorFlow: see models/methods/__init__.py
-  from models import classifier, input_fn, self_training, weights
-  labeled, validation = classifier.labeled_parts(request.examples, request.training)
+  from models import classifier, self_training, weights
+  labeled, validation = classifier.labeled_parts(request.labeled, request.training)
   histories = {}
 
   def train_round(round_labeled, number: int):
@@ -26,8 +26,10 @@ def train(request: methods.TrainRequest) -> methods.Trained:
 
   outcome = self_training.run_rounds(
       train_round, lambda model: classifier.accuracy(model, validation),
-      classifier.predict_probabilities, labeled, input_fn.unlabeled_only(request.examples),
-      request.settings, request.num_classes, request.training.seed)
+      classifier.predict_probabilities, labeled,
+      request.pool.chunks(request.settings.window, request.training.seed,
+                          request.training.shuffle_buffer),
+      len(request.pool), request.settings, request.num_classes, request.training.seed)
   if request.true_labels is not None:
     self_training.score_pseudo_labels(outcome, request.true_labels)
   history = dict(histories[outcome.best_round], self_training={

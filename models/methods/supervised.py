@@ -4,7 +4,7 @@ from models import methods
 
 def train(request: methods.TrainRequest) -> methods.Trained:
   from models import classifier, weights  # TensorFlow: see models/methods/__init__.py
-  train_part, validation = classifier.supervised_parts(request.examples, request.training)
+  train_part, validation = classifier.supervised_parts(request.labeled, request.training)
   model = request.build_model()
   initial = weights.fingerprints(model)  # shows whether training started from the encoder
   history = classifier.train_classifier(model, train_part, validation, request.training,

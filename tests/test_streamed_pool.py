@@ -1,0 +1,130 @@
+"""The Trainer does not hold the pool: its peak memory barely moves with the pool's size, and
+each worker of a multi-worker run takes its own part of every pool batch.
+
+Each pool trains consistency (the default's pool stage: the paired stream, the batch-norm
+sample) in a fresh process, from Transform-like files of random pixels (which GZIP cannot
+shrink), and reports its peak resident memory.
+"""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models import preprocessing
+
+pytestmark = pytest.mark.slow
+
+_READ = textwrap.dedent("""
+    import json, resource, sys
+    import tensorflow as tf
+    from models import architectures, config, distribution, input_fn, methods, preprocessing
+
+    class TransformOutput:
+      def transformed_feature_spec(self):
+        return {preprocessing.PIXELS_KEY: tf.io.FixedLenFeature([], tf.string),
+                preprocessing.LABEL_KEY: tf.io.FixedLenFeature([], tf.int64),
+                preprocessing.EXAMPLE_ID_KEY: tf.io.FixedLenFeature([], tf.int64)}
+""")
+_TRAIN = _READ + textwrap.dedent("""
+    labeled, pool = input_fn.read([sys.argv[1]], TransformOutput())
+    model = config.ModelConfig(architecture="cnn", cnn_width=4)
+    trained = methods.train("consistency", methods.TrainRequest(
+        labeled=labeled, pool=pool, build_model=lambda: architectures.build(3, model),
+        training=config.TrainingConfig(epochs=1, batch_size=32, min_steps_per_epoch=0),
+        settings=config.ConsistencyConfig(steps=30, steps_per_epoch=10),
+        num_classes=3, log_dir=sys.argv[2], strategy=tf.distribute.get_strategy()))
+    print(json.dumps({"pool": trained.history["pool"], "steps": trained.history["steps"],
+                      "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+""")
+
+
+def _feature(value):
+  if isinstance(value, bytes):
+    return tf.train.Feature(bytes_list=tf.train.BytesList(value=[value]))
+  return tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
+
+
+def _write_pool(directory, pool_size, labeled=300):
+  """Files of `labeled` labeled and `pool_size` unlabeled rows; returns their pattern."""
+  os.makedirs(directory)
+  rng = np.random.default_rng(pool_size)
+  per_file = 50_000
+  for start in range(0, labeled + pool_size, per_file):
+    ids = range(start, min(start + per_file, labeled + pool_size))
+    pixels = rng.integers(0, 256, (len(ids), 28 * 28), dtype=np.uint8)
+    with tf.io.TFRecordWriter(os.path.join(directory, f"part-{start}.gz"), "GZIP") as writer:
+      for row, i in zip(pixels, ids):
+        writer.write(tf.train.Example(features=tf.train.Features(feature={
+            preprocessing.PIXELS_KEY: _feature(row.tobytes()),
+            preprocessing.LABEL_KEY: _feature(i % 3 if i < labeled else -1),
+            preprocessing.EXAMPLE_ID_KEY: _feature(i)})).SerializeToString())
+  return os.path.join(directory, "part-*")
+
+
+def _train(tmp_path, pool_size):
+  pattern = _write_pool(str(tmp_path / f"pool_{pool_size}"), pool_size)
+  # Fewer malloc arenas: less of the peak depends on how threads happened to be scheduled.
+  out = subprocess.run([sys.executable, "-c", _TRAIN, pattern, str(tmp_path / f"logs_{pool_size}")],
+                       capture_output=True, text=True, timeout=600,
+                       env=dict(os.environ, MALLOC_ARENA_MAX="2"))
+  assert out.returncode == 0, out.stderr[-3000:]
+  return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_the_trainers_peak_memory_grows_far_less_than_the_pool(tmp_path):
+  small, large = _train(tmp_path, 20_000), _train(tmp_path, 400_000)
+  assert (small["pool"], large["pool"]) == (20_000, 400_000)
+  assert small["steps"] == large["steps"] == 30  # the same steps for a pool 20x the size
+  pool_mb = (400_000 - 20_000) * 28 * 28 / 2 ** 20  # 284 MB more pixels
+  # Held whole, the larger pool would cost at least its pixels again (and once more while
+  # being put together); streamed, the buffers are the same size for both (measured: +19 MB
+  # alone, +52 MB beside other tests, for +202 MB of pool).
+  assert large["peak_mb"] - small["peak_mb"] < 0.4 * pool_mb, (small, large)
+
+
+# Each worker prints, per step, the ids of the pool images it was handed (the pool side's
+# "truth" is the id itself here); the strategy distributes the stream as Keras's fit does.
+_SHARDS = _READ + textwrap.dedent("""
+    strategy = distribution.create_strategy()
+    labeled, pool = input_fn.read([sys.argv[1]], TransformOutput())
+    batches = input_fn.paired_batches(labeled, pool, lambda ids: ids, batch_size=16, ratio=3,
+                                      seed=0, shuffle_buffer=500)
+    if len(sys.argv) > 2:  # one process: the global batches themselves
+      steps = [truth.tolist() for _, (_, truth) in batches.take(4).as_numpy_iterator()]
+    else:
+      iterator = iter(strategy.experimental_distribute_dataset(batches))
+      steps = []
+      for _ in range(4):
+        (_, (_, truth)) = next(iterator)
+        steps.append([i for part in strategy.experimental_local_results(truth)
+                      for i in part.numpy().tolist()])
+    print(json.dumps(steps))
+""")
+
+
+def test_two_workers_take_disjoint_halves_of_every_pool_batch(tmp_path):
+  from pipeline import local_workers
+  pattern = _write_pool(str(tmp_path / "pool"), 2_000)
+  whole = subprocess.run([sys.executable, "-c", _SHARDS, pattern, "whole"], capture_output=True,
+                         text=True, timeout=300)
+  assert whole.returncode == 0, whole.stderr[-3000:]
+  global_batches = json.loads(whole.stdout.strip().splitlines()[-1])
+  addresses = [f"127.0.0.1:{port}" for port in local_workers.free_ports(2)]
+  workers = [subprocess.Popen(
+      [sys.executable, "-c", _SHARDS, pattern], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+      text=True, env=dict(os.environ, TF_CONFIG=json.dumps({
+          "cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}})))
+      for index in (0, 1)]
+  outputs = [worker.communicate(timeout=300) for worker in workers]
+  assert [w.returncode for w in workers] == [0, 0], [err[-2000:] for _, err in outputs]
+  first, second = (json.loads(out.strip().splitlines()[-1]) for out, _ in outputs)
+  for global_ids, ids_0, ids_1 in zip(global_batches, first, second):
+    assert len(ids_0) == len(ids_1) == 24  # 48 pool images a step, split 24 + 24
+    assert not set(ids_0) & set(ids_1)
+    assert sorted(ids_0 + ids_1) == sorted(global_ids)  # together, the one-worker batch
+    assert min(global_ids) >= 300  # pool images only, never a labeled one
