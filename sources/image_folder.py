@@ -24,6 +24,7 @@ from sources import drawing_image
 from sources import features
 from sources import image_builder
 from sources import image_files
+from sources import split_order
 from sources.errors import DataSourceError
 
 NAME = image_files.NAME
@@ -125,7 +126,7 @@ def skipped_images(builder: tfds.core.DatasetBuilder) -> Tuple[str, ...]:
 
 def paths_by_id(builder: tfds.core.DatasetBuilder, split: str = "train") -> np.ndarray:
   """The file of every example id (its index in `split`), relative to the folder."""
-  ds = builder.as_dataset(split=split, shuffle_files=False,
-                          decoders={features.IMAGE_KEY: tfds.decode.SkipDecoding()})
+  ds = split_order.read(builder, split,
+                        decoders={features.IMAGE_KEY: tfds.decode.SkipDecoding()})
   return np.array([p.decode("utf-8", "surrogateescape")
                    for p in tfds.as_numpy(ds.map(lambda ex: ex[PATH_KEY]))], dtype=object)

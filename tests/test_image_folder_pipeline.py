@@ -21,6 +21,7 @@ from pipeline import pipeline as pipeline_lib
 from pipeline import predict
 from sources import drawing_image
 from sources import image_folder
+from sources import split_order
 from sources import tfds_source
 from tests import image_folder_data
 from tests.conftest import with_method
@@ -50,7 +51,7 @@ def run(tmp_path_factory, tfds_dir):
 def _source_pixels(run, split):
   """{path relative to the folder: the pixels the source stored}."""
   pixels = {}
-  for example in run["builder"].as_dataset(split=split, shuffle_files=False):
+  for example in split_order.read(run["builder"], split):
     path = example[image_folder.PATH_KEY].numpy().decode("utf-8")
     pixels[path] = example["image"].numpy()[..., 0]
   return pixels

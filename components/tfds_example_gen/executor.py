@@ -25,6 +25,7 @@ from sources import extra_labels
 from sources.errors import DataSourceError
 from sources import features
 from sources import image_folder
+from sources import split_order
 from sources import tfds_source
 
 # Images per Beam work item: small enough to spread, large enough to amortise opening TFDS.
@@ -51,8 +52,8 @@ class _ReadShard(beam.DoFn):
     plan = self._plan
     roles = plan.train_roles if train else plan.test_roles
     # Batched reads: TFDS's per-example iteration costs more than building the examples.
-    ds = self._builder.as_dataset(split=f"{split}[{start}:{stop}]", shuffle_files=False,
-                                  as_supervised=True, batch_size=_READ_BATCH)
+    ds = split_order.read(self._builder, f"{split}[{start}:{stop}]", as_supervised=True,
+                          batch_size=_READ_BATCH)
     index = start
     for images, labels in tfds.as_numpy(ds):
       for image, label in zip(images, labels):

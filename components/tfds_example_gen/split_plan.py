@@ -16,6 +16,7 @@ from components.tfds_example_gen import label_budget
 from components.tfds_example_gen import spec
 from sources import extra_labels as extra_labels_lib
 from sources import features
+from sources import split_order
 from sources import tfds_source
 from sources.errors import DataSourceError
 
@@ -76,8 +77,7 @@ def budget_count(pool_labels: np.ndarray, budget_text: str, class_names: Sequenc
 def read_labels(builder: tfds.core.DatasetBuilder, split: str) -> np.ndarray:
   """All labels of a split in file order, without decoding the images."""
   image_key, label_key = builder.info.supervised_keys
-  ds = builder.as_dataset(split=split, shuffle_files=False,
-                          decoders={image_key: tfds.decode.SkipDecoding()})
+  ds = split_order.read(builder, split, decoders={image_key: tfds.decode.SkipDecoding()})
   ds = ds.map(lambda ex: ex[label_key]).batch(_LABEL_READ_BATCH)
   return np.concatenate([batch for batch in tfds.as_numpy(ds)] or [np.zeros(0, np.int64)])
 
