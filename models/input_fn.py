@@ -114,6 +114,9 @@ class Pool:
   def records(self) -> tf.data.Dataset:
     return self._records()
 
+  def _buffer(self, buffer: int) -> int:
+    return min(buffer, max(len(self), 1))  # no larger than the pool: no memory for nothing
+
   def with_images(self, examples: Examples, seed: int) -> "Pool":
     """This pool and `examples`' images (labels dropped), randomly interleaved by their sizes
     in a seeded order."""
@@ -131,18 +134,18 @@ class Pool:
     buffer is smaller than the pool; ExampleGen writes the pool in a shuffled order)."""
     if count >= len(self):
       return self
-    return Pool(lambda: self.records().shuffle(buffer, seed=seed, reshuffle_each_iteration=False)
-                .take(count), count)
+    return Pool(lambda: self.records().shuffle(self._buffer(buffer), seed=seed,
+                                               reshuffle_each_iteration=False).take(count), count)
 
   def shuffled(self, seed: int, buffer: int) -> tf.data.Dataset:
     """Endless (pixels, id), reshuffled through a bounded buffer on every pass."""
-    return self.records().shuffle(min(buffer, max(len(self), 1)), seed=seed,
+    return self.records().shuffle(self._buffer(buffer), seed=seed,
                                   reshuffle_each_iteration=True).repeat()
 
   def chunks(self, size: int, seed: int, buffer: int) -> Iterator[Examples]:
     """One pass in a seeded shuffled order, as Examples of up to `size` images (labels
     NO_LABEL)."""
-    ds = self.records().shuffle(min(buffer, max(len(self), 1)), seed=seed).batch(size)
+    ds = self.records().shuffle(self._buffer(buffer), seed=seed).batch(size)
     for pixels, ids in ds.as_numpy_iterator():
       yield Examples(pixels, np.full(len(ids), features.NO_LABEL, np.int64), ids)
 
@@ -150,10 +153,6 @@ class Pool:
     """Up to `count` images in memory (sampled)."""
     taken = [chunk for chunk in self.sampled(count, seed, buffer).chunks(4096, seed, 1)]
     return concatenate(taken) if taken else Examples.empty()
-
-
-def _count(ds: tf.data.Dataset) -> int:
-  return int(ds.reduce(np.int64(0), lambda n, _: n + 1))
 
 
 def read(file_patterns: List[str], tft_output: tft.TFTransformOutput) -> Tuple[Examples, Pool]:

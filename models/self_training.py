@@ -82,7 +82,7 @@ def run_rounds(train_round: Callable[[input_fn.Examples, int], tf.keras.Model],
                accuracy: Callable[[tf.keras.Model], float],
                predict: Callable[[tf.keras.Model, input_fn.Examples], np.ndarray],
                labeled: input_fn.Examples, pool: Iterator[input_fn.Examples], pool_size: int,
-               config: config_lib.SelfTrainingConfig, num_classes: int, seed: int) -> Outcome:
+               config: config_lib.SelfTrainingConfig, num_classes: int) -> Outcome:
   """Self-training over a pool of `pool_size` images that `pool` yields in its refill order
   (chunks of any size); only the current window is held. train_round(examples, round)
   returns a model trained on them."""

@@ -82,7 +82,7 @@ def _run(accuracies, **config):
   labeled, pool = _examples(30, True), _examples(600, False, start=1000)
   outcome = self_training.run_rounds(
       fake.train_round, fake.accuracy, fake.predict, labeled, _chunks(pool), len(pool),
-      SelfTrainingConfig(**config), num_classes=3, seed=0)
+      SelfTrainingConfig(**config), num_classes=3)
   return fake, outcome
 
 

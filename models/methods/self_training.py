@@ -29,7 +29,7 @@ def train(request: methods.TrainRequest) -> methods.Trained:
       classifier.predict_probabilities, labeled,
       request.pool.chunks(request.settings.window, request.training.seed,
                           request.training.shuffle_buffer),
-      len(request.pool), request.settings, request.num_classes, request.training.seed)
+      len(request.pool), request.settings, request.num_classes)
   if request.true_labels is not None:
     self_training.score_pseudo_labels(outcome, request.true_labels)
   history = dict(histories[outcome.best_round], self_training={
