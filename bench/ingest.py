@@ -15,6 +15,11 @@ method and its supervised reference, `fewlabels run`'s pipeline): the research s
   python bench/ingest.py [--quickdraw-dir ../shared/data/quickdraw] [--per-class 72500]
                          [--work-dir bench_output/ingest] [--beam-arg=--direct_num_workers=2 ...]
   python bench/ingest.py --whole-pipeline --labels 5833
+  python bench/ingest.py --workers 1 2 --set steps=600   # after --whole-pipeline, same --work-dir
+With `--workers`, no pipeline runs: `fewlabels workers --job trainer` trains on the last
+whole-pipeline run in --work-dir with each number of local workers in turn (`--set` its
+settings), and the peak memory of each worker process, TensorFlow's fixed cost (a process that
+only imports the Trainer's code) and the consistency steps per second of the chief are printed.
 Accuracy on repeated rows means little (the test rows repeat training rows' drawings).
 Quick, Draw! data: Google, CC BY 4.0.
 """
@@ -22,11 +27,13 @@ import argparse
 import dataclasses
 import logging
 import os
+import re
 import resource
 import shutil
 import subprocess
 import sys
 import time
+from typing import Optional
 
 import pipeline
 
@@ -46,6 +53,8 @@ def parse_args():
                       help="with --whole-pipeline: a setting, as `fewlabels run --set`")
   parser.add_argument("--whole-pipeline", action="store_true",
                       help="train, evaluate and push too (the default method and its reference)")
+  parser.add_argument("--workers", type=int, nargs="+", default=None, metavar="N",
+                      help="train on N local workers after a --whole-pipeline run (see above)")
   parser.add_argument("--data-stage-only", action="store_true",
                       help="(internal) run the pipeline in this process, on data already prepared")
   return parser.parse_args()
@@ -60,7 +69,6 @@ from tfx import v1 as tfx  # noqa: E402
 from tfx.orchestration import metadata  # noqa: E402
 
 import measure  # noqa: E402  (bench/measure.py)
-from pipeline import cli  # noqa: E402
 from pipeline import config as config_lib  # noqa: E402
 from pipeline import pipeline as pipeline_lib  # noqa: E402
 from pipeline import run_results  # noqa: E402
@@ -86,7 +94,7 @@ def write_repeated_class_files(source_dir: str, target_dir: str, per_class: int)
 
 def _config(args, source):
   base = config_lib.PipelineConfig()
-  return cli.apply_sets(dataclasses.replace(
+  return config_lib.apply_sets(dataclasses.replace(
       base, name="fewlabels-ingest", output_dir=os.path.join(os.path.abspath(args.work_dir),
                                                              "pipeline"),
       data=config_lib.DataConfig(dataset=source.dataset, tfds_data_dir=source.data_dir,
@@ -118,6 +126,8 @@ def main(args) -> None:
     logging.getLogger(chatty).setLevel(logging.WARNING)
   if args.data_stage_only:
     return data_stage(args)
+  if args.workers:
+    return workers_stage(args)
   if not os.path.isdir(args.quickdraw_dir):
     sys.exit(f"ingest: Quick, Draw! files not found at {args.quickdraw_dir}")
   work = os.path.abspath(args.work_dir)
@@ -183,6 +193,61 @@ def main(args) -> None:
     print("\n" + run_results.format_summary(run_results.summarize(config.metadata_path,
                                                                    config.name)))
   print(f"outputs under {work} (delete when done)")
+
+
+_STEPS_LINE = re.compile(r"\[worker 0\] .*consistency training: .* (\d+) steps/epoch")
+_EPOCH_LINE = re.compile(r"\[worker 0\] .*consistency training: epoch (\d+)/\d+ .*\((\d+) s elapsed")
+
+
+def consistency_steps_per_second(log_text: str) -> Optional[float]:
+  """The chief's steady consistency step rate, from its progress lines: epochs after the first
+  (which holds tracing and the input's start) over the seconds they took."""
+  steps = _STEPS_LINE.findall(log_text)
+  epochs = [(int(number), float(seconds)) for number, seconds in _EPOCH_LINE.findall(log_text)]
+  if not steps or len(epochs) < 2:
+    return None
+  (first, first_seconds), (last, last_seconds) = epochs[0], epochs[-1]
+  return int(steps[-1]) * (last - first) / max(last_seconds - first_seconds, 1e-9)
+
+
+def workers_stage(args) -> None:
+  """`fewlabels workers --job trainer` on 1, 2, ... local workers over the last pipeline run."""
+  output = os.path.join(os.path.abspath(args.work_dir), "pipeline")
+  if not os.path.isfile(os.path.join(output, "metadata.sqlite")):
+    sys.exit(f"ingest: no pipeline run in {output}: run with --whole-pipeline first")
+  fixed = subprocess.run(  # TensorFlow's and the Trainer code's own cost, before any data
+      [sys.executable, "-c", "import resource, models.run_fn; "
+       "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"],
+      capture_output=True, text=True, check=True)
+  fixed_gib = int(fixed.stdout.split()[-1]) / 2**20
+  rows = []
+  for count in args.workers:
+    log_path = os.path.join(os.path.abspath(args.work_dir), f"workers_{count}.log")
+    command = [sys.executable, "-m", "pipeline.cli", "workers", "--job", "trainer", "--output",
+               output, "--name", "fewlabels-ingest", "--num-workers", str(count), "--verbose"]
+    command += [f"--set={item}" for item in args.set]
+    logging.info("%s workers: %s (log %s)", count, " ".join(command), log_path)
+    shutil.rmtree(os.path.join(output, "workers"), ignore_errors=True)  # no resume from before
+    started = time.monotonic()
+    with open(log_path, "w") as log:
+      launcher = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+      peaks = measure.peak_memory_of_children(launcher)
+    seconds = time.monotonic() - started
+    if launcher.returncode:
+      sys.exit(f"ingest: {count} workers failed (exit status {launcher.returncode}); see {log_path}")
+    with open(log_path) as log:
+      rate = consistency_steps_per_second(log.read())
+    rows.append((count, seconds, [peaks[pid] / 2**30 for pid in sorted(peaks)], rate))
+  print(f"\nmachine: {measure.machine()}")
+  print(f"fewlabels workers --job trainer --set {' '.join(args.set) or '(none)'}; TensorFlow's "
+        f"fixed cost (a process importing the Trainer's code): {fixed_gib:.2f} GiB\n")
+  print("| workers | wall s | peak RSS per worker process | beyond the fixed cost | "
+        "consistency steps/s (global, chief) |")
+  print("|---|---|---|---|---|")
+  for count, seconds, gib, rate in rows:
+    print(f"| {count} | {seconds:.0f} | {', '.join(f'{g:.2f} GiB' for g in gib)} | "
+          f"{', '.join(f'{g - fixed_gib:.2f} GiB' for g in gib)} | "
+          f"{f'{rate:.2f}' if rate else '-'} |")
 
 
 _MODEL_STAGE = (pipeline_lib.PRETRAINER, pipeline_lib.REFERENCE_TRAINER, pipeline_lib.TRAINER,

@@ -58,13 +58,40 @@ def sample_memory(child: subprocess.Popen, every: float = 0.25) -> List[Tuple[fl
   each component is the largest sample inside its execution's times in ml-metadata."""
   samples = []
   while child.poll() is None:
-    try:
-      with open(f"/proc/{child.pid}/statm") as f:
-        samples.append((time.time(), int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")))
-    except (OSError, IndexError, ValueError):
-      pass  # exiting
+    rss = _resident_bytes(child.pid)
+    if rss is not None:
+      samples.append((time.time(), rss))
     time.sleep(every)
   return samples
+
+
+def _resident_bytes(pid: int) -> Optional[int]:
+  try:
+    with open(f"/proc/{pid}/statm") as f:
+      return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+  except (OSError, IndexError, ValueError):
+    return None  # exiting
+
+
+def _children(pid: int) -> List[int]:
+  try:
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+      return [int(child) for child in f.read().split()]
+  except OSError:
+    return []
+
+
+def peak_memory_of_children(parent: subprocess.Popen, every: float = 0.5) -> Dict[int, int]:
+  """Peak resident bytes of each direct child of `parent` (worker processes, say), by pid,
+  sampled every `every` seconds until `parent` exits."""
+  peaks: Dict[int, int] = {}
+  while parent.poll() is None:
+    for pid in _children(parent.pid):
+      rss = _resident_bytes(pid)
+      if rss is not None:
+        peaks[pid] = max(peaks.get(pid, 0), rss)
+    time.sleep(every)
+  return peaks
 
 
 RESULTS = pathlib.Path(__file__).resolve().parent.parent / "docs" / "results"

@@ -18,7 +18,6 @@ from typing import Iterator, List, Optional
 
 from components.tfds_example_gen.label_budget import BudgetError
 from models import architectures
-from models import config as model_config
 from models import methods
 from pipeline import config as config_lib
 from pipeline import console as console_lib
@@ -163,34 +162,6 @@ def _beam_args(args) -> tuple:
   return (f"--runner={args.beam_runner}",) + tuple(args.beam_arg)
 
 
-_SECTIONS = ("model", "training", "pretraining", "evaluation")
-
-
-def apply_sets(config: config_lib.PipelineConfig, items: List[str]) -> config_lib.PipelineConfig:
-  """`--set` values: SECTION.FIELD=VALUE into that config section, FIELD=VALUE into the
-  method's own settings; each value parsed as its field's type."""
-  method_settings = dict(config.method_settings)
-  sections = {}
-  for item in items:
-    key, equals, text = item.partition("=")
-    if not equals:
-      raise config_lib.ConfigError(f"--set {item!r} must be [SECTION.]FIELD=VALUE")
-    section, dot, field = key.rpartition(".")
-    if not dot:
-      settings_class = config.method_spec.settings
-      method_settings[field] = model_config.parse_value(settings_class, field, text,
-                                                        f"method {config.method!r}")
-      continue
-    if section not in _SECTIONS:
-      raise config_lib.ConfigError(f"--set {item!r}: section {section!r} must be one of "
-                                   f"{', '.join(_SECTIONS)}")
-    current = sections.get(section, getattr(config, section))
-    sections[section] = dataclasses.replace(current, **{field: model_config.parse_value(
-        type(current), field, text, section)})
-  return dataclasses.replace(config, method_settings=tuple(sorted(method_settings.items())),
-                             **sections)
-
-
 def config_from_args(args, output_dir: str, **overrides) -> config_lib.PipelineConfig:
   base = config_lib.PipelineConfig()
   config = dataclasses.replace(
@@ -224,7 +195,7 @@ def config_from_args(args, output_dir: str, **overrides) -> config_lib.PipelineC
       reference=args.reference,
       beam_pipeline_args=_beam_args(args),
       **overrides)
-  return apply_sets(config, args.set)
+  return config_lib.apply_sets(config, args.set)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -333,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
   workers.add_argument("--num-workers", type=_positive_int, default=2, help="(default: %(default)s)")
   workers.add_argument("--epochs", type=int, default=None,
                        help="override the run's training epochs (pretrainer: epochs per stage)")
+  workers.add_argument("--set", action="append", default=[], metavar="[SECTION.]FIELD=VALUE",
+                       help="override a setting of the run, as `fewlabels run --set` (e.g. "
+                            "steps=600, training.batch_size=64, pretraining.steps_per_stage=140); repeatable")
   workers.add_argument("--join-timeout", type=float, default=300.0,
                        help="seconds for every worker to start training (default: %(default)s)")
   workers.add_argument("--fail-after-epoch", type=_positive_int, default=None,
@@ -461,7 +435,7 @@ def _workers(args, state: dict) -> None:
   with console_lib.session(output, args.verbose) as console:
     state["console"] = console
     from pipeline import local_workers
-    job_args = local_workers.job_inputs(args.job, output, args.name, args.epochs)
+    job_args = local_workers.job_inputs(args.job, output, args.name, args.epochs, args.set)
     exported = local_workers.launch(args.job, job_args, args.num_workers, args.join_timeout,
                                     args.fail_after_epoch)
     what = "model exported" if args.job == config_lib.TRAINER_JOB else "encoder written"

@@ -8,13 +8,13 @@ Defaults run on a laptop in minutes. The research method's full scale (METHOD.md
 """
 import dataclasses
 import os
-from typing import TYPE_CHECKING, Any, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from components.tfds_example_gen import label_budget
 from models import architectures
 from models import methods
 from models.config import (AUTO, ConfigError, ModelConfig, PretrainingConfig, TrainingConfig,
-                           require as _require, to_dict)
+                           parse_value, require as _require, to_dict)
 
 if TYPE_CHECKING:
   from sources import tfds_source
@@ -233,3 +233,30 @@ class PipelineConfig:
   @property
   def serving_dir(self) -> str:
     return os.path.join(self.output_dir, "serving_model")
+
+
+_SECTIONS = ("model", "training", "pretraining", "evaluation")
+
+
+def apply_sets(config: "PipelineConfig", items: List[str]) -> "PipelineConfig":
+  """`--set` values: SECTION.FIELD=VALUE into that config section, FIELD=VALUE into the
+  method's own settings; each value parsed as its field's type."""
+  method_settings = dict(config.method_settings)
+  sections = {}
+  for item in items:
+    key, equals, text = item.partition("=")
+    if not equals:
+      raise ConfigError(f"--set {item!r} must be [SECTION.]FIELD=VALUE")
+    section, dot, field = key.rpartition(".")
+    if not dot:
+      settings_class = config.method_spec.settings
+      method_settings[field] = parse_value(settings_class, field, text, f"method {config.method!r}")
+      continue
+    if section not in _SECTIONS:
+      raise ConfigError(f"--set {item!r}: section {section!r} must be one of "
+                        f"{', '.join(_SECTIONS)}")
+    current = sections.get(section, getattr(config, section))
+    sections[section] = dataclasses.replace(current, **{field: parse_value(
+        type(current), field, text, section)})
+  return dataclasses.replace(config, method_settings=tuple(sorted(method_settings.items())),
+                             **sections)

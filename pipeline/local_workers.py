@@ -16,16 +16,18 @@ import subprocess
 import sys
 import threading
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 from tfx.utils import path_utils
 
 from components.layerwise_pretrainer import executor as pretrainer_executor
 from components.tfds_example_gen import spec as example_gen_spec
-from models import config as config_lib
+from models import config as model_config
 from models import methods
 from models import pretexts
 from models import distribution
+from models import run_fn as run_fn_lib
+from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
 from pipeline import worker_process
@@ -72,12 +74,30 @@ def workers_encoder_dir(output_dir: str) -> str:
   return path_utils.serving_model_dir(_job_dir(output_dir, PRETRAINER))
 
 
-def trainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int]) -> Dict:
-  """FnArgs fields for run_fn from the last run's Transform output and Trainer settings; the
-  base model is the encoder pre-trained on workers when there is one, else the run's."""
+def _trainer_settings(custom_config: Dict, sets: Sequence[str]) -> Dict:
+  """The run's Trainer settings with `--set` values applied, as `fewlabels run --set` would."""
+  config = config_lib.apply_sets(config_lib.PipelineConfig(
+      method=custom_config[run_fn_lib.METHOD_KEY],
+      method_settings=tuple(sorted(custom_config[run_fn_lib.METHOD_SETTINGS_KEY].items())),
+      model=model_config.from_dict(model_config.ModelConfig,
+                                   custom_config[run_fn_lib.MODEL_CONFIG_KEY], "model"),
+      training=model_config.from_dict(model_config.TrainingConfig,
+                                      custom_config[run_fn_lib.TRAINING_CONFIG_KEY], "training")),
+      list(sets))
+  return {**custom_config,
+          run_fn_lib.METHOD_SETTINGS_KEY: model_config.to_dict(config.settings),
+          run_fn_lib.MODEL_CONFIG_KEY: model_config.to_dict(config.model),
+          run_fn_lib.TRAINING_CONFIG_KEY: model_config.to_dict(config.training)}
+
+
+def trainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int],
+                   sets: Sequence[str] = ()) -> Dict:
+  """FnArgs fields for run_fn from the last run's Transform output and Trainer settings (with
+  `sets` applied); the base model is the encoder pre-trained on workers when there is one, else
+  the run's."""
   runs = _last_run(output_dir, pipeline_name)
   transform, trainer = runs[pipeline_lib.TRANSFORM], runs[pipeline_lib.TRAINER]
-  custom_config = json.loads(trainer.properties["custom_config"])
+  custom_config = _trainer_settings(json.loads(trainer.properties["custom_config"]), sets)
   if epochs is not None:
     custom_config["training"]["epochs"] = epochs
   splits = [example_gen_spec.LABELED_SPLIT]
@@ -106,18 +126,23 @@ def trainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int]) -
   }
 
 
-def pretrainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int]) -> Dict:
-  """PretrainingArgs fields from the last run's Transform output and pre-training settings."""
+def pretrainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int],
+                      sets: Sequence[str] = ()) -> Dict:
+  """PretrainingArgs fields from the last run's Transform output and pre-training settings
+  (with `sets`, `pretraining.FIELD=VALUE`, applied)."""
   runs = _last_run(output_dir, pipeline_name)
   if pipeline_lib.PRETRAINER not in runs:
     raise WorkerError(f"the last run of {pipeline_name!r} in {output_dir} has no pre-training: "
                       "run it with a method that starts from a pre-trained encoder first ("
                       f"{', '.join(n for n in methods.names() if methods.get(n).needs_encoder)})")
   transform, pretrainer = runs[pipeline_lib.TRANSFORM], runs[pipeline_lib.PRETRAINER]
-  pretraining_config = json.loads(pretrainer.properties[pretrainer_executor.PRETRAINING_CONFIG_KEY])
+  pretraining = config_lib.apply_sets(config_lib.PipelineConfig(pretraining=model_config.from_dict(
+      model_config.PretrainingConfig,
+      json.loads(pretrainer.properties[pretrainer_executor.PRETRAINING_CONFIG_KEY]),
+      "pretraining")), list(sets)).pretraining
+  pretraining_config = model_config.to_dict(pretraining)
   if epochs is not None:
-    pretraining_config["steps_per_stage"] = epochs * config_lib.PretrainingConfig(
-        **pretraining_config).epoch_steps
+    pretraining_config["steps_per_stage"] = epochs * pretraining.epoch_steps
   return dataclasses.asdict(pretrainer_executor.PretrainingArgs(
       labeled_files=_split_files(transform, example_gen_spec.LABELED_SPLIT),
       unlabeled_files=_split_files(transform, example_gen_spec.UNLABELED_SPLIT),
@@ -128,9 +153,10 @@ def pretrainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int]
       seed=int(pretrainer.properties[pretrainer_executor.SEED_KEY])))
 
 
-def job_inputs(job: str, output_dir: str, pipeline_name: str, epochs: Optional[int]) -> Dict:
+def job_inputs(job: str, output_dir: str, pipeline_name: str, epochs: Optional[int],
+               sets: Sequence[str] = ()) -> Dict:
   return {TRAINER: trainer_inputs, PRETRAINER: pretrainer_inputs}[job](
-      output_dir, pipeline_name, epochs)
+      output_dir, pipeline_name, epochs, sets)
 
 
 def _result_dir(job: str, job_args: Dict) -> str:

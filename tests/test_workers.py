@@ -14,6 +14,7 @@ import tensorflow as tf
 from components.layerwise_pretrainer import executor as pretrainer_executor
 from models import pretexts
 from models import weights
+from models import config as config_lib
 from models import distribution
 from pipeline import local_workers
 
@@ -94,11 +95,14 @@ def test_two_workers_train_the_consistency_method_together(pair_runs, pairs_outp
                                                           caplog):
   del pair_runs  # the last of these runs trained the CNN by consistency: its settings and data
   caplog.set_level(logging.INFO)
-  job_args = local_workers.trainer_inputs(pairs_output, tiny_config.name, epochs=1)
+  # With the per-class thresholds (their statistics all-reduced) and mixed bfloat16 too, set
+  # as `fewlabels workers --set` sets them.
+  job_args = local_workers.trainer_inputs(
+      pairs_output, tiny_config.name, epochs=1,
+      sets=["adaptive_threshold=true", "training.precision=mixed_bfloat16"])
   assert job_args["custom_config"]["method"] == "consistency"
-  # With the per-class thresholds (their statistics all-reduced) and mixed bfloat16 too.
-  job_args["custom_config"]["method_settings"]["adaptive_threshold"] = True
-  job_args["custom_config"]["training"]["precision"] = "mixed_bfloat16"
+  with pytest.raises(config_lib.ConfigError, match="method 'consistency' has no setting 'mu'"):
+    local_workers.trainer_inputs(pairs_output, tiny_config.name, epochs=1, sets=["mu=3"])
   exported = local_workers.launch(local_workers.TRAINER, job_args, num_workers=2)
   for index in (0, 1):
     lines = _worker_lines(caplog, index)
