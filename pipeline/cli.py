@@ -306,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="override the run's training epochs (pretrainer: epochs per stage)")
   workers.add_argument("--set", action="append", default=[], metavar="[SECTION.]FIELD=VALUE",
                        help="override a setting of the run, as `fewlabels run --set` (e.g. "
-                            "steps=600, training.batch_size=64, pretraining.steps_per_stage=140); repeatable")
+                            "steps=600, training.batch_size=64, pretraining.steps_per_stage=140); "
+                            "repeatable")
   workers.add_argument("--join-timeout", type=float, default=300.0,
                        help="seconds for every worker to start training (default: %(default)s)")
   workers.add_argument("--fail-after-epoch", type=_positive_int, default=None,
