@@ -49,8 +49,10 @@ def parse_args():
   parser.add_argument("--labels", default="16.67%")
   parser.add_argument("--work-dir", default="bench_output/ingest")
   parser.add_argument("--beam-arg", action="append", default=[])
-  parser.add_argument("--set", nargs="*", default=[], metavar="[SECTION.]FIELD=VALUE",
-                      help="with --whole-pipeline: a setting, as `fewlabels run --set`")
+  parser.add_argument("--set", action="extend", nargs="+", default=[],
+                      metavar="[SECTION.]FIELD=VALUE",
+                      help="with --whole-pipeline or --workers: settings, as `fewlabels run --set` "
+                           "(repeatable)")
   parser.add_argument("--whole-pipeline", action="store_true",
                       help="train, evaluate and push too (the default method and its reference)")
   parser.add_argument("--workers", type=int, nargs="+", default=None, metavar="N",

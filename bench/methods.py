@@ -73,7 +73,8 @@ def parse_args():
   parser.add_argument("--epochs", type=int, default=40)
   parser.add_argument("--pretrain-steps", type=int,
                       default=config_lib.PretrainingConfig().steps_per_stage)
-  parser.add_argument("--set", nargs="*", default=[], metavar="METHOD.FIELD=VALUE",
+  parser.add_argument("--set", action="extend", nargs="+", default=[],
+                      metavar="METHOD.FIELD=VALUE",
                       help="a method setting, e.g. consistency.threshold=0.9, or a training "
                            "one, e.g. training.class_balance=batches (recorded per row)")
   parser.add_argument("--reference-warm-start", action="store_true",

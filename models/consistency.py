@@ -222,11 +222,12 @@ class ConsistencyModel(tf.keras.Model):
     return thresholds
 
   def test_step(self, data):
-    pixels, labels = data
+    pixels, labels, weights = tf.keras.utils.unpack_x_y_sample_weight(data)
     probabilities = self.classifier(pixels, training=False)
-    self.loss_tracker.update_state(tf.reduce_mean(
-        tf.keras.losses.sparse_categorical_crossentropy(labels, probabilities)))
-    self.compiled_metrics.update_state(labels, probabilities)
+    # Per image and weighted: the blank images filling a last batch (evaluation_batches) weigh 0.
+    self.loss_tracker.update_state(
+        tf.keras.losses.sparse_categorical_crossentropy(labels, probabilities), weights)
+    self.compiled_metrics.update_state(labels, probabilities, weights)
     logs = {m.name: m.result() for m in self.compiled_metrics.metrics}
     logs["loss"] = self.loss_tracker.result()
     return logs

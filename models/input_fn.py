@@ -9,6 +9,7 @@ does not grow with it; what a method keeps of it (a batch-norm sample, a self-tr
 is bounded by a setting.
 """
 import dataclasses
+import logging
 from typing import Callable, Iterator, List, Optional, Tuple
 
 import numpy as np
@@ -25,13 +26,18 @@ Targets = Callable[[tf.Tensor], Tuple[tf.Tensor, tf.Tensor]]
 _PARSE_BATCH = 1024  # parsing many records per call costs far less than one at a time
 _VALIDATION_BUCKETS = 10_000
 _HASH_MULTIPLIER = 2_654_435_761  # Knuth's multiplicative hash: ids spread over the buckets
+FILE_INDEX_KEY = "file_index"
 
 
-# A worker of a multi-worker run takes its share of each global batch: the labeled batches come
-# from memory (no files to shard by) and every pool batch is paired with one of them.
+# A worker of a multi-worker run takes its share of each global batch of labeled images: they
+# come from memory, with no files to shard by.
 _DATA_SHARDED = tf.data.Options()
 _DATA_SHARDED.experimental_distribute.auto_shard_policy = (
     tf.data.experimental.AutoShardPolicy.DATA)
+
+# What one worker reads, given which worker it is of how many replicas: Keras's fit calls it once
+# on each worker (DatasetCreator); on one replica, with the default context.
+Batches = Callable[[tf.distribute.InputContext], tf.data.Dataset]
 
 
 @dataclasses.dataclass
@@ -67,13 +73,15 @@ def _parse(records: tf.Tensor, spec: dict) -> dict:
 
 
 def parsed_batches(file_patterns: List[str], tft_output: tft.TFTransformOutput) -> tf.data.Dataset:
-  """Batches of parsed transformed examples (pixels decoded), streamed from the files in order."""
+  """Batches of parsed transformed examples (pixels decoded), streamed from the files in order;
+  each batch's FILE_INDEX_KEY is the index of its file among the sorted matches."""
   files = _files(file_patterns)
   spec = tft_output.transformed_feature_spec()
-  ds = tf.data.Dataset.from_tensor_slices(files).interleave(
-      lambda f: tf.data.TFRecordDataset(f, compression_type="GZIP").batch(_PARSE_BATCH),
+  ds = tf.data.Dataset.from_tensor_slices((tf.range(len(files), dtype=tf.int64), files)).interleave(
+      lambda index, f: tf.data.TFRecordDataset(f, compression_type="GZIP").batch(
+          _PARSE_BATCH).map(lambda records: (index, records)),
       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-  return ds.map(lambda records: _parse(records, spec),
+  return ds.map(lambda index, records: {**_parse(records, spec), FILE_INDEX_KEY: index},
                 num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
@@ -98,9 +106,11 @@ class Pool:
   counted once, when the pool is opened.
   """
 
-  def __init__(self, records: Callable[[], tf.data.Dataset], size: int):
+  def __init__(self, records: Callable[[], tf.data.Dataset], size: int,
+               by_file: Optional[Callable[[int, int], Optional["Pool"]]] = None):
     self._records = records
     self.size = size
+    self._by_file = by_file
 
   def __len__(self) -> int:
     return self.size
@@ -114,6 +124,11 @@ class Pool:
   def records(self) -> tf.data.Dataset:
     return self._records()
 
+  def shard_by_file(self, count: int, index: int) -> Optional["Pool"]:
+    """Part `index` of `count` parts of the pool, whole files each, or None when the pool is
+    not read from at least `count` files (then a worker keeps its part of each batch)."""
+    return self._by_file(count, index) if self._by_file else None
+
   def _buffer(self, buffer: int) -> int:
     return min(buffer, max(len(self), 1))  # no larger than the pool: no memory for nothing
 
@@ -124,9 +139,14 @@ class Pool:
       return self
     extra = Pool.from_examples(examples)
     weights = [float(len(self)), float(len(extra))]
+
+    def by_file(count: int, index: int) -> Optional[Pool]:
+      shard = self.shard_by_file(count, index)
+      return None if shard is None else shard.with_images(
+          examples.subset(np.arange(len(examples)) % count == index), seed)
     return Pool(lambda: tf.data.Dataset.sample_from_datasets(
         [self.records(), extra.records()], weights, seed=seed, stop_on_empty_dataset=False),
-        len(self) + len(extra))
+        len(self) + len(extra), by_file)
 
   def sampled(self, count: int, seed: int, buffer: int) -> "Pool":
     """The same `count` images on every pass: the first of a seeded shuffle of the stream
@@ -159,21 +179,31 @@ def read(file_patterns: List[str], tft_output: tft.TFTransformOutput) -> Tuple[E
   """(the labeled examples in memory, the unlabeled ones as a Pool) of the files, in one pass:
   the pool is only counted."""
   files = _files(file_patterns)
-  labeled, pool_size = [], 0
+  labeled, pool_per_file = [], np.zeros(len(files), np.int64)
   for batch in parsed_batches(files, tft_output).as_numpy_iterator():
     part = _examples_of(batch)
     unlabeled = part.labels == features.NO_LABEL
-    pool_size += int(unlabeled.sum())
+    pool_per_file[batch[FILE_INDEX_KEY]] += int(unlabeled.sum())
     if not unlabeled.all():
       labeled.append(part.subset(~unlabeled))
+  # Every pass over the pool reads only the files that hold pool images (not the labeled split's).
+  pool_files = [f for f, count in zip(files, pool_per_file) if count]
+  pool_counts = [int(count) for count in pool_per_file if count]
 
-  def records() -> tf.data.Dataset:
-    return parsed_batches(files, tft_output).map(
+  def records_of(paths: List[str]) -> Callable[[], tf.data.Dataset]:
+    return lambda: parsed_batches(paths, tft_output).map(
         lambda b: (b[preprocessing.PIXELS_KEY], b[preprocessing.EXAMPLE_ID_KEY],
                    b[preprocessing.LABEL_KEY])).unbatch().filter(
         lambda pixels, ids, labels: tf.equal(labels, features.NO_LABEL)).map(
         lambda pixels, ids, labels: (pixels, ids))
-  return (concatenate(labeled) if labeled else Examples.empty()), Pool(records, pool_size)
+
+  def by_file(count: int, index: int) -> Optional[Pool]:
+    if len(pool_files) < count:
+      return None
+    return Pool(records_of(pool_files[index::count]), sum(pool_counts[index::count]))
+  return ((concatenate(labeled) if labeled else Examples.empty()),
+          Pool(records_of(pool_files), sum(pool_counts), by_file) if pool_files else
+          Pool.from_examples(Examples.empty()))
 
 
 def in_memory(examples: Examples) -> Tuple[Examples, Pool]:
@@ -250,10 +280,62 @@ def _no_truth(ids: np.ndarray) -> np.ndarray:
   return np.full(len(ids), features.NO_LABEL, np.int64)
 
 
+def _parts(batches: tf.data.Dataset, parts: int, first: int, count: int) -> tf.data.Dataset:
+  """Each element cut along its batch axis into `parts` equal parts; parts `first` to
+  `first + count - 1` of it, one element each."""
+  if parts == 1:
+    return batches
+
+  def piece(t: tf.Tensor, i: tf.Tensor) -> tf.Tensor:
+    size = tf.shape(t, out_type=tf.int64)[0] // parts
+    out = t[i * size:(i + 1) * size]
+    if t.shape[0] is not None:
+      out.set_shape([t.shape[0] // parts] + t.shape[1:])
+    return out
+
+  def cut(*element):
+    return tf.data.Dataset.range(first, first + count).map(
+        lambda i: tf.nest.map_structure(lambda t: piece(t, i), element))
+  return batches.flat_map(cut)
+
+
+def _replicas_per_worker(context: tf.distribute.InputContext) -> int:
+  return context.num_replicas_in_sync // context.num_input_pipelines
+
+
+def _worker_part(batches: tf.data.Dataset, context: tf.distribute.InputContext
+                 ) -> tf.data.Dataset:
+  """This worker's replicas' parts of every global batch, as DATA auto-sharding would split it:
+  the worker reads the whole stream and keeps its part."""
+  replicas = _replicas_per_worker(context)
+  return _parts(batches, context.num_replicas_in_sync, context.input_pipeline_id * replicas,
+                replicas)
+
+
+def _pool_batches(pool: Pool, batch_size: int, seed: int, shuffle_buffer: int,
+                  context: tf.distribute.InputContext) -> tf.data.Dataset:
+  """This worker's replicas' batches of (pixels, ids), `batch_size` images a global batch: of
+  its own files when the pool has at least a file per worker, else its part of every batch."""
+  workers, worker = context.num_input_pipelines, context.input_pipeline_id
+  shard = pool.shard_by_file(workers, worker) if workers > 1 else None
+  if shard is None:
+    if workers > 1:
+      logging.info("pool: worker %d of %d keeps its part of every batch (fewer files than "
+                   "workers)", worker, workers)
+    return _worker_part(pool.shuffled(seed, shuffle_buffer).batch(
+        batch_size, drop_remainder=True), context)
+  logging.info("pool: worker %d of %d reads its own files (%d images)", worker, workers,
+               len(shard))
+  replicas = _replicas_per_worker(context)
+  return _parts(shard.shuffled(seed, shuffle_buffer).batch(batch_size // workers,
+                                                           drop_remainder=True),
+                replicas, 0, replicas)
+
+
 def paired_batches(labeled: Examples, pool: Pool,
                    true_labels: Optional[Callable[[np.ndarray], np.ndarray]],
                    batch_size: int, ratio: int, seed: int, shuffle_buffer: int,
-                   balanced: bool = False) -> tf.data.Dataset:
+                   balanced: bool = False) -> Batches:
   """Endless ((pixels, labels), (pixels, truth)) pairs: a labeled batch (class-balanced with
   `balanced`) and `ratio` times as many pool images streamed through a shuffle buffer of
   `shuffle_buffer`. `true_labels(ids)` gives the pool's true labels where known (diagnostics
@@ -264,23 +346,41 @@ def paired_batches(labeled: Examples, pool: Pool,
     labels = tf.numpy_function(lambda i: np.asarray(truth(i), np.int64), [ids], tf.int64,
                                stateful=False)
     return pixels, tf.ensure_shape(labels, ids.shape)
-  unlabeled = pool.shuffled(seed + 1, shuffle_buffer).batch(
-      batch_size * ratio, drop_remainder=True).map(with_truth, num_parallel_calls=tf.data.AUTOTUNE)
-  return tf.data.Dataset.zip((training_batches(labeled, batch_size, seed, balanced=balanced),
-                              unlabeled)).prefetch(tf.data.AUTOTUNE).with_options(_DATA_SHARDED)
+
+  def batches(context: tf.distribute.InputContext) -> tf.data.Dataset:
+    unlabeled = _pool_batches(pool, batch_size * ratio, seed + 1, shuffle_buffer, context).map(
+        with_truth, num_parallel_calls=tf.data.AUTOTUNE)
+    return tf.data.Dataset.zip((_worker_part(training_batches(
+        labeled, batch_size, seed, balanced=balanced), context), unlabeled)).prefetch(
+        tf.data.AUTOTUNE)
+  return batches
 
 
 def pretext_batches(images: Pool, batch_size: int, seed: int, targets: Targets,
-                    shuffle_buffer: int) -> tf.data.Dataset:
+                    shuffle_buffer: int) -> Batches:
   """Endless pretext (inputs, targets) batches of the pool's images."""
-  return images.shuffled(seed, shuffle_buffer).batch(batch_size, drop_remainder=True).map(
+  return lambda context: _pool_batches(images, batch_size, seed, shuffle_buffer, context).map(
       lambda pixels, ids: targets(pixels), num_parallel_calls=tf.data.AUTOTUNE).prefetch(
-      tf.data.AUTOTUNE).with_options(_DATA_SHARDED)
+      tf.data.AUTOTUNE)
 
 
-def evaluation_batches(examples: Examples, batch_size: int) -> tf.data.Dataset:
-  """One pass in order; the last batch may be partial."""
-  return _gathered(examples, tf.data.Dataset.range(len(examples)).batch(batch_size))
+def evaluation_batches(examples: Examples, batch_size: int, replicas: int = 1) -> tf.data.Dataset:
+  """One pass in order, (pixels, labels, weights). On one replica the last batch may be partial.
+  Several replicas split each global batch in order, so a short last batch would leave a
+  replica none, and a convolution fused with its activation fails on an empty batch: there the
+  last batch is filled with blank images of weight 0, which no accuracy counts (the loss's
+  batch mean is diluted by them)."""
+  n = len(examples)
+  padding = (-n) % batch_size if replicas > 1 else 0
+  weights = np.concatenate([np.ones(n, np.float32), np.zeros(padding, np.float32)])
+  padded = Examples(np.concatenate([examples.pixels, np.zeros(
+                        (padding,) + examples.pixels.shape[1:], np.uint8)]),
+                    np.concatenate([examples.labels, np.zeros(padding, np.int64)]),
+                    np.concatenate([examples.ids, np.full(padding, -1, np.int64)]))
+  weight_of = tf.constant(weights)
+  indices = tf.data.Dataset.range(n + padding).batch(batch_size)
+  return tf.data.Dataset.zip((_gathered(padded, indices), indices)).map(
+      lambda batch, i: batch + (tf.gather(weight_of, i),)).with_options(_DATA_SHARDED)
 
 
 def concatenate(parts: List[Examples]) -> Examples:

@@ -82,7 +82,7 @@ def fit(model: tf.keras.Model, train: Union[input_fn.Examples, input_fn.Pool],
         validation: Optional[input_fn.Examples],
         training: config_lib.TrainingConfig, loss: str, metrics: List[str], log_dir: str,
         strategy: tf.distribute.Strategy, stage: str,
-        batches: Optional[tf.data.Dataset] = None, steps_per_epoch: Optional[int] = None,
+        batches: Optional[input_fn.Batches] = None, steps_per_epoch: Optional[int] = None,
         ema_momentum: float = 0.0, keep_tolerance: float = 0.0,
         callbacks: Sequence[tf.keras.callbacks.Callback] = ()) -> Dict[str, Any]:
   """Compiles and fits `model`; returns {"num_train", "batch_size", "epochs": [per-epoch logs],
@@ -91,7 +91,8 @@ def fit(model: tf.keras.Model, train: Union[input_fn.Examples, input_fn.Pool],
   With a validation part, early stopping watches its accuracy (its loss rises with confidence
   long before its accuracy falls) and the best epoch's weights are kept; without, it watches
   the training loss (the research method's rule). Pre-training's `train` is a streamed Pool and
-  its `batches` are input_fn.pretext_batches. Loss and metrics are Keras names, so that
+  its `batches` are input_fn.pretext_batches (a function of the worker's input
+  context, input_fn.Batches). Loss and metrics are Keras names, so that
   Keras creates them inside the strategy's scope. A method with its own train step passes its
   `batches` and `steps_per_epoch` (the labeled batch size still follows `training`).
   `ema_momentum` > 0: the weights become their exponential moving average at the end of every
@@ -115,7 +116,9 @@ def fit(model: tf.keras.Model, train: Union[input_fn.Examples, input_fn.Pool],
     optimizer = tf.keras.optimizers.Adam(
         schedule, use_ema=ema_momentum > 0, ema_momentum=ema_momentum or 0.99,
         ema_overwrite_frequency=steps_per_epoch if ema_momentum > 0 else None)
-    model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+    # Weighted: the blank images that fill a last validation batch (evaluation_batches) count
+    # for nothing; training batches carry no weights.
+    model.compile(optimizer=optimizer, loss=loss, weighted_metrics=metrics)
   balanced = (isinstance(train, input_fn.Examples)
               and input_fn.balances_classes(training, train.labels))
   result = {"num_train": num_train, "batch_size": batch_size, "epochs": [],
@@ -130,12 +133,19 @@ def fit(model: tf.keras.Model, train: Union[input_fn.Examples, input_fn.Pool],
   if batches is None and balanced:
     logging.info("%s: class-balanced batches over %s labeled images per class", stage,
                  np.bincount(train.labels[train.labels >= 0]).tolist())
+  if batches is None:
+    data = input_fn.training_batches(train, batch_size, training.seed, training.translate_pixels,
+                                     balanced)
+  elif strategy.num_replicas_in_sync > 1:
+    data = tf.keras.utils.experimental.DatasetCreator(batches)  # each worker reads its own part
+  else:
+    data = batches(tf.distribute.InputContext())
   history = model.fit(
-      batches or input_fn.training_batches(train, batch_size, training.seed,
-                                              training.translate_pixels, balanced),
+      data,
       epochs=training.epochs, steps_per_epoch=steps_per_epoch, verbose=0,
       validation_data=(None if validation is None
-                       else input_fn.evaluation_batches(validation, batch_size)),
+                       else input_fn.evaluation_batches(validation, batch_size,
+                                                    strategy.num_replicas_in_sync)),
       callbacks=[
           keep_best,
           tf.keras.callbacks.TensorBoard(log_dir=log_dir),

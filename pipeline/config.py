@@ -8,7 +8,7 @@ Defaults run on a laptop in minutes. The research method's full scale (METHOD.md
 """
 import dataclasses
 import os
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 
 from components.tfds_example_gen import label_budget
 from models import architectures
@@ -238,9 +238,12 @@ class PipelineConfig:
 _SECTIONS = ("model", "training", "pretraining", "evaluation")
 
 
-def apply_sets(config: "PipelineConfig", items: List[str]) -> "PipelineConfig":
+def apply_sets(config: "PipelineConfig", items: List[str], readable: Sequence[str] = _SECTIONS,
+               method_settings_read: bool = True, reader: str = "") -> "PipelineConfig":
   """`--set` values: SECTION.FIELD=VALUE into that config section, FIELD=VALUE into the
-  method's own settings; each value parsed as its field's type."""
+  method's own settings; each value parsed as its field's type. A part that `reader` (a job
+  that reads only `readable` sections, and the method's settings if `method_settings_read`)
+  would ignore is refused rather than silently dropped."""
   method_settings = dict(config.method_settings)
   sections = {}
   for item in items:
@@ -248,6 +251,10 @@ def apply_sets(config: "PipelineConfig", items: List[str]) -> "PipelineConfig":
     if not equals:
       raise ConfigError(f"--set {item!r} must be [SECTION.]FIELD=VALUE")
     section, dot, field = key.rpartition(".")
+    if (section in _SECTIONS and section not in readable) or (not dot and not method_settings_read):
+      reads = [f"{name}.FIELD" for name in readable] + (["FIELD (the method's settings)"]
+                                                         if method_settings_read else [])
+      raise ConfigError(f"--set {item!r}: {reader} reads only {', '.join(reads)}")
     if not dot:
       settings_class = config.method_spec.settings
       method_settings[field] = parse_value(settings_class, field, text, f"method {config.method!r}")

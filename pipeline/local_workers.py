@@ -83,7 +83,7 @@ def _trainer_settings(custom_config: Dict, sets: Sequence[str]) -> Dict:
                                    custom_config[run_fn_lib.MODEL_CONFIG_KEY], "model"),
       training=model_config.from_dict(model_config.TrainingConfig,
                                       custom_config[run_fn_lib.TRAINING_CONFIG_KEY], "training")),
-      list(sets))
+      list(sets), readable=("model", "training"), reader=f"the {TRAINER} job")
   return {**custom_config,
           run_fn_lib.METHOD_SETTINGS_KEY: model_config.to_dict(config.settings),
           run_fn_lib.MODEL_CONFIG_KEY: model_config.to_dict(config.model),
@@ -139,7 +139,8 @@ def pretrainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int]
   pretraining = config_lib.apply_sets(config_lib.PipelineConfig(pretraining=model_config.from_dict(
       model_config.PretrainingConfig,
       json.loads(pretrainer.properties[pretrainer_executor.PRETRAINING_CONFIG_KEY]),
-      "pretraining")), list(sets)).pretraining
+      "pretraining")), list(sets), readable=("pretraining",), method_settings_read=False,
+      reader=f"the {PRETRAINER} job").pretraining
   pretraining_config = model_config.to_dict(pretraining)
   if epochs is not None:
     pretraining_config["steps_per_stage"] = epochs * pretraining.epoch_steps

@@ -9,6 +9,9 @@ from models import preprocessing
 from sources import features
 
 
+_ONE_WORKER = tf.distribute.InputContext()
+
+
 def _examples(n=100, unlabeled=20):
   rng = np.random.default_rng(0)
   labels = np.concatenate([rng.integers(0, 10, n), np.full(unlabeled, features.NO_LABEL)])
@@ -39,8 +42,19 @@ def test_each_epoch_holds_every_labeled_image_once_in_a_new_order():
 
 def test_evaluation_batches_keep_order_and_the_last_partial_batch():
   labeled = input_fn.labeled_only(_examples())
-  sizes = [len(l) for _, l in input_fn.evaluation_batches(labeled, 32).as_numpy_iterator()]
-  assert sizes == [32, 32, 32, 4]
+  batches = list(input_fn.evaluation_batches(labeled, 32).as_numpy_iterator())
+  assert [len(labels) for _, labels, _ in batches] == [32, 32, 32, 4]
+  assert _positions(np.concatenate([p for p, _, _ in batches])).tolist() == list(range(100))
+  assert all((weights == 1).all() for _, _, weights in batches)
+
+
+def test_on_several_replicas_the_last_batch_is_filled_with_images_that_weigh_nothing():
+  labeled = input_fn.labeled_only(_examples())
+  batches = list(input_fn.evaluation_batches(labeled, 32, replicas=2).as_numpy_iterator())
+  assert [len(labels) for _, labels, _ in batches] == [32] * 4
+  weights = np.concatenate([w for _, _, w in batches])
+  assert weights[:100].tolist() == [1.0] * 100 and weights[100:].tolist() == [0.0] * 28
+  assert (np.concatenate([l for _, l, _ in batches])[:100] == labeled.labels).all()
 
 
 def test_validation_split_is_deterministic_disjoint_and_sized():
@@ -57,8 +71,8 @@ def test_reconstruction_batches_pair_pixels_with_the_rows_the_model_sees():
   examples = _examples(n=10, unlabeled=0)
   examples.pixels[:, 5, :] = 255
   pixels, targets = next(input_fn.pretext_batches(
-      input_fn.Pool.from_examples(examples), 10, 0, pretexts.reconstruct_targets, 10)
-      .as_numpy_iterator())
+      input_fn.Pool.from_examples(examples), 10, 0, pretexts.reconstruct_targets, 10)(
+          _ONE_WORKER).as_numpy_iterator())
   assert targets.dtype == np.float32 and targets.min() >= -1 and targets.max() <= 1
   assert np.allclose(targets[:, 5, :], 1.0) and np.allclose(targets[:, 9, :], -1.0)
   assert np.allclose(targets, preprocessing.scaling_layer()(pixels).numpy(), atol=1e-6)
@@ -174,14 +188,71 @@ def test_paired_batches_pair_labeled_batches_with_pool_batches_and_their_truth(t
   _written_pool(tmp_path)
   labeled, pool = input_fn.read([str(tmp_path / "part-*")], _TransformOutput())
   pairs = input_fn.paired_batches(labeled, pool, lambda ids: ids % 7, batch_size=16, ratio=3,
-                                  seed=0, shuffle_buffer=1000).take(3)
+                                  seed=0, shuffle_buffer=1000)(_ONE_WORKER).take(3)
   for (pixels, labels), (pool_pixels, truth) in pairs.as_numpy_iterator():
     assert pixels.shape == (16, 28, 28) and pool_pixels.shape == (48, 28, 28)
     assert (labels != features.NO_LABEL).all()
     assert (truth == _positions(pool_pixels) % 7).all()  # the truth of those very images
   (_, _), (_, unknown) = next(input_fn.paired_batches(
-      labeled, pool, None, 16, 3, 0, 1000).as_numpy_iterator())
+      labeled, pool, None, 16, 3, 0, 1000)(_ONE_WORKER).as_numpy_iterator())
   assert (unknown == features.NO_LABEL).all()
+
+
+def _worker_steps(pairs, workers=2, steps=3):
+  """Per worker, per step: (labeled positions, pool ids) of what that worker is handed."""
+  return [[(_positions(pixels).tolist(), truth.tolist())
+           for (pixels, _), (_, truth) in pairs(tf.distribute.InputContext(
+               workers, worker, workers)).take(steps).as_numpy_iterator()]
+          for worker in range(workers)]
+
+
+def test_with_fewer_files_than_workers_each_worker_keeps_its_half_of_every_batch(tmp_path):
+  _written_pool(tmp_path)  # two files, four workers
+  labeled, pool = input_fn.read([str(tmp_path / "part-*")], _TransformOutput())
+  pairs = input_fn.paired_batches(labeled, pool, lambda ids: ids, batch_size=16, ratio=3,
+                                  seed=0, shuffle_buffer=1000)
+  whole = _worker_steps(pairs, workers=1)[0]
+  parts = _worker_steps(pairs, workers=4)
+  for step, (labeled_ids, pool_ids) in enumerate(whole):
+    assert [parts[w][step][0] for w in range(4)] == [labeled_ids[w * 4:w * 4 + 4]
+                                                      for w in range(4)]
+    assert [parts[w][step][1] for w in range(4)] == [pool_ids[w * 12:w * 12 + 12]
+                                                      for w in range(4)]
+
+
+def test_with_a_file_per_worker_or_more_each_worker_reads_only_its_own_files(tmp_path):
+  examples = _written_pool(tmp_path)
+  # Two more files of pool images: four files for two workers.
+  more = _examples(n=0, unlabeled=800)
+  more = input_fn.Examples(more.pixels, more.labels, more.ids + 10_000)
+  more.pixels[:, 0, 0], more.pixels[:, 0, 1] = more.ids % 256, more.ids // 256
+  _write(tmp_path / "part-2.gz", more.pixels[:400], more.labels[:400], more.ids[:400])
+  _write(tmp_path / "part-3.gz", more.pixels[400:], more.labels[400:], more.ids[400:])
+  # And a file of labeled images only (the labeled split's, sorted first): no worker's share.
+  only_labeled = _examples(n=50, unlabeled=0)
+  only_labeled = input_fn.Examples(only_labeled.pixels, only_labeled.labels,
+                                   only_labeled.ids + 20_000)
+  _write(tmp_path / "part-.gz", only_labeled.pixels, only_labeled.labels, only_labeled.ids)
+  labeled, pool = input_fn.read([str(tmp_path / "part-*")], _TransformOutput())
+  pairs = input_fn.paired_batches(labeled, pool, lambda ids: ids, batch_size=16, ratio=3,
+                                  seed=0, shuffle_buffer=1000)
+  whole_labeled = [labeled_ids for labeled_ids, _ in _worker_steps(pairs, workers=1)[0]]
+  files = [set(examples.ids[:1200].tolist()), set(examples.ids[1200:].tolist()),
+           set(more.ids[:400].tolist()), set(more.ids[400:].tolist())]
+  seen = [set(), set()]
+  for worker, steps in enumerate(_worker_steps(pairs, workers=2, steps=80)):  # a pass or more
+    for step, (labeled_ids, pool_ids) in enumerate(steps):
+      assert len(labeled_ids) == 8 and len(pool_ids) == 24  # half of 16 and of 48
+      if step < len(whole_labeled):  # the labeled side still splits the one-worker batch
+        assert labeled_ids == whole_labeled[step][worker * 8:worker * 8 + 8]
+      seen[worker].update(pool_ids)
+  # Worker 0 reads files 0 and 2, worker 1 files 1 and 3 (sorted by name).
+  assert seen[0] <= files[0] | files[2] and seen[1] <= files[1] | files[3]
+  assert seen[0] & files[2] and seen[1] & files[3]
+  assert len(labeled) == 650 and len(pool) == 3200
+  assert [len(pool.shard_by_file(2, w)) for w in (0, 1)] == [  # exact, from the one counting pass
+      int((examples.labels[:1200] < 0).sum()) + 400, int((examples.labels[1200:] < 0).sum()) + 400]
+  assert pool.shard_by_file(5, 0) is None  # four files of pool images: not one for each of five
 
 
 def test_a_pool_sample_and_its_chunks_are_bounded_and_seeded():

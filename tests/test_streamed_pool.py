@@ -49,15 +49,14 @@ def _feature(value):
   return tf.train.Feature(int64_list=tf.train.Int64List(value=[value]))
 
 
-def _write_pool(directory, pool_size, labeled=300):
+def _write_pool(directory, pool_size, labeled=300, per_file=50_000):
   """Files of `labeled` labeled and `pool_size` unlabeled rows; returns their pattern."""
   os.makedirs(directory)
   rng = np.random.default_rng(pool_size)
-  per_file = 50_000
   for start in range(0, labeled + pool_size, per_file):
     ids = range(start, min(start + per_file, labeled + pool_size))
     pixels = rng.integers(0, 256, (len(ids), 28 * 28), dtype=np.uint8)
-    with tf.io.TFRecordWriter(os.path.join(directory, f"part-{start}.gz"), "GZIP") as writer:
+    with tf.io.TFRecordWriter(os.path.join(directory, f"part-{start:07d}.gz"), "GZIP") as writer:
       for row, i in zip(pixels, ids):
         writer.write(tf.train.Example(features=tf.train.Features(feature={
             preprocessing.PIXELS_KEY: _feature(row.tobytes()),
@@ -95,9 +94,10 @@ _SHARDS = _READ + textwrap.dedent("""
     batches = input_fn.paired_batches(labeled, pool, lambda ids: ids, batch_size=16, ratio=3,
                                       seed=0, shuffle_buffer=500)
     if len(sys.argv) > 2:  # one process: the global batches themselves
-      steps = [truth.tolist() for _, (_, truth) in batches.take(4).as_numpy_iterator()]
+      steps = [truth.tolist() for _, (_, truth) in batches(
+          tf.distribute.InputContext()).take(4).as_numpy_iterator()]
     else:
-      iterator = iter(strategy.experimental_distribute_dataset(batches))
+      iterator = iter(strategy.distribute_datasets_from_function(batches))
       steps = []
       for _ in range(4):
         (_, (_, truth)) = next(iterator)
@@ -107,24 +107,40 @@ _SHARDS = _READ + textwrap.dedent("""
 """)
 
 
-def test_two_workers_take_disjoint_halves_of_every_pool_batch(tmp_path):
+def _two_workers(pattern):
+  """What each of two MultiWorkerMirroredStrategy workers was handed, per step."""
   from pipeline import local_workers
-  pattern = _write_pool(str(tmp_path / "pool"), 2_000)
-  whole = subprocess.run([sys.executable, "-c", _SHARDS, pattern, "whole"], capture_output=True,
-                         text=True, timeout=300)
-  assert whole.returncode == 0, whole.stderr[-3000:]
-  global_batches = json.loads(whole.stdout.strip().splitlines()[-1])
   addresses = [f"127.0.0.1:{port}" for port in local_workers.free_ports(2)]
   workers = [subprocess.Popen(
       [sys.executable, "-c", _SHARDS, pattern], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
       text=True, env=dict(os.environ, TF_CONFIG=json.dumps({
           "cluster": {"worker": addresses}, "task": {"type": "worker", "index": index}})))
       for index in (0, 1)]
-  outputs = [worker.communicate(timeout=300) for worker in workers]
+  outputs = [worker.communicate(timeout=900) for worker in workers]
   assert [w.returncode for w in workers] == [0, 0], [err[-2000:] for _, err in outputs]
-  first, second = (json.loads(out.strip().splitlines()[-1]) for out, _ in outputs)
+  return [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
+
+
+def test_two_workers_take_disjoint_halves_of_every_pool_batch(tmp_path):
+  pattern = _write_pool(str(tmp_path / "pool"), 2_000)  # one file: fewer than the workers
+  whole = subprocess.run([sys.executable, "-c", _SHARDS, pattern, "whole"], capture_output=True,
+                         text=True, timeout=900)
+  assert whole.returncode == 0, whole.stderr[-3000:]
+  global_batches = json.loads(whole.stdout.strip().splitlines()[-1])
+  first, second = _two_workers(pattern)
   for global_ids, ids_0, ids_1 in zip(global_batches, first, second):
     assert len(ids_0) == len(ids_1) == 24  # 48 pool images a step, split 24 + 24
     assert not set(ids_0) & set(ids_1)
     assert sorted(ids_0 + ids_1) == sorted(global_ids)  # together, the one-worker batch
     assert min(global_ids) >= 300  # pool images only, never a labeled one
+
+
+def test_with_a_file_each_two_workers_stream_disjoint_files(tmp_path):
+  # Four files of 575 rows (the 300 labeled ones in the first): each worker streams two.
+  pattern = _write_pool(str(tmp_path / "pool"), 2_000, per_file=575)
+  first, second = _two_workers(pattern)
+  assert len(first) == len(second) == 4  # both took every step
+  files = [set(range(start, start + 575)) for start in range(0, 2_300, 575)]
+  for ids_0, ids_1 in zip(first, second):
+    assert len(ids_0) == len(ids_1) == 24
+    assert set(ids_0) <= files[0] | files[2] and set(ids_1) <= files[1] | files[3]

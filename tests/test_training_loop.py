@@ -1,4 +1,11 @@
-"""The fit loop's model selection: the kept weights are the best epoch's, whatever the stage length."""
+"""The fit loop's model selection: the kept weights are the best epoch's, whatever the stage
+length; on several replicas it validates any size of validation part."""
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
 import numpy as np
 import tensorflow as tf
 
@@ -50,3 +57,40 @@ def test_with_a_tolerance_the_latest_epoch_within_it_of_the_best_so_far_is_kept(
   assert _run([0.60, 0.85, 0.78, 0.70, 0.76], min_epochs=0, patience=9, tolerance=0.1)[0] == 4.0
   # An epoch within the tolerance counts as an improvement for early stopping.
   assert _run([0.9] + [0.85] * 10, min_epochs=0, patience=2, tolerance=0.1)[1] == 11
+
+
+# Two replicas on one CPU (MirroredStrategy splits each global batch in order, as the workers
+# of a multi-worker run do): a validation part one image longer than a global batch leaves the
+# second replica nothing of the last batch.
+_TWO_REPLICAS = textwrap.dedent("""
+    import json
+    import numpy as np
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from models import architectures, classifier, config, input_fn, training_loop
+    rng = np.random.default_rng(0)
+    def examples(n):
+      return input_fn.Examples(rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+                               np.arange(n) % 3, np.arange(n))
+    train, validation = examples(64), examples(65)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+      model = architectures.build(3, config.ModelConfig(architecture="cnn", cnn_width=4))
+    result = training_loop.fit(
+        model, train, validation, config.TrainingConfig(epochs=1, batch_size=64),
+        "sparse_categorical_crossentropy", ["accuracy"], "logs", strategy, "two replicas")
+    print(json.dumps({"val_accuracy": result["epochs"][0]["val_accuracy"],
+                      "accuracy_whole": classifier.accuracy(model, validation)}))
+""")
+
+
+def test_two_replicas_validate_a_part_whose_last_batch_is_one_image(tmp_path):
+  out = subprocess.run([sys.executable, "-c", _TWO_REPLICAS], capture_output=True, text=True,
+                       timeout=600, cwd=tmp_path,
+                       env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+  assert out.returncode == 0, out.stderr[-3000:]
+  figures = json.loads(out.stdout.strip().splitlines()[-1])
+  # The blank images that fill the last batch count for nothing: the accuracy is that of the
+  # 65 images, as one replica computes it.
+  assert abs(figures["val_accuracy"] - figures["accuracy_whole"]) < 1e-6, figures

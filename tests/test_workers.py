@@ -71,6 +71,10 @@ def test_two_workers_pretrain_together_and_the_trainer_takes_their_encoder(
   del method_runs  # the last of these runs pre-trained: its settings and Transform output
   caplog.set_level(logging.INFO)
   job_args = local_workers.pretrainer_inputs(methods_output, tiny_config.name, epochs=2)
+  with pytest.raises(config_lib.ConfigError, match=r"--set 'training.epochs=3': the pretrainer "
+                     r"job reads only pretraining.FIELD$"):
+    local_workers.pretrainer_inputs(methods_output, tiny_config.name, epochs=2,
+                                    sets=["training.epochs=3"])
   encoder_dir = local_workers.launch(local_workers.PRETRAINER, job_args, num_workers=2)
   for index in (0, 1):
     lines = _worker_lines(caplog, index)
@@ -103,6 +107,11 @@ def test_two_workers_train_the_consistency_method_together(pair_runs, pairs_outp
   assert job_args["custom_config"]["method"] == "consistency"
   with pytest.raises(config_lib.ConfigError, match="method 'consistency' has no setting 'mu'"):
     local_workers.trainer_inputs(pairs_output, tiny_config.name, epochs=1, sets=["mu=3"])
+  # A setting the job never reads is refused, not dropped.
+  with pytest.raises(config_lib.ConfigError, match=r"--set 'evaluation.min_accuracy=0.5': the "
+                     r"trainer job reads only model.FIELD, training.FIELD, FIELD \(the method"):
+    local_workers.trainer_inputs(pairs_output, tiny_config.name, epochs=1,
+                                 sets=["evaluation.min_accuracy=0.5"])
   exported = local_workers.launch(local_workers.TRAINER, job_args, num_workers=2)
   for index in (0, 1):
     lines = _worker_lines(caplog, index)
