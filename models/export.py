@@ -1,19 +1,23 @@
 """The pushed SavedModel: answers with class names, from tf.Examples or from picture files.
 
-Signatures (TF Serving's classify convention: `classes` and `scores` aligned, best first):
+Signatures (`classes` and `scores` aligned, best first, as TF Serving's Classify API has them):
   serving_default(examples: serialized tf.Examples) -> probabilities (class-index order, what
       the Evaluator reads), scores, classes
   serving_image(images: encoded PNG/JPEG/GIF/BMP bytes; REST: {"b64": ...}) -> the same, after
       the one picture conversion of sources/drawing_image.py
+  classify(inputs: serialized tf.Examples) -> classes, scores: a Classify signature (method
+      tensorflow/serving/classify), for TF Serving's `:classify` and its ClassificationRequest
   class_names() -> class_names
 The class names live in the model (`class_names`, a variable), so no side file can drift from it.
 """
+import os
 import tempfile
 from typing import Callable, Sequence
 
 import tensorflow as tf
 import tensorflow_transform as tft
 # tf-keras' own switch (what `Model.save(save_traces=False)` sets); pinned with the lock.
+from tensorflow.core.protobuf import saved_model_pb2
 from tf_keras.src.saving.legacy.saved_model import utils as keras_saved_model
 
 from models import preprocessing
@@ -23,6 +27,11 @@ from sources import features
 SERVING_SIGNATURE = "serving_default"
 IMAGE_SIGNATURE = "serving_image"
 NAMES_SIGNATURE = "class_names"
+CLASSIFY_SIGNATURE = "classify"
+# What TF Serving's Classify API requires of a signature: this method name, one string input
+# `inputs` of serialized tf.Examples, and no outputs but `classes` and `scores`.
+CLASSIFY_METHOD = "tensorflow/serving/classify"
+CLASSIFY_INPUT = "inputs"
 PREDICTION_KEY = "probabilities"
 SCORES_KEY = "scores"
 CLASSES_KEY = "classes"
@@ -63,13 +72,18 @@ class _ServingModule(tf.Module):
                            [features.IMAGE_SIZE, features.IMAGE_SIZE], tf.uint8))
     return self._answer(pixels)
 
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=CLASSIFY_INPUT)])
+  def classify(self, serialized):
+    answer = self.serve(serialized)
+    return {CLASSES_KEY: answer[CLASSES_KEY], SCORES_KEY: answer[SCORES_KEY]}
+
   @tf.function(input_signature=[])
   def names(self):
     return {NAMES_SIGNATURE: tf.identity(self.class_names)}
 
   def signatures(self):
     return {SERVING_SIGNATURE: self.serve, IMAGE_SIGNATURE: self.serve_images,
-            NAMES_SIGNATURE: self.names}
+            CLASSIFY_SIGNATURE: self.classify, NAMES_SIGNATURE: self.names}
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
@@ -111,3 +125,19 @@ def save(module: tf.Module, directory: str) -> None:
   cores against about 2 s (`bench/startup.py`)."""
   with keras_saved_model.keras_option_scope(save_traces=False, in_tf_saved_model_scope=True):
     tf.saved_model.save(module, directory, signatures=module.signatures())
+  _mark_classify(directory)
+
+
+def _mark_classify(directory: str) -> None:
+  """tf.saved_model.save writes every signature as a Predict one; TF Serving answers `:classify`
+  only from a signature whose method name says Classify."""
+  path = os.path.join(directory, "saved_model.pb")
+  saved = saved_model_pb2.SavedModel.FromString(tf.io.gfile.GFile(path, "rb").read())
+  marked = False
+  for meta_graph in saved.meta_graphs:
+    if CLASSIFY_SIGNATURE in meta_graph.signature_def:
+      meta_graph.signature_def[CLASSIFY_SIGNATURE].method_name = CLASSIFY_METHOD
+      marked = True
+  if marked:
+    with tf.io.gfile.GFile(path, "wb") as f:
+      f.write(saved.SerializeToString())

@@ -222,13 +222,19 @@ def build_parser() -> argparse.ArgumentParser:
                       help="train as a Vertex AI custom job in this project (default: inside "
                            "the pipeline task)")
   vertex.add_argument("--vertex-region", default=v.region, help="(default: %(default)s)")
-  vertex.add_argument("--replica-count", type=_positive_int, default=v.replica_count,
-                      help="workers in all, chief included (default: %(default)s)")
-  vertex.add_argument("--machine-type", default=v.machine_type, help="(default: %(default)s)")
-  vertex.add_argument("--accelerator-type", default=v.accelerator_type,
+  pools = v.trainers
+  vertex.add_argument("--replica-count", type=_positive_int, default=pools.replica_count,
+                      help="the Trainer's and the ReferenceTrainer's workers in all, chief "
+                           "included (default: %(default)s)")
+  vertex.add_argument("--machine-type", default=pools.machine_type, help="(default: %(default)s)")
+  vertex.add_argument("--accelerator-type", default=pools.accelerator_type,
                       help="e.g. NVIDIA_TESLA_T4 (default: none)")
-  vertex.add_argument("--accelerator-count", type=int, default=v.accelerator_count,
+  vertex.add_argument("--accelerator-count", type=int, default=pools.accelerator_count,
                       help="accelerators per worker (default: %(default)s)")
+  for flag in ("replica-count", "machine-type", "accelerator-type", "accelerator-count"):
+    vertex.add_argument(f"--pretrainer-{flag}", default=None,
+                        type=int if flag.endswith("count") else str,
+                        help=f"the LayerwisePretrainer's --{flag} (default: the trainers')")
   _add_config_flags(compile_)
   sweep = commands.add_parser(
       "sweep", help="run label budgets x methods x repeats; CSV, figure and summary page",
@@ -377,13 +383,22 @@ def _run(args, state: dict) -> None:
     console.say(f"  log: {console.log_path}")
 
 
+def _vertex_config(args) -> config_lib.VertexTrainingConfig:
+  trainers = config_lib.WorkerPoolConfig(
+      replica_count=args.replica_count, machine_type=args.machine_type,
+      accelerator_type=args.accelerator_type, accelerator_count=args.accelerator_count)
+  given = {field: getattr(args, f"pretrainer_{field}") for field in (
+      "replica_count", "machine_type", "accelerator_type", "accelerator_count")
+      if getattr(args, f"pretrainer_{field}") is not None}
+  return config_lib.VertexTrainingConfig(
+      project=args.vertex_project, region=args.vertex_region, trainers=trainers,
+      pretrainer=dataclasses.replace(trainers, **given) if given else None)
+
+
 def _compile(args, state: dict) -> None:
   config = config_from_args(
       args, args.pipeline_root, image=args.image,
-      vertex=config_lib.VertexTrainingConfig(
-          project=args.vertex_project, region=args.vertex_region,
-          replica_count=args.replica_count, machine_type=args.machine_type,
-          accelerator_type=args.accelerator_type, accelerator_count=args.accelerator_count))
+      vertex=_vertex_config(args))
   config_lib.check_image(config.image)
   output = os.path.abspath(args.output)
   if os.path.isdir(output):

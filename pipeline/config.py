@@ -113,28 +113,39 @@ class EvaluationConfig:
              f"evaluation max_loss_to_reference {self.max_loss_to_reference!r} must be in [0, 1]")
 
 
+def vertex_accelerator_types() -> Tuple[str, ...]:
+  """The accelerator types Vertex AI's own client knows (its AcceleratorType enum)."""
+  from google.cloud.aiplatform_v1.types import accelerator_type  # ~2 s, no TensorFlow
+  return tuple(member.name for member in accelerator_type.AcceleratorType
+               if member.name != "ACCELERATOR_TYPE_UNSPECIFIED")
+
+
 @dataclasses.dataclass(frozen=True)
-class VertexTrainingConfig:
-  """Training as a Vertex AI custom job with a worker pool (Kubeflow V2 only)."""
-  project: str = ""  # empty: the Trainer trains inside its own pipeline task
-  region: str = "us-central1"
+class WorkerPoolConfig:
+  """The machines of one training stage's Vertex AI custom job."""
   replica_count: int = 1  # workers in all: one chief plus replica_count - 1 workers
   machine_type: str = "n1-standard-8"
   accelerator_type: str = ""  # e.g. NVIDIA_TESLA_T4; empty: CPU only
-  accelerator_count: int = 0
+  accelerator_count: int = 0  # per worker
 
-  def __post_init__(self):
+  def check(self, stage: str) -> None:
+    """One line naming the stage's bad value; the accelerator type checked against Vertex's
+    list (which loads its client, so only when one is given)."""
     _require(self.replica_count >= 1,
-             f"vertex replica_count {self.replica_count!r} must be at least 1")
+             f"vertex {stage} replica_count {self.replica_count!r} must be at least 1")
+    _require(bool(self.machine_type.strip()),
+             f"vertex {stage} machine_type {self.machine_type!r} must name a machine type, "
+             "e.g. n1-standard-8")
     _require(self.accelerator_count >= 0,
-             f"vertex accelerator_count {self.accelerator_count!r} must be >= 0")
+             f"vertex {stage} accelerator_count {self.accelerator_count!r} must be >= 0")
     _require(bool(self.accelerator_type) == (self.accelerator_count > 0),
-             f"vertex accelerator_type {self.accelerator_type!r} and accelerator_count "
+             f"vertex {stage} accelerator_type {self.accelerator_type!r} and accelerator_count "
              f"{self.accelerator_count} must be given together")
-
-  @property
-  def enabled(self) -> bool:
-    return bool(self.project)
+    if self.accelerator_type:
+      known = vertex_accelerator_types()
+      _require(self.accelerator_type in known,
+               f"vertex {stage} accelerator_type {self.accelerator_type!r} is not one Vertex AI "
+               f"knows: expected one of {', '.join(known)}")
 
   def worker_pool_specs(self, image: str) -> list:
     """Vertex AI CustomJob worker pools: the chief, then the other workers."""
@@ -147,6 +158,34 @@ class VertexTrainingConfig:
     if self.replica_count > 1:
       pools.append(dict(pool, replica_count=self.replica_count - 1))
     return pools
+
+
+@dataclasses.dataclass(frozen=True)
+class VertexTrainingConfig:
+  """Every training stage (Trainer, ReferenceTrainer, LayerwisePretrainer) as a Vertex AI
+  custom job with worker pools (Kubeflow V2 only)."""
+  project: str = ""  # empty: each stage trains inside its own pipeline task
+  region: str = "us-central1"
+  trainers: WorkerPoolConfig = WorkerPoolConfig()  # the Trainer and the ReferenceTrainer
+  pretrainer: Optional[WorkerPoolConfig] = None  # None: the trainers' pools
+
+  def __post_init__(self):
+    self.trainers.check("trainer")
+    if self.pretrainer is not None:
+      self.pretrainer.check("pretrainer")
+
+  @property
+  def enabled(self) -> bool:
+    return bool(self.project)
+
+  @property
+  def pretrainer_pools(self) -> WorkerPoolConfig:
+    return self.pretrainer or self.trainers
+
+  def job_args(self, pools: WorkerPoolConfig, image: str) -> dict:
+    """A CustomJob's arguments as TFX's Vertex AI training launcher takes them."""
+    return {"project": self.project, "job_spec": {"worker_pool_specs": pools.worker_pool_specs(
+        image)}}
 
 
 def check_sweep(base: "PipelineConfig", budgets, chosen_methods, repeats) -> Tuple[str, ...]:

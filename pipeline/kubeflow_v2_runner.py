@@ -3,10 +3,12 @@
 The tasks run in `config.image`, which must contain this package (see Dockerfile): the
 Transform and Trainer code is referenced by import path, not uploaded as a module file.
 """
+import json
 import os
 
 from tfx import v1 as tfx
 
+from components.push_gate import executor as push_gate_executor
 from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
 from sources import tfds_source
@@ -20,5 +22,33 @@ def compile_pipeline(config: config_lib.PipelineConfig, output_file: str) -> str
   runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
       config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=config.image),
       output_dir=os.path.dirname(output_file), output_filename=os.path.basename(output_file))
-  runner.run(pipeline_lib.create_pipeline(config, class_names))
+  pipeline = pipeline_lib.create_pipeline(config, class_names)
+  runner.run(pipeline)
+  if any(node.id == pipeline_lib.PUSH_GATE for node in pipeline.components):
+    _baseline_from_the_gate(output_file)
   return output_file
+
+
+# What KubeflowV2DagRunner compiles the latest-blessed-model resolver's blessing query to.
+_BLESSING_QUERY = 'schema_title="tfx.ModelBlessing"'
+
+
+def _baseline_from_the_gate(output_file: str) -> None:
+  """Locally the baseline resolver reads only the PushGate's blessings (the channel's producer);
+  the compiled query knows no producer and would also take the Evaluator's and the
+  ReferenceEvaluator's, such as a candidate's blessing that the gate then refused. Only the
+  gate's decisions have PUSH_CHOICE_PROPERTY: the query asks for it."""
+  with open(output_file) as f:
+    spec = json.load(f)
+  executors = spec.get("pipelineSpec", spec)["deploymentSpec"]["executors"]
+  narrowed = 0
+  for executor in executors.values():
+    for query in executor.get("resolver", {}).get("outputArtifactQueries", {}).values():
+      if query["filter"].startswith(_BLESSING_QUERY):
+        query["filter"] += (f" AND metadata.{push_gate_executor.PUSH_CHOICE_PROPERTY}"
+                            ".number_value=1")
+        narrowed += 1
+  if narrowed != 1:
+    raise RuntimeError(f"expected one baseline blessing query in {output_file}, found {narrowed}")
+  with open(output_file, "w") as f:
+    json.dump(spec, f, indent=2, sort_keys=True)

@@ -205,9 +205,7 @@ def _trainer(config: config_lib.PipelineConfig, component_id: str, class_names: 
     vertex_config = {
         vertex.ENABLE_VERTEX_KEY: True,
         vertex.VERTEX_REGION_KEY: config.vertex.region,
-        vertex.TRAINING_ARGS_KEY: {
-            "project": config.vertex.project,
-            "job_spec": {"worker_pool_specs": config.vertex.worker_pool_specs(config.image)}},
+        vertex.TRAINING_ARGS_KEY: config.vertex.job_args(config.vertex.trainers, config.image),
     }
   return trainer_class(
       run_fn=RUN_FN,
@@ -235,7 +233,10 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         model=config.model, pretraining=config.pretraining, seed=config.training.seed,
-        code_version=code_version).with_id(PRETRAINER)]
+        code_version=code_version,
+        vertex_job=({"region": config.vertex.region, "job_args": config.vertex.job_args(
+            config.vertex.pretrainer_pools, config.image)} if config.vertex.enabled else None)
+    ).with_id(PRETRAINER)]
     base_model = {"base_model": pretrainer[0].outputs["model"]}
   reference = []
   if config.has_reference:

@@ -59,33 +59,87 @@ def test_compiled_spec_has_every_task_with_dependencies_and_image(tmp_path, caps
   assert "--setup_file" not in text
 
 
-def test_vertex_training_puts_the_worker_pool_in_the_trainer_task(tmp_path):
+def test_vertex_training_makes_every_training_stage_a_custom_job_with_its_pools(tmp_path):
   output = tmp_path / "vertex.json"
   assert cli.main(["compile", "--output", str(output), "--pipeline-root", "gs://bucket/root",
                    "--image", IMAGE, "--vertex-project", "my-project", "--vertex-region",
                    "europe-west4", "--replica-count", "3", "--machine-type", "n1-highmem-16",
-                   "--accelerator-type", "NVIDIA_TESLA_T4", "--accelerator-count", "2"]) == 0
+                   "--accelerator-type", "NVIDIA_TESLA_T4", "--accelerator-count", "2",
+                   "--pretrainer-replica-count", "2", "--pretrainer-machine-type",
+                   "n1-standard-32"]) == 0
   spec = json.loads(output.read_text())
   pipeline_spec = spec.get("pipelineSpec", spec)
-  trainer_executor = next(e for name, e in pipeline_spec["deploymentSpec"]["executors"].items()
-                          if name.startswith(pipeline_lib.TRAINER))
-  assert trainer_executor["container"]["image"] == IMAGE
-  # The custom_config travels as JSON inside the Trainer task's parameters.
-  config = _trainer_custom_config(pipeline_spec)
-  assert config["ai_platform_training_args"]["project"] == "my-project"
-  assert config["ai_platform_vertex_region"] == "europe-west4"
-  pools = config["ai_platform_training_args"]["job_spec"]["worker_pool_specs"]
-  assert [p["replica_count"] for p in pools] == [1, 2]  # the chief, then two workers
-  for pool in pools:
-    assert pool["container_spec"]["image_uri"] == IMAGE
-    assert pool["machine_spec"] == {"machine_type": "n1-highmem-16",
-                                    "accelerator_type": "NVIDIA_TESLA_T4", "accelerator_count": 2}
-  assert config["ai_platform_enable_vertex"] is True
+  for trainer in (pipeline_lib.TRAINER, pipeline_lib.REFERENCE_TRAINER):
+    trainer_executor = next(e for name, e in pipeline_spec["deploymentSpec"]["executors"].items()
+                            if name.startswith(trainer))
+    assert trainer_executor["container"]["image"] == IMAGE
+    # The custom_config travels as JSON inside the Trainer task's parameters.
+    config = json.loads(_parameter(pipeline_spec, trainer, "custom_config"))
+    assert config["ai_platform_training_args"]["project"] == "my-project"
+    assert config["ai_platform_vertex_region"] == "europe-west4"
+    assert config["ai_platform_enable_vertex"] is True
+    pools = config["ai_platform_training_args"]["job_spec"]["worker_pool_specs"]
+    assert [p["replica_count"] for p in pools] == [1, 2]  # the chief, then two workers
+    for pool in pools:
+      assert pool["container_spec"]["image_uri"] == IMAGE
+      assert pool["machine_spec"] == {"machine_type": "n1-highmem-16",
+                                      "accelerator_type": "NVIDIA_TESLA_T4",
+                                      "accelerator_count": 2}
+  # The pre-training stage has pools of its own (the accelerators are the trainers' unless
+  # given): its executor starts the custom job.
+  job = json.loads(_parameter(pipeline_spec, pipeline_lib.PRETRAINER, "vertex_job"))
+  assert job["region"] == "europe-west4" and job["job_args"]["project"] == "my-project"
+  pools = job["job_args"]["job_spec"]["worker_pool_specs"]
+  assert [p["replica_count"] for p in pools] == [1, 1]
+  assert {p["machine_spec"]["machine_type"] for p in pools} == {"n1-standard-32"}
+  assert {p["container_spec"]["image_uri"] for p in pools} == {IMAGE}
+  # Vertex AI's own client takes the file as it is (offline: anonymous credentials).
+  from google.auth import credentials
+  from google.cloud import aiplatform
+  job = aiplatform.PipelineJob(
+      display_name="fewlabels", template_path=str(output), pipeline_root="gs://bucket/root",
+      project="my-project", location="europe-west4", credentials=credentials.AnonymousCredentials())
+  assert {pipeline_lib.TRAINER, pipeline_lib.REFERENCE_TRAINER, pipeline_lib.PRETRAINER} <= set(
+      job.to_dict()["pipelineSpec"]["root"]["dag"]["tasks"])
+
+
+def test_without_vertex_training_no_stage_is_a_custom_job(tmp_path):
+  output = tmp_path / "plain.json"
+  assert cli.main(["compile", "--output", str(output), "--pipeline-root", "gs://bucket/root",
+                   "--image", IMAGE]) == 0
+  spec = json.loads(output.read_text())
+  pipeline_spec = spec.get("pipelineSpec", spec)
+  for trainer in (pipeline_lib.TRAINER, pipeline_lib.REFERENCE_TRAINER):
+    assert "ai_platform_training_args" not in json.loads(
+        _parameter(pipeline_spec, trainer, "custom_config"))
+  assert "vertex_job" not in pipeline_spec["root"]["dag"]["tasks"][pipeline_lib.PRETRAINER][
+      "inputs"]["parameters"]
+
+
+@pytest.mark.parametrize("flags,fragment", [
+    (["--accelerator-type", "NVIDIA_TESLA_T5", "--accelerator-count", "1"],
+     "vertex trainer accelerator_type 'NVIDIA_TESLA_T5' is not one Vertex AI knows: expected "
+     "one of NVIDIA_TESLA_K80"),
+    (["--accelerator-count", "2"],
+     "vertex trainer accelerator_type '' and accelerator_count 2 must be given together"),
+    (["--pretrainer-replica-count", "0"],
+     "vertex pretrainer replica_count 0 must be at least 1"),
+    (["--machine-type", ""], "vertex trainer machine_type '' must name a machine type"),
+])
+def test_a_bad_worker_pool_is_one_line(capsys, tmp_path, flags, fragment):
+  output = tmp_path / "spec.json"
+  _fails(capsys, ["compile", "--output", str(output), "--pipeline-root", "gs://bucket/root",
+                  "--image", IMAGE, "--vertex-project", "p", *flags], fragment)
+  assert not output.exists()
+
+
+def _parameter(pipeline_spec, task, name):
+  parameters = pipeline_spec["root"]["dag"]["tasks"][task]["inputs"]["parameters"]
+  return parameters[name]["runtimeValue"]["constantValue"]["stringValue"]
 
 
 def _trainer_custom_config(pipeline_spec):
-  parameters = pipeline_spec["root"]["dag"]["tasks"][pipeline_lib.TRAINER]["inputs"]["parameters"]
-  return json.loads(parameters["custom_config"]["runtimeValue"]["constantValue"]["stringValue"])
+  return json.loads(_parameter(pipeline_spec, pipeline_lib.TRAINER, "custom_config"))
 
 
 @pytest.mark.parametrize("method", methods.names())
@@ -118,6 +172,25 @@ def test_every_method_compiles_with_the_pretrainer_only_where_needed(tmp_path, m
       expected_splits)
 
 
+def _queries(pipeline_spec):
+  return [query["filter"] for executor in pipeline_spec["deploymentSpec"]["executors"].values()
+          for query in executor.get("resolver", {}).get("outputArtifactQueries", {}).values()]
+
+
+def test_the_compiled_baseline_is_a_model_the_gate_chose_to_push(tmp_path):
+  from components.push_gate import executor as push_gate_executor
+  output = tmp_path / "spec.json"
+  assert cli.main(["compile", "--output", str(output), "--pipeline-root", "gs://bucket/root",
+                   "--image", IMAGE]) == 0
+  spec = json.loads(output.read_text())
+  blessing_queries = [q for q in _queries(spec.get("pipelineSpec", spec)) if "ModelBlessing" in q]
+  # The Evaluator's and the ReferenceEvaluator's blessings are ModelBlessings with blessed=1 too;
+  # only the gate's decisions have this property, set to 1 when it chose a model to push.
+  assert blessing_queries == [
+      'schema_title="tfx.ModelBlessing" AND state=LIVE AND metadata.blessed.number_value=1 AND '
+      f'metadata.{push_gate_executor.PUSH_CHOICE_PROPERTY}.number_value=1']
+
+
 def test_reference_none_compiles_without_the_reference_branch(tmp_path):
   output = tmp_path / "plain.json"
   assert cli.main(["compile", "--output", str(output), "--pipeline-root", "gs://bucket/root",
@@ -127,6 +200,9 @@ def test_reference_none_compiles_without_the_reference_branch(tmp_path):
   assert pipeline_lib.EVALUATOR in set(tasks[pipeline_lib.PUSHER].get("dependentTasks", []))
   assert not {pipeline_lib.REFERENCE_TRAINER, pipeline_lib.REFERENCE_EVALUATOR,
               pipeline_lib.PUSH_GATE} & set(tasks)
+  # No gate: the Evaluator writes the only blessings, and the plain query finds its latest.
+  assert [q for q in _queries(spec.get("pipelineSpec", spec)) if "ModelBlessing" in q] == [
+      'schema_title="tfx.ModelBlessing" AND state=LIVE AND metadata.blessed.number_value=1']
 
 
 @pytest.mark.parametrize("image,fragment", [

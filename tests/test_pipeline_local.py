@@ -70,6 +70,35 @@ def test_pushed_model_serves_raw_examples(runs, tfds_dir):
   assert (probabilities.argmax(axis=1) == labels.numpy()).mean() > 0.2
 
 
+def test_a_classification_request_gets_the_classes_and_scores_of_serving_default(runs, tfds_dir):
+  from tensorflow.core.protobuf import saved_model_pb2
+  from tensorflow_serving.apis import classification_pb2
+  from models import export
+  builder = tfds_source.load_builder(tfds_source.SourceSpec(TINY_DATA, tfds_dir))
+  images, _ = next(iter(builder.as_dataset(split="test", batch_size=8, as_supervised=True)))
+  request = classification_pb2.ClassificationRequest()
+  request.model_spec.name, request.model_spec.signature_name = "fewlabels", "classify"
+  for image in images:
+    request.input.example_list.examples.add().features.feature[
+        features.IMAGE_KEY].bytes_list.value.append(image.numpy().tobytes())
+  model_dir = runs["good"].pushed_to
+  # What TF Serving checks before it answers :classify from a signature.
+  with open(os.path.join(model_dir, "saved_model.pb"), "rb") as f:
+    signature = saved_model_pb2.SavedModel.FromString(f.read()).meta_graphs[0].signature_def[
+        request.model_spec.signature_name]
+  assert signature.method_name == "tensorflow/serving/classify"
+  assert list(signature.inputs) == ["inputs"]
+  assert signature.inputs["inputs"].dtype == tf.string.as_datatype_enum
+  assert sorted(signature.outputs) == ["classes", "scores"]
+  loaded = tf.saved_model.load(model_dir)
+  serialized = tf.constant([e.SerializeToString() for e in request.input.example_list.examples])
+  classified = loaded.signatures[request.model_spec.signature_name](inputs=serialized)
+  served = loaded.signatures[export.SERVING_SIGNATURE](examples=serialized)
+  assert classified["classes"].shape == (8, 10)
+  assert (classified["classes"].numpy() == served["classes"].numpy()).all()
+  np.testing.assert_allclose(classified["scores"].numpy(), served["scores"].numpy(), atol=1e-6)
+
+
 def test_example_gen_writes_the_budgeted_splits(runs, tfds_dir):
   examples = runs["good"].components[pipeline_lib.EXAMPLE_GEN].output("examples")
   labeled = _records(examples, example_gen_spec.LABELED_SPLIT)

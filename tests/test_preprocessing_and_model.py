@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from models import autograph_speedup
 from models import architectures
+from models import config as config_lib
 from models.config import ModelConfig
 from models import lr_schedule
 from models import preprocessing
@@ -116,3 +117,48 @@ def test_skipping_autograph_for_tf_keras_trains_identically():
   finally:
     config.CONVERSION_RULES = saved
   assert np.allclose(converted, skipped, rtol=1e-6)
+
+
+# GPU readiness, on CPU: what would decide the GPU's kernels and collectives.
+@pytest.mark.parametrize("pretext", ["reconstruct", "sequence_autoencoder", "next_row"])
+def test_every_lstm_of_the_classifier_and_its_pretexts_can_take_the_cudnn_kernel(pretext):
+  from models import architectures
+  from models import pretexts
+  model = config_lib.ModelConfig(architecture="lstm", lstm_width=8)
+  built = [architectures.build(3, model)]
+  chosen = pretexts.resolve(pretext, model)
+  built += [chosen.build(depth, model) for depth in range(1, chosen.stages(model) + 1)]
+  lstms = [layer for m in built for layer in m.layers
+           if isinstance(layer, tf.keras.layers.LSTM)]
+  assert lstms
+  # Keras takes cuDNN only for tanh / sigmoid, no recurrent dropout, no unrolling, with a bias.
+  assert all(layer._could_use_gpu_kernel for layer in lstms), [
+      layer.name for layer in lstms if not layer._could_use_gpu_kernel]
+
+
+def test_on_gpus_the_workers_all_reduce_with_nccl_else_ring(monkeypatch):
+  from models import distribution
+  made = []
+  monkeypatch.setattr(tf.distribute, "MultiWorkerMirroredStrategy",
+                      lambda communication_options: made.append(
+                          communication_options.implementation))
+  Implementation = tf.distribute.experimental.CommunicationImplementation
+  distribution.create_strategy()
+  monkeypatch.setattr(tf.config, "list_physical_devices",
+                      lambda kind=None: ["GPU:0"] if kind == "GPU" else [])
+  distribution.create_strategy()
+  assert made == [Implementation.RING, Implementation.NCCL]
+
+
+def test_under_mixed_float16_the_classifier_trains_and_answers_in_float32():
+  from models import architectures
+  from models import precision
+  with precision.policy("mixed_float16"):
+    model = architectures.build(3, config_lib.ModelConfig(architecture="cnn", cnn_width=4))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    assert isinstance(model.optimizer, tf.keras.mixed_precision.LossScaleOptimizer)
+    pixels = np.random.default_rng(0).integers(0, 256, (16, 28, 28), dtype=np.uint8)
+    history = model.fit(pixels, np.arange(16) % 3, epochs=1, verbose=0)
+    assert np.isfinite(history.history["loss"][0])
+    assert any(layer.compute_dtype == "float16" for layer in model.layers)
+    assert model(pixels).dtype == tf.float32  # softmax, losses and scores stay float32

@@ -1,4 +1,6 @@
 """Pre-training by pretexts and fine-tuning from it: carried weights, targets, refused inputs."""
+import json
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -156,3 +158,24 @@ def test_a_pretrained_method_without_a_base_model_is_refused():
       num_classes=10, log_dir="/tmp/fewlabels_test_methods", strategy=tf.distribute.get_strategy())
   with pytest.raises(methods.MethodError, match="'layerwise' needs pre-trained base model"):
     methods.train("layerwise", request, has_encoder=False)
+
+
+def test_with_a_vertex_job_the_executor_launches_it_to_run_this_executor_on_its_workers(
+    monkeypatch):
+  from tfx.extensions.google_cloud_ai_platform import runner
+  from components.layerwise_pretrainer import executor
+  calls = []
+  monkeypatch.setattr(runner, "start_cloud_training", lambda *args, **kwargs: calls.append(
+      (args, kwargs)))
+  job_args = {"project": "p", "job_spec": {"worker_pool_specs": [{"replica_count": 1}]}}
+  properties = {executor.SEED_KEY: 3, executor.VERTEX_JOB_KEY: json.dumps(
+      {"region": "europe-west4", "job_args": job_args})}
+  inputs, outputs = {"examples": []}, {"model": []}
+  executor.Executor().Do(inputs, outputs, properties)
+  [(args, kwargs)] = calls
+  assert args[:2] == (inputs, outputs)
+  # The job's workers run the same executor, told nothing of Vertex: they pre-train.
+  assert args[2] == {executor.SEED_KEY: 3}
+  assert args[3] == "components.layerwise_pretrainer.executor.Executor"
+  assert args[4] == job_args and args[4] is not job_args  # the launcher pops from its copy
+  assert kwargs["enable_vertex"] is True and kwargs["vertex_region"] == "europe-west4"

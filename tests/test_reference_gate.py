@@ -101,6 +101,29 @@ def test_a_candidate_worse_than_the_reference_is_not_pushed_the_reference_is(gat
   assert "(the reference)" in run_results.format_summary(worse)
 
 
+def _baseline_of(metadata_path, run_id):
+  """The baseline model the run's Evaluator was given, read from its input events."""
+  from ml_metadata.proto import metadata_store_pb2
+  store = run_results.open_store(metadata_path)
+  run = store.get_context_by_type_and_name("pipeline_run", run_id)
+  for execution in store.get_executions_by_context(run.id):
+    if any(c.name.endswith("." + pipeline_lib.EVALUATOR)
+           for c in store.get_contexts_by_execution(execution.id)):
+      return [e.artifact_id for e in store.get_events_by_execution_ids([execution.id])
+              if e.type == metadata_store_pb2.Event.INPUT
+              and e.path.steps[0].key == "baseline_model"]
+  raise AssertionError(f"no Evaluator in run {run_id}")
+
+
+@pytest.mark.slow
+def test_a_blessed_candidate_the_gate_refused_is_not_the_next_runs_baseline(gated):
+  worse, refused = gated["worse"], gated["refused"]
+  assert worse.blessed and worse.pushed_model == gate.REFERENCE  # the Evaluator blessed it
+  # The next run compares against what was pushed, the first run's reference.
+  assert _baseline_of(gated["base"].metadata_path, refused.run_id) == [
+      worse.components[pipeline_lib.REFERENCE_TRAINER].output("model").id]
+
+
 @pytest.mark.slow
 def test_without_push_reference_if_better_nothing_is_pushed(gated):
   refused = gated["refused"]

@@ -1,5 +1,6 @@
 """LayerwisePretrainer: the pipeline's unsupervised pre-training of the encoder, by a pretext."""
 import json
+from typing import Any, Dict, Optional
 
 from tfx import types
 from tfx.dsl.components.base import base_component
@@ -17,6 +18,7 @@ class LayerwisePretrainerSpec(component_spec.ComponentSpec):
       executor.PRETRAINING_CONFIG_KEY: component_spec.ExecutionParameter(type=str),
       executor.SEED_KEY: component_spec.ExecutionParameter(type=int),
       executor.CODE_VERSION_KEY: component_spec.ExecutionParameter(type=str),
+      executor.VERTEX_JOB_KEY: component_spec.ExecutionParameter(type=str, optional=True),
   }
   INPUTS = {
       executor.EXAMPLES_KEY: component_spec.ChannelParameter(type=standard_artifacts.Examples),
@@ -37,10 +39,12 @@ class LayerwisePretrainer(base_component.BaseComponent):
 
   def __init__(self, examples: types.BaseChannel, transform_graph: types.BaseChannel,
                model: config_lib.ModelConfig, pretraining: config_lib.PretrainingConfig,
-               seed: int, code_version: str):
+               seed: int, code_version: str, vertex_job: Optional[Dict[str, Any]] = None):
+    """`vertex_job`: {"region", "job_args"} to pre-train as a Vertex AI custom job."""
     super().__init__(spec=LayerwisePretrainerSpec(
         examples=examples, transform_graph=transform_graph,
         model_config=json.dumps(config_lib.to_dict(model), sort_keys=True),
         pretraining_config=json.dumps(config_lib.to_dict(pretraining), sort_keys=True),
         seed=seed, code_version=code_version,
+        vertex_job=json.dumps(vertex_job, sort_keys=True) if vertex_job else None,
         model=types.Channel(type=standard_artifacts.Model)))

@@ -8,6 +8,7 @@ import tensorflow as tf
 import tensorflow_transform as tft
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
+from tfx.utils import name_utils
 from tfx.utils import path_utils
 
 from components.tfds_example_gen import spec as example_gen_spec
@@ -25,6 +26,9 @@ MODEL_CONFIG_KEY = "model_config"  # JSON of config.ModelConfig
 PRETRAINING_CONFIG_KEY = "pretraining_config"  # JSON of config.PretrainingConfig
 SEED_KEY = "seed"
 CODE_VERSION_KEY = "code_version"  # only there so that a code change invalidates the cache
+# JSON {"region", "job_args"} (VertexTrainingConfig.job_args): pre-train as a Vertex AI custom
+# job with those worker pools; absent: in this task.
+VERTEX_JOB_KEY = "vertex_job"
 HISTORY_FILE = "pretraining.json"  # the pretext; per stage: losses and weight fingerprints
 LOGS_DIR = "logs"
 
@@ -74,6 +78,17 @@ class Executor(base_executor.BaseExecutor):
 
   def Do(self, input_dict: Dict[str, List[Any]], output_dict: Dict[str, List[Any]],
          exec_properties: Dict[str, Any]) -> None:
+    vertex_job = json.loads(exec_properties.get(VERTEX_JOB_KEY) or "null")
+    if vertex_job:
+      from tfx.extensions.google_cloud_ai_platform import runner
+      # Every worker of the job runs this executor again, without the key: the same
+      # MultiWorkerMirroredStrategy code as `fewlabels workers --job pretrainer`.
+      runner.start_cloud_training(
+          input_dict, output_dict,
+          {key: value for key, value in exec_properties.items() if key != VERTEX_JOB_KEY},
+          name_utils.get_full_name(Executor), dict(vertex_job["job_args"]), job_id=None,
+          enable_vertex=True, vertex_region=vertex_job["region"])
+      return
     examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
     model = artifact_utils.get_single_instance(output_dict[MODEL_KEY])
     history = run_pretraining(PretrainingArgs(
