@@ -8,7 +8,7 @@ import os
 
 from tfx import v1 as tfx
 
-from components.push_gate import executor as push_gate_executor
+from components.serving_check import executor as serving_check_executor
 from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
 from sources import tfds_source
@@ -24,8 +24,8 @@ def compile_pipeline(config: config_lib.PipelineConfig, output_file: str) -> str
       output_dir=os.path.dirname(output_file), output_filename=os.path.basename(output_file))
   pipeline = pipeline_lib.create_pipeline(config, class_names)
   runner.run(pipeline)
-  if any(node.id == pipeline_lib.PUSH_GATE for node in pipeline.components):
-    _baseline_from_the_gate(output_file)
+  if any(node.id == pipeline_lib.SERVING_CHECK for node in pipeline.components):
+    _baseline_from_the_serving_check(output_file)
   return output_file
 
 
@@ -33,11 +33,12 @@ def compile_pipeline(config: config_lib.PipelineConfig, output_file: str) -> str
 _BLESSING_QUERY = 'schema_title="tfx.ModelBlessing"'
 
 
-def _baseline_from_the_gate(output_file: str) -> None:
-  """Locally the baseline resolver reads only the PushGate's blessings (the channel's producer);
-  the compiled query knows no producer and would also take the Evaluator's and the
-  ReferenceEvaluator's, such as a candidate's blessing that the gate then refused. Only the
-  gate's decisions have PUSH_CHOICE_PROPERTY: the query asks for it."""
+def _baseline_from_the_serving_check(output_file: str) -> None:
+  """Locally the baseline resolver reads only the ServingCheck's decisions (the channel's
+  producer): what the Pusher was cleared to push. The compiled query knows no producer and would
+  also take the Evaluator's and the ReferenceEvaluator's blessings, such as a candidate's that
+  the gate then refused. Only the check's decisions have PUSH_CHOICE_PROPERTY: the query asks
+  for it."""
   with open(output_file) as f:
     spec = json.load(f)
   executors = spec.get("pipelineSpec", spec)["deploymentSpec"]["executors"]
@@ -45,7 +46,7 @@ def _baseline_from_the_gate(output_file: str) -> None:
   for executor in executors.values():
     for query in executor.get("resolver", {}).get("outputArtifactQueries", {}).values():
       if query["filter"].startswith(_BLESSING_QUERY):
-        query["filter"] += (f" AND metadata.{push_gate_executor.PUSH_CHOICE_PROPERTY}"
+        query["filter"] += (f" AND metadata.{serving_check_executor.PUSH_CHOICE_PROPERTY}"
                             ".number_value=1")
         narrowed += 1
   if narrowed != 1:

@@ -29,6 +29,7 @@ from components.evaluation_report.component import EvaluationReport
 from components.layerwise_pretrainer.component import LayerwisePretrainer
 from components.push_gate.component import PushGate
 from components.schema_gen.component import SchemaGen
+from components.serving_check.component import ServingCheck
 from components.tfds_example_gen import spec as example_gen_spec
 from components.tfds_example_gen.component import TFDSExampleGen
 from models import export
@@ -58,6 +59,7 @@ BASELINE_RESOLVER = "LatestBlessedModelResolver"
 EVALUATOR = "Evaluator"
 REFERENCE_EVALUATOR = "ReferenceEvaluator"  # the candidate against the reference, on test
 PUSH_GATE = "PushGate"
+SERVING_CHECK = "ServingCheck"
 PUSHER = "Pusher"
 REPORT = "EvaluationReport"
 DATA_STAGE = (EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, EXAMPLE_VALIDATOR, DATA_GATE, TRANSFORM)
@@ -250,10 +252,9 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
 
   baseline = []
   if config.push:
-    # The last pushed model: blessed by the gate that fed the Pusher (PushGate's decision when
-    # there is a reference, else the Evaluator's blessing).
+    # The last pushed model: the one the ServingCheck cleared for the Pusher.
     blessings = channel.Channel(type=standard_artifacts.ModelBlessing,
-                                producer_component_id=PUSH_GATE if reference else EVALUATOR)
+                                producer_component_id=SERVING_CHECK)
     baseline = [resolver.Resolver(
         strategy_class=latest_blessed_model_strategy.LatestBlessedModelStrategy,
         model=channel.Channel(type=standard_artifacts.Model),
@@ -274,7 +275,7 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
         baseline_model=reference[0].outputs["model"],
         example_splits=[example_gen_spec.TEST_SPLIT],
         eval_config=eval_config(None)).with_id(REFERENCE_EVALUATOR)]
-  gate, pusher = [], []
+  gate, check, pusher = [], [], []
   if config.push:
     push_model, push_blessing = trainer.outputs["model"], evaluator.outputs["blessing"]
     if reference:
@@ -288,9 +289,11 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
           push_reference_if_better=config.evaluation.push_reference_if_better,
       ).with_id(PUSH_GATE)]
       push_model, push_blessing = gate[0].outputs["chosen_model"], gate[0].outputs["decision"]
+    check = [ServingCheck(model=push_model, blessing=push_blessing,
+                          examples=example_gen.outputs["examples"]).with_id(SERVING_CHECK)]
     pusher = [tfx_components.Pusher(
         model=push_model,
-        model_blessing=push_blessing,
+        model_blessing=check[0].outputs["decision"],
         push_destination=pusher_pb2.PushDestination(
             filesystem=pusher_pb2.PushDestination.Filesystem(
                 base_directory=config.serving_dir)),
@@ -304,8 +307,9 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
       pretrained_model=pretrainer[0].outputs["model"] if pretrainer else None,
       reference_evaluation=compared[0].outputs["evaluation"] if compared else None,
       decision=gate[0].outputs["decision"] if gate else None,
+      serving_check=check[0].outputs["decision"] if check else None,
       class_names=class_names, method=config.method,
       min_accuracy=config.evaluation.min_accuracy,
       max_regression=config.evaluation.max_regression).with_id(REPORT)
-  return (pretrainer + [trainer] + reference + baseline + [evaluator] + compared + gate + pusher
-          + [report])
+  return (pretrainer + [trainer] + reference + baseline + [evaluator] + compared + gate + check
+          + pusher + [report])

@@ -11,6 +11,7 @@ from tfx.orchestration import metadata
 from components.evaluation_report import executor as report_executor
 from components.layerwise_pretrainer import executor as pretrainer_executor
 from components.push_gate import executor as gate_executor
+from components.serving_check import executor as serving_check_executor
 from components.tfds_example_gen import spec as example_gen_spec
 from models import pretraining
 from models import run_fn
@@ -47,6 +48,7 @@ class RunSummary:
   reference_accuracy: Optional[float] = None
   pushed_model: Optional[str] = None  # "candidate", "reference", or None: nothing pushed
   push_reason: Optional[str] = None
+  serving_check: Optional[str] = None  # "passed (...)", "failed: ...", "not checked: ..."
 
   @property
   def gain(self) -> Optional[float]:
@@ -148,6 +150,12 @@ def summarize(metadata_path: str, pipeline_name: str, run_id: Optional[str] = No
     decision = gate.output(gate_executor.DECISION_KEY)
     summary.pushed_model = custom_value(decision, gate_executor.CHOSEN_PROPERTY) or None
     summary.push_reason = custom_value(decision, gate_executor.REASON_PROPERTY)
+  check = components.get(pipeline_lib.SERVING_CHECK)
+  if check and check.output(serving_check_executor.DECISION_KEY) is not None:
+    summary.serving_check = custom_value(check.output(serving_check_executor.DECISION_KEY),
+                                         serving_check_executor.RESULT_PROPERTY)
+    if summary.serving_check.startswith("failed"):
+      summary.pushed_model = None
   return summary
 
 
@@ -233,6 +241,8 @@ def format_summary(summary: RunSummary) -> str:
   ]
   if summary.push_reason:
     lines.append(f"  push decision: {summary.push_reason}")
+  if summary.serving_check:
+    lines.append(f"  serving check: {summary.serving_check}")
   lines += [
       f"  pushed to: {summary.pushed_to or 'nothing pushed'}"
       + (f" (the {summary.pushed_model})" if summary.pushed_model and summary.pushed_to else ""),

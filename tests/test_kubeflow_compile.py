@@ -177,18 +177,23 @@ def _queries(pipeline_spec):
           for query in executor.get("resolver", {}).get("outputArtifactQueries", {}).values()]
 
 
-def test_the_compiled_baseline_is_a_model_the_gate_chose_to_push(tmp_path):
-  from components.push_gate import executor as push_gate_executor
+_CLEARED_QUERY = ('schema_title="tfx.ModelBlessing" AND state=LIVE AND '
+                  'metadata.blessed.number_value=1 AND metadata.push_choice.number_value=1')
+
+
+@pytest.mark.parametrize("flags", [[], ["--reference", "none"]])
+def test_the_compiled_baseline_is_a_model_cleared_for_the_pusher(tmp_path, flags):
   output = tmp_path / "spec.json"
   assert cli.main(["compile", "--output", str(output), "--pipeline-root", "gs://bucket/root",
-                   "--image", IMAGE]) == 0
+                   "--image", IMAGE, *flags]) == 0
   spec = json.loads(output.read_text())
-  blessing_queries = [q for q in _queries(spec.get("pipelineSpec", spec)) if "ModelBlessing" in q]
-  # The Evaluator's and the ReferenceEvaluator's blessings are ModelBlessings with blessed=1 too;
-  # only the gate's decisions have this property, set to 1 when it chose a model to push.
-  assert blessing_queries == [
-      'schema_title="tfx.ModelBlessing" AND state=LIVE AND metadata.blessed.number_value=1 AND '
-      f'metadata.{push_gate_executor.PUSH_CHOICE_PROPERTY}.number_value=1']
+  pipeline_spec = spec.get("pipelineSpec", spec)
+  # The Evaluator's and the ReferenceEvaluator's blessings are ModelBlessings with blessed=1
+  # too; only the ServingCheck's decisions have push_choice, 1 when it cleared the model that
+  # the PushGate (or, without a reference, the Evaluator) chose.
+  assert [q for q in _queries(pipeline_spec) if "ModelBlessing" in q] == [_CLEARED_QUERY]
+  tasks = pipeline_spec["root"]["dag"]["tasks"]
+  assert pipeline_lib.SERVING_CHECK in tasks[pipeline_lib.PUSHER]["dependentTasks"]
 
 
 def test_reference_none_compiles_without_the_reference_branch(tmp_path):
@@ -197,12 +202,11 @@ def test_reference_none_compiles_without_the_reference_branch(tmp_path):
                    "--image", IMAGE, "--reference", "none"]) == 0
   spec = json.loads(output.read_text())
   tasks = spec.get("pipelineSpec", spec)["root"]["dag"]["tasks"]
-  assert pipeline_lib.EVALUATOR in set(tasks[pipeline_lib.PUSHER].get("dependentTasks", []))
+  # The Evaluator's blessing alone decides, through the serving check.
+  assert pipeline_lib.EVALUATOR in set(tasks[pipeline_lib.SERVING_CHECK]["dependentTasks"])
+  assert pipeline_lib.SERVING_CHECK in set(tasks[pipeline_lib.PUSHER]["dependentTasks"])
   assert not {pipeline_lib.REFERENCE_TRAINER, pipeline_lib.REFERENCE_EVALUATOR,
               pipeline_lib.PUSH_GATE} & set(tasks)
-  # No gate: the Evaluator writes the only blessings, and the plain query finds its latest.
-  assert [q for q in _queries(spec.get("pipelineSpec", spec)) if "ModelBlessing" in q] == [
-      'schema_title="tfx.ModelBlessing" AND state=LIVE AND metadata.blessed.number_value=1']
 
 
 @pytest.mark.parametrize("image,fragment", [

@@ -70,6 +70,16 @@ def test_pushed_model_serves_raw_examples(runs, tfds_dir):
   assert (probabilities.argmax(axis=1) == labels.numpy()).mean() > 0.2
 
 
+def test_the_pushed_model_passed_the_serving_check_recorded_in_ml_metadata(runs):
+  from components.serving_check import executor as serving_check
+  good, crippled = runs["good"], runs["crippled"]
+  assert good.serving_check == "passed (64 test examples through every signature)"
+  decision = good.components[pipeline_lib.SERVING_CHECK].output(serving_check.DECISION_KEY)
+  assert run_results.custom_value(decision, serving_check.PUSH_CHOICE_PROPERTY) == 1
+  assert "serving check: passed" in run_results.format_summary(good)
+  assert crippled.serving_check == "not checked: nothing to push"  # not blessed
+
+
 def test_a_classification_request_gets_the_classes_and_scores_of_serving_default(runs, tfds_dir):
   from tensorflow.core.protobuf import saved_model_pb2
   from tensorflow_serving.apis import classification_pb2

@@ -39,6 +39,8 @@ class EvaluationReportSpec(component_spec.ComponentSpec):
           type=standard_artifacts.ModelEvaluation, optional=True),
       executor.DECISION_KEY: component_spec.ChannelParameter(
           type=standard_artifacts.ModelBlessing, optional=True),
+      executor.SERVING_CHECK_KEY: component_spec.ChannelParameter(
+          type=standard_artifacts.ModelBlessing, optional=True),
   }
   OUTPUTS = {executor.REPORT_KEY: component_spec.ChannelParameter(type=EvaluationReportArtifact)}
 
@@ -56,11 +58,13 @@ class EvaluationReport(base_component.BaseComponent):
                class_names: Sequence[str], method: str, min_accuracy: float,
                max_regression: float, pretrained_model: Optional[types.BaseChannel] = None,
                reference_evaluation: Optional[types.BaseChannel] = None,
-               decision: Optional[types.BaseChannel] = None):
+               decision: Optional[types.BaseChannel] = None,
+               serving_check: Optional[types.BaseChannel] = None):
     super().__init__(spec=EvaluationReportSpec(
         evaluation=evaluation, blessing=blessing, examples=examples, statistics=statistics,
         anomalies=anomalies, model_run=model_run, pretrained_model=pretrained_model,
         reference_evaluation=reference_evaluation, decision=decision,
+        serving_check=serving_check,
         class_names=json.dumps(list(class_names)), method=method,
         min_accuracy=float(min_accuracy), max_regression=float(max_regression),
         report=types.Channel(type=EvaluationReportArtifact)))

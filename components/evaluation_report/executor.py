@@ -16,6 +16,7 @@ from tfx.types import artifact_utils
 from components.data_validation_gate import executor as gate_executor
 from components.evaluation_report import render
 from components.layerwise_pretrainer import executor as pretrainer_executor
+from components.serving_check import executor as serving_check_executor
 from models import methods
 from components.tfds_example_gen import spec as example_gen_spec
 from models import run_fn
@@ -31,6 +32,7 @@ PRETRAINED_MODEL_KEY = "pretrained_model"
 NO_POOL_LABELS = "no labels"  # the pool came without labels: pseudo-labels cannot be scored
 REFERENCE_EVALUATION_KEY = "reference_evaluation"  # the candidate against the reference
 DECISION_KEY = "decision"  # PushGate's: what was pushed and why
+SERVING_CHECK_KEY = "serving_check"  # ServingCheck's decision: whether the Pusher was cleared
 REPORT_KEY = "report"
 CLASS_NAMES_KEY = "class_names"  # JSON list
 METHOD_KEY = "method"
@@ -135,7 +137,7 @@ def _in_class_order(per_class: Dict[str, Any], names: List[str]) -> List[str]:
 
 
 def _evaluation_section(evaluation, names, blessed, min_accuracy, max_regression,
-                        gate: Optional[Tuple[str, str]]) -> str:
+                        gate: Optional[Tuple[str, str]], serving: Optional[str] = None) -> str:
   decision = ('<span class="pass">BLESSED: pushed</span>' if blessed
               else '<span class="fail">NOT BLESSED: not pushed</span>')
   if gate is not None:  # PushGate decided, against the reference too
@@ -143,6 +145,10 @@ def _evaluation_section(evaluation, names, blessed, min_accuracy, max_regression
     decision = (f'<span class="{"pass" if chosen else "fail"}">'
                 f'{"PUSHED: the " + chosen if chosen else "NOT PUSHED"}</span> '
                 f'({render.escape(reason)})')
+  if serving is not None:
+    if serving.startswith("failed"):
+      decision = f'<span class="fail">NOT PUSHED</span> (serving check {render.escape(serving)})'
+    decision += f"<br>Serving check: {render.escape(serving)}"
   baseline = evaluation["baseline_accuracy"]
   rows = [["test accuracy", render.fmt(evaluation["accuracy"]),
            f"at least {min_accuracy:.4f}"],
@@ -407,13 +413,18 @@ class Executor(base_executor.BaseExecutor):
       decision = artifact_utils.get_single_instance(input_dict[DECISION_KEY])
       gate = (decision.get_string_custom_property("chosen"),
               decision.get_string_custom_property("reason"))
+    serving = None
+    if input_dict.get(SERVING_CHECK_KEY):
+      serving = artifact_utils.get_single_instance(
+          input_dict[SERVING_CHECK_KEY]).get_string_custom_property(
+          serving_check_executor.RESULT_PROPERTY)
     html = render.page(
         f"fewlabels run report: {method}",
         [f"<p>Method <b>{render.escape(method)}</b>: "
          f"{render.escape(methods.get(method).description)}. Evaluation output: "
          f"<code>{render.escape(evaluation_uri)}</code></p>",
          _evaluation_section(evaluation, names, blessed, exec_properties[MIN_ACCURACY_KEY],
-                             exec_properties[MAX_REGRESSION_KEY], gate),
+                             exec_properties[MAX_REGRESSION_KEY], gate, serving),
          pool,
          _data_section(examples, _statistics_counts(statistics), anomalies, names),
          _training_section(history, pretraining)],

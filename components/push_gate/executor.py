@@ -30,9 +30,6 @@ MAX_REGRESSION_KEY = "max_regression"
 MAX_LOSS_KEY = "max_loss_to_reference"
 PUSH_REFERENCE_KEY = "push_reference_if_better"
 # On the decision (a ModelBlessing): what was chosen, why, and the figures it was chosen on.
-# Only the gate's decisions carry it: the compiled baseline query (pipeline/kubeflow_v2_runner.py)
-# selects by it, since there every ModelBlessing of the run answers the blessed query.
-PUSH_CHOICE_PROPERTY = "push_gate_choice"
 CHOSEN_PROPERTY = "chosen"  # "candidate", "reference" or "" (nothing pushed)
 REASON_PROPERTY = "reason"
 CANDIDATE_ACCURACY_PROPERTY = "candidate_accuracy"
@@ -86,7 +83,6 @@ class Executor(base_executor.BaseExecutor):
         bool(exec_properties[PUSH_REFERENCE_KEY]))
     out = artifact_utils.get_single_instance(output_dict[DECISION_KEY])
     out.set_int_custom_property("blessed", int(bool(decision.chosen)))
-    out.set_int_custom_property(PUSH_CHOICE_PROPERTY, int(bool(decision.chosen)))
     out.set_string_custom_property(CHOSEN_PROPERTY, decision.chosen)
     out.set_string_custom_property(REASON_PROPERTY, decision.reason)
     out.set_float_custom_property(CANDIDATE_ACCURACY_PROPERTY, candidate)
