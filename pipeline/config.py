@@ -91,6 +91,8 @@ def default_label_budget(dataset: str) -> str:
   return "all" if dataset.partition("/")[0] == "image_folder" else DataConfig.label_budget
 
 
+TF_SERVING_CHECKS = ("none", "docker")
+
 @dataclasses.dataclass(frozen=True)
 class EvaluationConfig:
   """When a model is good enough to push."""
@@ -102,8 +104,15 @@ class EvaluationConfig:
   # When the candidate fails only the reference test, push the reference (if it passes the rest
   # of the gate) instead of nothing.
   push_reference_if_better: bool = True
+  # Beside the ServingCheck (a fresh process, always): "docker" adds TFX's InfraValidator, which
+  # serves the model in TF Serving's own container before the Pusher (`fewlabels run` on a
+  # machine that runs Docker; the Kubeflow V2 compiler has no InfraValidator); "none": not.
+  tf_serving_check: str = "none"
 
   def __post_init__(self):
+    _require(self.tf_serving_check in TF_SERVING_CHECKS,
+             f"evaluation tf_serving_check {self.tf_serving_check!r} must be one of "
+             f"{', '.join(TF_SERVING_CHECKS)}")
     _require(0.0 <= self.min_accuracy <= 1.0,
              f"evaluation min_accuracy {self.min_accuracy!r} must be in [0, 1]")
     _require(0.0 <= self.max_regression <= 1.0,

@@ -16,6 +16,11 @@ from sources import tfds_source
 
 def compile_pipeline(config: config_lib.PipelineConfig, output_file: str) -> str:
   """Writes the pipeline spec to `output_file` and returns its path. Needs no cluster."""
+  if config.evaluation.tf_serving_check != "none":
+    raise config_lib.ConfigError(
+        f"evaluation tf_serving_check {config.evaluation.tf_serving_check!r} cannot compile: "
+        "the Kubeflow V2 compiler has no InfraValidator; expected none (the ServingCheck still "
+        "serves every model in a fresh process before the Pusher)")
   class_names = config.data.classes or tfds_source.class_names(
       config.data.dataset, config.data.tfds_data_dir, config.data.manual_dir)
   output_file = os.path.abspath(output_file)

@@ -60,6 +60,7 @@ EVALUATOR = "Evaluator"
 REFERENCE_EVALUATOR = "ReferenceEvaluator"  # the candidate against the reference, on test
 PUSH_GATE = "PushGate"
 SERVING_CHECK = "ServingCheck"
+INFRA_VALIDATOR = "InfraValidator"
 PUSHER = "Pusher"
 REPORT = "EvaluationReport"
 DATA_STAGE = (EXAMPLE_GEN, STATISTICS_GEN, SCHEMA_GEN, EXAMPLE_VALIDATOR, DATA_GATE, TRANSFORM)
@@ -222,12 +223,31 @@ def _trainer(config: config_lib.PipelineConfig, component_id: str, class_names: 
       **base_model).with_id(component_id)
 
 
+def _tf_serving_check(model, example_gen) -> base_node.BaseNode:
+  """TFX's InfraValidator: the model in TF Serving's container (Docker) answers
+  ClassificationRequests of `test` examples through its classify signature."""
+  from tfx.proto import infra_validator_pb2
+  serving = infra_validator_pb2.ServingSpec(
+      tensorflow_serving=infra_validator_pb2.TensorFlowServing(tags=["latest"]),
+      local_docker=infra_validator_pb2.LocalDockerConfig())
+  return tfx_components.InfraValidator(
+      model=model, examples=example_gen.outputs["examples"], serving_spec=serving,
+      request_spec=infra_validator_pb2.RequestSpec(
+          tensorflow_serving=infra_validator_pb2.TensorFlowServingRequestSpec(
+              signature_names=[export.CLASSIFY_SIGNATURE]),
+          split_name=example_gen_spec.TEST_SPLIT, num_examples=16),
+      validation_spec=infra_validator_pb2.ValidationSpec(max_loading_time_seconds=120,
+                                                         num_tries=3)).with_id(INFRA_VALIDATOR)
+
+
 def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code_version: str,
                  data_stage: List[base_node.BaseNode]) -> List[base_node.BaseNode]:
   """[LayerwisePretrainer ->] Trainer -> Evaluator (against the latest pushed model) -> Pusher,
   and the report. A pool method's run also trains the supervised reference on the same labels
   (ReferenceTrainer), compares the two on `test` (ReferenceEvaluator) and lets PushGate choose
-  what the Pusher pushes. Without pushing (sweeps): no baseline, no gate, no Pusher."""
+  what the Pusher pushes. Before the Pusher, the ServingCheck serves the chosen model in a fresh
+  process (and TFX's InfraValidator in TF Serving, if `evaluation.tf_serving_check` says where).
+  Without pushing (sweeps): no baseline, no gate, no check, no Pusher."""
   example_gen, statistics_gen, schema_gen, example_validator, _, transform = data_stage
   pretrainer, base_model = [], {}
   if config.method_spec.needs_encoder:
@@ -275,7 +295,7 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
         baseline_model=reference[0].outputs["model"],
         example_splits=[example_gen_spec.TEST_SPLIT],
         eval_config=eval_config(None)).with_id(REFERENCE_EVALUATOR)]
-  gate, check, pusher = [], [], []
+  gate, check, infra, pusher = [], [], [], []
   if config.push:
     push_model, push_blessing = trainer.outputs["model"], evaluator.outputs["blessing"]
     if reference:
@@ -291,9 +311,12 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
       push_model, push_blessing = gate[0].outputs["chosen_model"], gate[0].outputs["decision"]
     check = [ServingCheck(model=push_model, blessing=push_blessing,
                           examples=example_gen.outputs["examples"]).with_id(SERVING_CHECK)]
+    if config.evaluation.tf_serving_check == "docker":
+      infra = [_tf_serving_check(push_model, example_gen)]
     pusher = [tfx_components.Pusher(
         model=push_model,
         model_blessing=check[0].outputs["decision"],
+        infra_blessing=infra[0].outputs["blessing"] if infra else None,
         push_destination=pusher_pb2.PushDestination(
             filesystem=pusher_pb2.PushDestination.Filesystem(
                 base_directory=config.serving_dir)),
@@ -312,4 +335,4 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
       min_accuracy=config.evaluation.min_accuracy,
       max_regression=config.evaluation.max_regression).with_id(REPORT)
   return (pretrainer + [trainer] + reference + baseline + [evaluator] + compared + gate + check
-          + pusher + [report])
+          + infra + pusher + [report])

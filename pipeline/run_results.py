@@ -213,6 +213,10 @@ def describe_component(metadata_path: str, pipeline_name: str, component_id: str
               f"{(candidate - reference) * 100:+.1f} points")
   elif component_id == pipeline_lib.PUSH_GATE and run.output(gate_executor.DECISION_KEY):
     figure = custom_value(run.output(gate_executor.DECISION_KEY), gate_executor.REASON_PROPERTY)
+  elif (component_id == pipeline_lib.SERVING_CHECK
+        and run.output(serving_check_executor.DECISION_KEY) is not None):
+    figure = custom_value(run.output(serving_check_executor.DECISION_KEY),
+                          serving_check_executor.RESULT_PROPERTY)
   elif component_id == pipeline_lib.PUSHER and run.output("pushed_model") is not None:
     pushed = run.output("pushed_model")
     figure = (f"pushed to {custom_value(pushed, 'pushed_destination')}"

@@ -1,4 +1,5 @@
 """The Kubeflow V2 (Vertex AI Pipelines) spec: every task, its dependencies, the image."""
+import dataclasses
 import json
 
 import pytest
@@ -194,6 +195,36 @@ def test_the_compiled_baseline_is_a_model_cleared_for_the_pusher(tmp_path, flags
   assert [q for q in _queries(pipeline_spec) if "ModelBlessing" in q] == [_CLEARED_QUERY]
   tasks = pipeline_spec["root"]["dag"]["tasks"]
   assert pipeline_lib.SERVING_CHECK in tasks[pipeline_lib.PUSHER]["dependentTasks"]
+
+
+def test_tf_serving_check_adds_the_infra_validator_before_a_local_pusher(tiny_config, capsys,
+                                                                       tmp_path):
+  config = dataclasses.replace(tiny_config, evaluation=dataclasses.replace(
+      tiny_config.evaluation, tf_serving_check="docker"))
+  nodes = {node.id: node for node in pipeline_lib.create_pipeline(
+      config, ["a", "b"]).components}
+  from google.protobuf import json_format
+  from tfx.proto import infra_validator_pb2
+  infra = nodes[pipeline_lib.INFRA_VALIDATOR]
+  properties = infra.exec_properties
+  assert json_format.Parse(properties["serving_spec"], infra_validator_pb2.ServingSpec()).HasField(
+      "local_docker")
+  request = json_format.Parse(properties["request_spec"], infra_validator_pb2.RequestSpec())
+  assert list(request.tensorflow_serving.signature_names) == ["classify"]
+  assert nodes[pipeline_lib.PUSHER].inputs["infra_blessing"].producer_component_id == (
+      pipeline_lib.INFRA_VALIDATOR)
+  assert pipeline_lib.INFRA_VALIDATOR not in {node.id for node in pipeline_lib.create_pipeline(
+      tiny_config, ["a", "b"]).components}
+  # Kubeflow V2 cannot compile it: one line, no file.
+  output = tmp_path / "spec.json"
+  _fails(capsys, ["compile", "--output", str(output), "--pipeline-root", "gs://bucket/root",
+                  "--image", IMAGE, "--set", "evaluation.tf_serving_check=docker"],
+         "evaluation tf_serving_check 'docker' cannot compile: the Kubeflow V2 compiler has no "
+         "InfraValidator")
+  assert not output.exists()
+  _fails(capsys, ["compile", "--output", str(output), "--pipeline-root", "gs://bucket/root",
+                  "--image", IMAGE, "--set", "evaluation.tf_serving_check=podman"],
+         "evaluation tf_serving_check 'podman' must be one of none, docker")
 
 
 def test_reference_none_compiles_without_the_reference_branch(tmp_path):
