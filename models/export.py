@@ -52,6 +52,8 @@ class _ServingModule(tf.Module):
     self.class_names = tf.Variable(list(class_names), trainable=False, dtype=tf.string,
                                    name="class_names")
     self._polarity = drawing_image.check_polarity(polarity)
+    # Kept in the model: how `serving_image` reads pictures (the serving check feeds it so).
+    self.polarity = tf.Variable(polarity, trainable=False, dtype=tf.string, name="polarity")
 
   def _answer(self, pixels: tf.Tensor):
     probabilities = self.model(pixels, training=False)

@@ -20,10 +20,11 @@ class _Model(tf.Module):
   """A stand-in for the exported model, with the same signatures; `broken` names the one
   that misbehaves."""
 
-  def __init__(self, broken: str = ""):
+  def __init__(self, broken: str = "", polarity: str = "auto"):
     super().__init__()
-    self.broken = broken
+    self.broken, self.dark_on_light = broken, polarity == "dark_on_light"
     self.names_variable = tf.Variable(NAMES, trainable=False)
+    self.polarity = tf.Variable(polarity, trainable=False)
 
   def _answer(self, pixels, flip=False):
     ink = tf.reduce_mean(tf.cast(pixels, tf.float32), axis=[1, 2]) / 255.0
@@ -43,6 +44,8 @@ class _Model(tf.Module):
   def serve_images(self, images):
     pixels = tf.map_fn(lambda one: tf.io.decode_png(one, channels=1)[..., 0], images,
                        fn_output_signature=tf.TensorSpec([28, 28], tf.uint8))
+    if self.dark_on_light:  # what the pipeline's model does for pictures of dark ink
+      pixels = 255 - pixels
     return self._answer(pixels, flip=self.broken == export.IMAGE_SIGNATURE)
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=export.CLASSIFY_INPUT)])
@@ -69,14 +72,16 @@ def _test_examples(count=12):
           for i in range(count)]
 
 
-def _saved(tmp_path, broken=""):
-  directory = str(tmp_path / f"model_{broken or 'good'}" / "Format-Serving")
-  _Model(broken).save(directory)
+def _saved(tmp_path, broken="", polarity="auto"):
+  directory = str(tmp_path / f"model_{broken or 'good'}_{polarity}" / "Format-Serving")
+  _Model(broken, polarity).save(directory)
   return directory
 
 
-def test_a_model_whose_signatures_agree_passes(tmp_path):
-  assert executor.probe(_saved(tmp_path), _test_examples()) is None
+@pytest.mark.parametrize("polarity", ["auto", "dark_on_light"])
+def test_a_model_whose_signatures_agree_passes(tmp_path, polarity):
+  # A model that reads pictures as dark ink on light is sent its pictures so.
+  assert executor.probe(_saved(tmp_path, polarity=polarity), _test_examples()) is None
 
 
 @pytest.mark.parametrize("broken,fragment", [

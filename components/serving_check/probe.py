@@ -45,7 +45,11 @@ def check(model_dir: str, serialized) -> None:
   import tensorflow as tf
   from models import export
   from sources import features
-  signatures = tf.saved_model.load(model_dir).signatures
+  loaded = tf.saved_model.load(model_dir)
+  signatures = loaded.signatures
+  # The examples hold light ink on dark; a model reading pictures as dark ink on light gets
+  # them so, as its users send them.
+  polarity = loaded.polarity.numpy().decode() if hasattr(loaded, "polarity") else "auto"
   examples = tf.constant(serialized)
   served = _call(signatures, export.SERVING_SIGNATURE, **{export.EXAMPLES_INPUT: examples})
   probabilities = served[export.PREDICTION_KEY]
@@ -65,6 +69,8 @@ def check(model_dir: str, serialized) -> None:
   pixels = [np.frombuffer(tf.train.Example.FromString(s).features.feature[
       features.IMAGE_KEY].bytes_list.value[0], np.uint8).reshape(
           features.IMAGE_SIZE, features.IMAGE_SIZE, 1) for s in serialized]
+  if polarity == "dark_on_light":
+    pixels = [255 - p for p in pixels]
   pictures = tf.constant([tf.io.encode_png(p).numpy() for p in pixels])
   by_picture = _call(signatures, export.IMAGE_SIGNATURE, **{export.IMAGES_INPUT: pictures})
   worst = float(np.abs(by_picture[export.PREDICTION_KEY] - probabilities).max())
