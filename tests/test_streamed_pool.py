@@ -103,6 +103,9 @@ _SHARDS = _READ + textwrap.dedent("""
         (_, (_, truth)) = next(iterator)
         steps.append([i for part in strategy.experimental_local_results(truth)
                       for i in part.numpy().tolist()])
+      # Neither leaves before the other is done: a worker whose peer has gone waits forever.
+      strategy.reduce(tf.distribute.ReduceOp.SUM, strategy.run(lambda: tf.constant(1.0)),
+                      axis=None)
     print(json.dumps(steps))
 """)
 
