@@ -73,6 +73,10 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
   data.add_argument("--extra-labels", default=None, metavar="FILE",
                     help="labels.csv (example_id,class_name) from `fewlabels suggest`'s "
                          "label.html: those unlabeled examples become labeled")
+  data.add_argument("--schema", default=None, metavar="FILE",
+                    help="a schema to validate the data against (`fewlabels schema --write "
+                         "FILE` writes one from a run); a run whose data break it stops at the "
+                         "data gate (default: inferred from the data of each run)")
   data.add_argument("--skip-bad-images", action="store_true",
                     help="image folder: skip unreadable pictures and count them (default: "
                          "stop, naming the first)")
@@ -177,7 +181,10 @@ def config_from_args(args, output_dir: str, **overrides) -> config_lib.PipelineC
                                  classes=tuple(c for c in args.classes.split(",") if c),
                                  skip_bad_images=args.skip_bad_images,
                                  extra_labels=args.extra_labels and os.path.abspath(
-                                     args.extra_labels)),
+                                     args.extra_labels),
+                                 schema_file=args.schema and (
+                                     args.schema if "://" in args.schema
+                                     else os.path.abspath(args.schema))),
       model=dataclasses.replace(base.model, architecture=args.model, lstm_width=args.lstm_width,
                                 lstm_layers=args.lstm_layers, cnn_width=args.cnn_width),
       training=dataclasses.replace(base.training, epochs=args.epochs, batch_size=args.batch_size,
@@ -294,6 +301,17 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where to write (default: OUTPUT/suggestions)")
   suggest.add_argument("--seed", type=int, default=0,
                        help="for --strategy random and diverse (default: 0)")
+  schema = commands.add_parser(
+      "schema", help="write the last run's schema, made strict, to keep and pass to --schema",
+      description="Reads the schema the last run inferred and writes it made strict: the label "
+                  "in -1..N-1, the class names as a domain, every feature exactly once, the "
+                  "pictures' size as seen. Keep the file in version control and pass it to "
+                  "`fewlabels run --schema FILE`: data that break it stop at the data gate.")
+  schema.add_argument("--output", default=config_lib.PipelineConfig().output_dir, metavar="DIR",
+                      help="output dir of an earlier `fewlabels run` (default: %(default)s)")
+  schema.add_argument("--name", default=config_lib.PipelineConfig().name,
+                      help="pipeline name (default: %(default)s)")
+  schema.add_argument("--write", required=True, metavar="FILE", help="the schema file to write")
   workers = commands.add_parser(
       "workers", help="train on N local processes with MultiWorkerMirroredStrategy",
       description="Run the Trainer's run_fn or the layer-wise pre-training on N local worker "
@@ -443,6 +461,14 @@ def _suggest(args, state: dict) -> None:
         "fewlabels run ... --extra-labels labels.csv")
 
 
+def _schema(args, state: dict) -> None:
+  del state
+  from pipeline import kept_schema
+  schema = kept_schema.from_last_run(os.path.abspath(args.output), args.name)
+  print(f"fewlabels schema: wrote {kept_schema.write(schema, args.write)} "
+        f"({len(schema.feature)} features); run with --schema {args.write}")
+
+
 def _workers(args, state: dict) -> None:
   output = os.path.abspath(args.output)
   if not os.path.isfile(os.path.join(output, "metadata.sqlite")):
@@ -496,7 +522,7 @@ def main(argv: Optional[List[str]] = None) -> int:
   state: dict = {}
   try:
     {"run": _run, "compile": _compile, "sweep": _sweep, "workers": _workers,
-     "predict": _predict, "suggest": _suggest}[args.command](args, state)
+     "predict": _predict, "suggest": _suggest, "schema": _schema}[args.command](args, state)
   except _known_errors() as e:
     print(f"fewlabels: error: {e}{_log_note(state)}", file=sys.stderr)
     return 1

@@ -60,9 +60,15 @@ class DataConfig:
   skip_bad_images: bool = False  # image folders: skip unreadable pictures, counted (else fail)
   # A labels.csv (`fewlabels suggest`, label.html): its examples move from unlabeled to labeled.
   extra_labels: Optional[str] = None
+  # A schema the user keeps (`fewlabels schema --write FILE`): the data are validated against
+  # it instead of a schema inferred from themselves, which nothing could ever contradict.
+  schema_file: Optional[str] = None
 
   def __post_init__(self):
     label_budget.LabelBudget(self.label_budget)  # raises BudgetError naming the value
+    if self.schema_file:
+      from pipeline import kept_schema
+      kept_schema.read(self.schema_file)  # one line naming the file if it is not one
     _require(bool(self.dataset.strip()), "dataset '' is empty: expected a TFDS name")
     if self.test_split.startswith("holdout:"):
       holdout = self.test_split[len("holdout:"):]
@@ -92,6 +98,7 @@ def default_label_budget(dataset: str) -> str:
 
 
 TF_SERVING_CHECKS = ("none", "docker")
+GAIN_RULES = ("estimate", "interval")
 
 @dataclasses.dataclass(frozen=True)
 class EvaluationConfig:
@@ -104,12 +111,18 @@ class EvaluationConfig:
   # When the candidate fails only the reference test, push the reference (if it passes the rest
   # of the gate) instead of nothing.
   push_reference_if_better: bool = True
+  # What the reference test reads: "estimate", the gain measured on `test`; "interval", the low
+  # end of its 95% paired interval, so that a gain within the test split's noise does not count
+  # as one (shown either way).
+  gain_rule: str = "estimate"
   # Beside the ServingCheck (a fresh process, always): "docker" adds TFX's InfraValidator, which
   # serves the model in TF Serving's own container before the Pusher (`fewlabels run` on a
   # machine that runs Docker; the Kubeflow V2 compiler has no InfraValidator); "none": not.
   tf_serving_check: str = "none"
 
   def __post_init__(self):
+    _require(self.gain_rule in GAIN_RULES,
+             f"evaluation gain_rule {self.gain_rule!r} must be one of {', '.join(GAIN_RULES)}")
     _require(self.tf_serving_check in TF_SERVING_CHECKS,
              f"evaluation tf_serving_check {self.tf_serving_check!r} must be one of "
              f"{', '.join(TF_SERVING_CHECKS)}")

@@ -25,9 +25,11 @@ from tfx.types import standard_artifacts
 
 from components.atomic_pusher import executor as atomic_pusher
 from components.data_validation_gate.component import DataValidationGate
+from components.evaluation_report import paired_gain
 from components.evaluation_report.component import EvaluationReport
 from components.layerwise_pretrainer.component import LayerwisePretrainer
 from components.push_gate.component import PushGate
+from components.schema_gen.component import KeptSchemaGen
 from components.schema_gen.component import SchemaGen
 from components.serving_check.component import ServingCheck
 from components.tfds_example_gen import spec as example_gen_spec
@@ -36,6 +38,7 @@ from models import export
 from models import methods
 from models import run_fn as run_fn_lib
 from pipeline import config as config_lib
+from pipeline import kept_schema
 from pipeline.code_version import ROOT, code_hash
 from sources import features
 from sources import local_files
@@ -71,9 +74,10 @@ def model_code_version() -> str:
   return code_hash(_MODEL_CODE)  # the method and architecture folders too
 
 
-def eval_config(evaluation: Optional[config_lib.EvaluationConfig]) -> tfma.EvalConfig:
+def eval_config(evaluation: Optional[config_lib.EvaluationConfig],
+                paired: bool = False) -> tfma.EvalConfig:
   """Accuracy overall and per class on `test`; the thresholds decide the blessing (none: a
-  comparison only)."""
+  comparison only); `paired`: the gain over the baseline model with its interval too."""
   overall = tfma.SlicingSpec()
   accuracy = tfma.MetricConfig(class_name="SparseCategoricalAccuracy")
   if evaluation is not None:
@@ -95,7 +99,9 @@ def eval_config(evaluation: Optional[config_lib.EvaluationConfig]) -> tfma.EvalC
       slicing_specs=[overall, tfma.SlicingSpec(feature_keys=[features.CLASS_NAME_KEY])],
       metrics_specs=[tfma.MetricsSpec(metrics=[
           accuracy, tfma.MetricConfig(class_name="ExampleCount"),
-          tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot")])])
+          tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot")] + (
+              [tfma.MetricConfig(class_name=paired_gain.PairedAccuracyGain.__name__,
+                                 module=paired_gain.__name__)] if paired else []))])
 
 
 def _data_stage(config: config_lib.PipelineConfig, code_version: str) -> List[base_node.BaseNode]:
@@ -112,13 +118,20 @@ def _data_stage(config: config_lib.PipelineConfig, code_version: str) -> List[ba
   ).with_id(EXAMPLE_GEN)
   statistics_gen = tfx_components.StatisticsGen(
       examples=example_gen.outputs["examples"]).with_id(STATISTICS_GEN)
-  schema_gen = SchemaGen(
-      statistics=statistics_gen.outputs["statistics"]).with_id(SCHEMA_GEN)
+  if data.schema_file:  # the user's schema; the node keeps its id, whichever writes the schema
+    schema_gen = KeptSchemaGen(schema_file=data.schema_file,
+                               schema_sha256=kept_schema.sha256(data.schema_file)
+                               ).with_id(SCHEMA_GEN)
+  else:
+    schema_gen = SchemaGen(
+        statistics=statistics_gen.outputs["statistics"]).with_id(SCHEMA_GEN)
   example_validator = tfx_components.ExampleValidator(
       statistics=statistics_gen.outputs["statistics"],
       schema=schema_gen.outputs["schema"]).with_id(EXAMPLE_VALIDATOR)
   data_gate = DataValidationGate(
-      anomalies=example_validator.outputs["anomalies"]).with_id(DATA_GATE)
+      anomalies=example_validator.outputs["anomalies"],
+      statistics=statistics_gen.outputs["statistics"],
+      kept_schema=schema_gen.outputs["schema"] if data.schema_file else None).with_id(DATA_GATE)
   transform = tfx_components.Transform(
       examples=example_gen.outputs["examples"],
       schema=schema_gen.outputs["schema"],
@@ -294,7 +307,7 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
         model=trainer.outputs["model"],
         baseline_model=reference[0].outputs["model"],
         example_splits=[example_gen_spec.TEST_SPLIT],
-        eval_config=eval_config(None)).with_id(REFERENCE_EVALUATOR)]
+        eval_config=eval_config(None, paired=True)).with_id(REFERENCE_EVALUATOR)]
   gate, check, infra, pusher = [], [], [], []
   if config.push:
     push_model, push_blessing = trainer.outputs["model"], evaluator.outputs["blessing"]
@@ -307,6 +320,7 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
           max_regression=config.evaluation.max_regression,
           max_loss_to_reference=config.evaluation.max_loss_to_reference,
           push_reference_if_better=config.evaluation.push_reference_if_better,
+          gain_rule=config.evaluation.gain_rule,
       ).with_id(PUSH_GATE)]
       push_model, push_blessing = gate[0].outputs["chosen_model"], gate[0].outputs["decision"]
     check = [ServingCheck(model=push_model, blessing=push_blessing,
@@ -331,6 +345,7 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
       reference_evaluation=compared[0].outputs["evaluation"] if compared else None,
       decision=gate[0].outputs["decision"] if gate else None,
       serving_check=check[0].outputs["decision"] if check else None,
+      model=trainer.outputs["model"],
       class_names=class_names, method=config.method,
       min_accuracy=config.evaluation.min_accuracy,
       max_regression=config.evaluation.max_regression).with_id(REPORT)

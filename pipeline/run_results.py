@@ -9,6 +9,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
 
 from components.evaluation_report import executor as report_executor
+from components.evaluation_report import paired_gain
 from components.layerwise_pretrainer import executor as pretrainer_executor
 from components.push_gate import executor as gate_executor
 from components.serving_check import executor as serving_check_executor
@@ -46,6 +47,7 @@ class RunSummary:
   report: Optional[str] = None  # the run's HTML report
   # With a supervised reference (pool methods): its test accuracy, and PushGate's decision.
   reference_accuracy: Optional[float] = None
+  gain_interval: Optional[paired_gain.Interval] = None  # the gain's paired 95% interval
   pushed_model: Optional[str] = None  # "candidate", "reference", or None: nothing pushed
   push_reason: Optional[str] = None
   serving_check: Optional[str] = None  # "passed (...)", "failed: ...", "not checked: ..."
@@ -145,6 +147,8 @@ def summarize(metadata_path: str, pipeline_name: str, run_id: Optional[str] = No
   if compared and compared.output("evaluation") is not None:
     summary.reference_accuracy = report_executor.read_evaluation(
         compared.output("evaluation").uri, baseline=True)["accuracy"]
+    summary.gain_interval = report_executor.read_evaluation(
+        compared.output("evaluation").uri)["gain_interval"]
   gate = components.get(pipeline_lib.PUSH_GATE)
   if gate and gate.output(gate_executor.DECISION_KEY) is not None:
     decision = gate.output(gate_executor.DECISION_KEY)
@@ -207,10 +211,12 @@ def describe_component(metadata_path: str, pipeline_name: str, component_id: str
               f"{'blessed' if blessed else 'not blessed'}")
   elif component_id == pipeline_lib.REFERENCE_EVALUATOR and run.output("evaluation") is not None:
     uri = run.output("evaluation").uri
-    candidate = report_executor.read_evaluation(uri)["accuracy"]
+    candidate = report_executor.read_evaluation(uri)
     reference = report_executor.read_evaluation(uri, baseline=True)["accuracy"]
-    figure = (f"candidate {candidate:.4f}, supervised reference {reference:.4f}: "
-              f"{(candidate - reference) * 100:+.1f} points")
+    figure = (f"candidate {candidate['accuracy']:.4f}, supervised reference {reference:.4f}: "
+              f"{(candidate['accuracy'] - reference) * 100:+.1f} points")
+    if candidate["gain_interval"] is not None:
+      figure += f" ({candidate['gain_interval'].bounds()})"
   elif component_id == pipeline_lib.PUSH_GATE and run.output(gate_executor.DECISION_KEY):
     figure = custom_value(run.output(gate_executor.DECISION_KEY), gate_executor.REASON_PROPERTY)
   elif (component_id == pipeline_lib.SERVING_CHECK
@@ -239,7 +245,11 @@ def format_summary(summary: RunSummary) -> str:
   ]
   if summary.reference_accuracy is not None:
     lines.append(f"  supervised reference (same labels): {summary.reference_accuracy:.4f}; the "
-                 f"unlabeled pool bought {summary.gain:+.1f} points")
+                 f"unlabeled pool bought {summary.gain:+.1f} points" + (
+                     f" ({summary.gain_interval.bounds()})" if summary.gain_interval else ""))
+    note = summary.gain_interval and summary.gain_interval.too_small_note()
+    if note:
+      lines.append(f"  note: {note}")
   lines += [
       f"  blessed: {'yes' if summary.blessed else 'no'}",
   ]

@@ -39,7 +39,8 @@ INDEX_FILE = "cells.json"  # {cell key: run id} of the finished cells
 _CODE_DIRS = ("models", "components", "sources")
 _ROOT = ROOT
 COLUMNS = ["budget", "percent_labels", "labels", "method", "repeat", "test_accuracy",
-           "reference_accuracy", "gain_points", "blessed", "run_id", "report"]
+           "reference_accuracy", "gain_points", "gain_low_points", "gain_high_points", "blessed",
+           "run_id", "report"]
 _FINISHED = ("COMPLETE", "CACHED")
 
 
@@ -144,6 +145,11 @@ def _row(cell: Cell, summary: run_results.RunSummary, directory: str) -> Dict[st
           "reference_accuracy": ("" if summary.reference_accuracy is None
                                  else render.fmt(summary.reference_accuracy)),
           "gain_points": "" if summary.gain is None else f"{summary.gain:+.1f}",
+          # Its paired 95% interval over the test images.
+          "gain_low_points": ("" if summary.gain_interval is None
+                              else f"{summary.gain_interval.low * 100:+.1f}"),
+          "gain_high_points": ("" if summary.gain_interval is None
+                               else f"{summary.gain_interval.high * 100:+.1f}"),
           "blessed": int(summary.blessed),
           "run_id": summary.run_id,
           "report": os.path.relpath(summary.report, directory) if summary.report else ""}

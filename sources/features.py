@@ -5,3 +5,16 @@ LABEL_KEY = "label"  # int64 class index; NO_LABEL in the `unlabeled` split
 NO_LABEL = -1
 EXAMPLE_ID_KEY = "example_id"  # index of the image in its TFDS split
 CLASS_NAME_KEY = "class_name"  # the label's name ("" in `unlabeled`): the Evaluator slices by it
+
+# What statistics and a schema can see of a picture (the image itself is one opaque bytes value
+# to them): written beside it, read by no model.
+IMAGE_HEIGHT_KEY = "image_height"
+IMAGE_WIDTH_KEY = "image_width"
+IMAGE_CHANNELS_KEY = "image_channels"
+MEAN_INTENSITY_KEY = "mean_intensity"  # mean pixel value / 255
+INK_FRACTION_KEY = "ink_fraction"  # share of pixels at half intensity or more
+INK_HEIGHT_KEY = "ink_height"  # rows, and columns, of the box around those pixels (0: blank)
+INK_WIDTH_KEY = "ink_width"
+PICTURE_KEYS = (IMAGE_HEIGHT_KEY, IMAGE_WIDTH_KEY, IMAGE_CHANNELS_KEY, MEAN_INTENSITY_KEY,
+                INK_FRACTION_KEY, INK_HEIGHT_KEY, INK_WIDTH_KEY)
+ALL_KEYS = (IMAGE_KEY, LABEL_KEY, EXAMPLE_ID_KEY, CLASS_NAME_KEY) + PICTURE_KEYS

@@ -37,3 +37,51 @@ def test_gate_stops_on_anomalies_naming_split_and_feature(tmp_path):
 def test_gate_passes_clean_data(tmp_path):
   artifact = _anomalies_artifact(tmp_path, {"labeled": {}, "unlabeled": {}, "test": {}})
   gate.Executor().Do({gate.ANOMALIES_KEY: [artifact]}, {}, {})
+
+
+def _statistics_artifact(tmp_path, per_split):
+  """StatisticsGen's artifact: {split: {class name: count}} (an empty dict: an empty split)."""
+  from tensorflow_metadata.proto.v0 import statistics_pb2
+  artifact = standard_artifacts.ExampleStatistics()
+  artifact.uri = str(tmp_path / "statistics")
+  artifact.split_names = artifact_utils.encode_split_names(list(per_split))
+  for split, classes in per_split.items():
+    stats = statistics_pb2.DatasetFeatureStatisticsList()
+    dataset = stats.datasets.add(num_examples=sum(classes.values()))
+    if classes:
+      feature = dataset.features.add()
+      feature.path.step.append("class_name")
+      for name, count in classes.items():
+        feature.string_stats.rank_histogram.buckets.add(label=name, sample_count=count)
+    path = os.path.join(artifact.uri, f"Split-{split}")
+    os.makedirs(path)
+    with open(os.path.join(path, "FeatureStats.pb"), "wb") as f:
+      f.write(stats.SerializeToString())
+  return artifact
+
+
+def _schema(*classes):
+  from tensorflow_metadata.proto.v0 import schema_pb2
+  schema = schema_pb2.Schema()
+  feature = schema.feature.add(name="class_name")
+  feature.string_domain.value.extend(("",) + classes)
+  return schema
+
+
+def test_an_empty_labeled_or_test_split_stops_the_run_an_empty_pool_does_not(tmp_path):
+  anomalies = _anomalies_artifact(tmp_path / "a", {
+      "labeled": {}, "unlabeled": {"image": "Column dropped"}, "test": {}})
+  statistics = _statistics_artifact(tmp_path, {"labeled": {"cat": 3}, "unlabeled": {},
+                                               "test": {}})
+  found = gate.data_problems(anomalies, statistics)
+  assert found == {"test": ["dataset: no examples"]}  # the empty pool's "dropped" is forgiven
+
+
+def test_a_class_of_the_kept_schema_without_examples_stops_the_run(tmp_path):
+  anomalies = _anomalies_artifact(tmp_path / "a", {"labeled": {}, "unlabeled": {}, "test": {}})
+  statistics = _statistics_artifact(tmp_path, {"labeled": {"cat": 3, "dog": 2},
+                                               "unlabeled": {"": 9}, "test": {"cat": 4}})
+  found = gate.data_problems(anomalies, statistics, _schema("cat", "dog"))
+  assert found == {"test": ["class_name: 1 of the schema's 2 classes have no example (dog)"]}
+  # Without a kept schema (an inferred one knows only what it saw) nothing is asked of classes.
+  assert gate.data_problems(anomalies, statistics) == {}

@@ -54,3 +54,11 @@ def test_the_demos_settings_train_the_default_beside_the_reference_and_push(tmp_
   settings = methods.settings(config.method, dict(config.method_settings))
   assert history["method"] == config.method
   assert history["planned_steps"] == settings.epochs * settings.steps_per_epoch
+  # The report shows a sample of the pool pictures the final model accepts, as many as it says.
+  with open(summary.report, encoding="utf-8") as f:
+    html = f.read()
+  assert "Pseudo-labels the final model accepts, per class" in html
+  pool_part = html[html.index("Pseudo-labels the final model accepts"):]
+  stated = int(re.search(r'<span class="shown">(\d+)</span> pictures shown', pool_part).group(1))
+  shown = pool_part[:pool_part.index("<h2>") if "<h2>" in pool_part else None]
+  assert shown.count('<img class="thumb"') == stated

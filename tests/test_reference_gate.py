@@ -11,6 +11,8 @@ from tfx.orchestration import pipeline as tfx_pipeline
 
 from components.atomic_pusher.versions import versions
 from components.push_gate import executor as gate
+from components.serving_check import executor as serving_check
+from models import export
 from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
@@ -65,8 +67,27 @@ def gated(tiny_config, tmp_path_factory):
   # Up to the two trainings and the reference's evaluation: what its test reads.
   another_method = local_runner.run(other, run_options=tfx_pipeline.RunOptions(
       to_nodes=[pipeline_lib.TRAINER, pipeline_lib.REFERENCE_EVALUATOR]))
+  # A candidate the gate lets through whose picture signature disagrees with serving_default:
+  # the ServingCheck stops it in a whole run (this export is built in this process).
+  with pytest.MonkeyPatch.context() as patch:
+    patch.setattr(export, "_ServingModule", _PicturesUpsideDown)
+    broken = local_runner.run(dataclasses.replace(
+        _pool_config(base, max_loss_to_reference=1.0),
+        method_settings=(("steps", 3), ("steps_per_epoch", 1), ("warm_start", False))))
   return {"base": base, "worse": worse, "refused": refused, "another": another_method,
-          "versions_after_refused": listed}
+          "versions_after_refused": listed, "broken": broken}
+
+
+class _PicturesUpsideDown(export._ServingModule):  # pylint: disable=protected-access
+  """An export whose serving_image answers its probabilities in reverse class order."""
+
+  @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=export.IMAGES_INPUT)])
+  def upside_down(self, encoded):
+    answer = self.serve_images(encoded)
+    return {**answer, export.PREDICTION_KEY: answer[export.PREDICTION_KEY][:, ::-1]}
+
+  def signatures(self):
+    return {**super().signatures(), export.IMAGE_SIGNATURE: self.upside_down}
 
 
 @pytest.mark.slow
@@ -78,13 +99,31 @@ def test_a_pool_run_trains_and_compares_the_reference(gated):
   assert '"method": "supervised"' in trained
   assert worse.reference_accuracy > worse.test_accuracy  # an untrained candidate
   assert worse.gain == pytest.approx(100 * (worse.test_accuracy - worse.reference_accuracy))
+  # The gain's paired interval, from the ReferenceEvaluator's TFMA metrics, in every place.
+  interval = worse.gain_interval
+  assert interval.low <= interval.gain <= interval.high < 0  # an untrained candidate loses
+  assert interval.gain * 100 == pytest.approx(worse.gain, abs=1e-3)  # TFMA rounds its output
+  assert interval.examples == worse.split_counts["test"]
+  decision = worse.components[pipeline_lib.PUSH_GATE].output(gate.DECISION_KEY)
+  assert run_results.custom_value(decision, gate.GAIN_LOW_PROPERTY) == pytest.approx(
+      interval.low, abs=1e-5)
+  assert run_results.custom_value(decision, gate.GAIN_HIGH_PROPERTY) == pytest.approx(
+      interval.high, abs=1e-5)
+  assert interval.bounds() in worse.push_reason
+  # The console line (of the latest run, the fixture's last).
+  assert gated["broken"].gain_interval.bounds() in run_results.describe_component(
+      gated["base"].metadata_path, gated["base"].name, pipeline_lib.REFERENCE_EVALUATOR)
   text = run_results.format_summary(worse)
   assert f"supervised reference (same labels): {worse.reference_accuracy:.4f}" in text
-  assert f"bought {worse.gain:+.1f} points" in text
+  assert f"bought {worse.gain:+.1f} points ({interval.bounds()})" in text
+  # A test split of tiny doodles cannot resolve 2 points, and the summary says so.
+  assert f"note: the test split ({interval.examples:,} images) is too small" in text
   with open(worse.report, encoding="utf-8") as f:
     html = f.read()
   assert "What the unlabeled pool bought" in html and "Confusion-matrix difference" in html
   assert f"{worse.reference_accuracy:.4f}" in html and f"{worse.test_accuracy:.4f}" in html
+  assert f"{interval.low * 100:+.1f} to {interval.high * 100:+.1f} points" in html
+  assert "too small to tell a gain of 2 points" in html
 
 
 @pytest.mark.slow
@@ -99,6 +138,24 @@ def test_a_candidate_worse_than_the_reference_is_not_pushed_the_reference_is(gat
   assert run_results.custom_value(decision, "current_model_id") == reference_model.id
   assert os.path.isfile(os.path.join(worse.pushed_to, "saved_model.pb"))
   assert "(the reference)" in run_results.format_summary(worse)
+
+
+@pytest.mark.slow
+def test_a_candidate_with_a_broken_signature_is_blessed_and_chosen_but_not_pushed(gated):
+  broken = gated["broken"]
+  assert broken.blessed and broken.pushed_model is None and broken.pushed_to is None
+  assert "the candidate passed the gate" in broken.push_reason
+  assert broken.serving_check.startswith(f"failed: {export.IMAGE_SIGNATURE}:")
+  check = broken.components[pipeline_lib.SERVING_CHECK].output(serving_check.DECISION_KEY)
+  assert run_results.custom_value(check, "blessed") == 0
+  assert run_results.custom_value(check, serving_check.PUSH_CHOICE_PROPERTY) == 0
+  assert broken.components[pipeline_lib.PUSHER].state == "COMPLETE"
+  assert not run_results.custom_value(broken.components[pipeline_lib.PUSHER].output(
+      "pushed_model"), "pushed")
+  assert versions(gated["base"].serving_dir) == gated["versions_after_refused"]
+  assert f"serving check: failed: {export.IMAGE_SIGNATURE}" in run_results.format_summary(broken)
+  with open(broken.report, encoding="utf-8") as f:
+    assert "NOT PUSHED</span> (serving check failed" in f.read()
 
 
 def _baseline_of(metadata_path, run_id):

@@ -51,11 +51,15 @@ def test_sweep_writes_one_row_per_cell_read_from_ml_metadata(swept):
     summary = run_results.summarize(swept["base"].metadata_path, "fewlabels-test", row["run_id"])
     assert abs(float(row["test_accuracy"]) - summary.test_accuracy) < 1e-4
     if row["method"] == "supervised":  # nothing to compare with
-      assert row["reference_accuracy"] == row["gain_points"] == ""
+      assert row["reference_accuracy"] == row["gain_points"] == row["gain_low_points"] == ""
     else:  # the pool method's own reference, trained in the same run
       assert abs(float(row["reference_accuracy"]) - summary.reference_accuracy) < 1e-4
       gain = 100 * (float(row["test_accuracy"]) - float(row["reference_accuracy"]))
       assert abs(float(row["gain_points"]) - gain) < 0.06
+      # The paired interval holds the gain, in the CSV as in ml-metadata's evaluation.
+      assert float(row["gain_low_points"]) <= float(row["gain_points"]) <= float(
+          row["gain_high_points"])
+      assert abs(float(row["gain_low_points"]) - 100 * summary.gain_interval.low) < 0.06
     components = run_results.component_runs(store, row["run_id"])
     assert components[pipeline_lib.EXAMPLE_GEN].properties["label_budget"] == row["budget"]
     assert row["method"] in components[pipeline_lib.TRAINER].properties["custom_config"]

@@ -35,6 +35,8 @@ class EvaluationReportSpec(component_spec.ComponentSpec):
       executor.MODEL_RUN_KEY: component_spec.ChannelParameter(type=standard_artifacts.ModelRun),
       executor.PRETRAINED_MODEL_KEY: component_spec.ChannelParameter(
           type=standard_artifacts.Model, optional=True),
+      executor.MODEL_KEY: component_spec.ChannelParameter(
+          type=standard_artifacts.Model, optional=True),
       executor.REFERENCE_EVALUATION_KEY: component_spec.ChannelParameter(
           type=standard_artifacts.ModelEvaluation, optional=True),
       executor.DECISION_KEY: component_spec.ChannelParameter(
@@ -59,12 +61,13 @@ class EvaluationReport(base_component.BaseComponent):
                max_regression: float, pretrained_model: Optional[types.BaseChannel] = None,
                reference_evaluation: Optional[types.BaseChannel] = None,
                decision: Optional[types.BaseChannel] = None,
-               serving_check: Optional[types.BaseChannel] = None):
+               serving_check: Optional[types.BaseChannel] = None,
+               model: Optional[types.BaseChannel] = None):
     super().__init__(spec=EvaluationReportSpec(
         evaluation=evaluation, blessing=blessing, examples=examples, statistics=statistics,
         anomalies=anomalies, model_run=model_run, pretrained_model=pretrained_model,
         reference_evaluation=reference_evaluation, decision=decision,
-        serving_check=serving_check,
+        serving_check=serving_check, model=model,
         class_names=json.dumps(list(class_names)), method=method,
         min_accuracy=float(min_accuracy), max_regression=float(max_regression),
         report=types.Channel(type=EvaluationReportArtifact)))

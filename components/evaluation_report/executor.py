@@ -12,8 +12,11 @@ import tensorflow_data_validation as tfdv
 import tensorflow_model_analysis as tfma
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
+from tfx.utils import path_utils
 
 from components.data_validation_gate import executor as gate_executor
+from components.evaluation_report import paired_gain
+from components.evaluation_report import pictures
 from components.evaluation_report import render
 from components.layerwise_pretrainer import executor as pretrainer_executor
 from components.serving_check import executor as serving_check_executor
@@ -29,6 +32,7 @@ STATISTICS_KEY = "statistics"
 ANOMALIES_KEY = "anomalies"
 MODEL_RUN_KEY = "model_run"
 PRETRAINED_MODEL_KEY = "pretrained_model"
+MODEL_KEY = "model"  # the Trainer's: the pictures it gets wrong, the pseudo-labels it accepts
 NO_POOL_LABELS = "no labels"  # the pool came without labels: pseudo-labels cannot be scored
 REFERENCE_EVALUATION_KEY = "reference_evaluation"  # the candidate against the reference
 DECISION_KEY = "decision"  # PushGate's: what was pushed and why
@@ -107,6 +111,8 @@ def read_evaluation(uri: str, baseline: bool = False) -> Dict[str, Any]:
   return {"accuracy": accuracy, "examples": overall.get("example_count"),
           "baseline_accuracy": None if diff is None or accuracy is None else accuracy - diff,
           "per_class": per_class, "confusion": confusion,
+          # Against a baseline with the paired metric: the gain and its interval, else None.
+          "gain_interval": paired_gain.from_metrics(overall),
           "validation_ok": validation.validation_ok, "failures": failures}
 
 
@@ -193,6 +199,11 @@ def _pool_section(candidate, reference, names) -> str:
   rows = [["this run's method (candidate)", render.fmt(candidate["accuracy"])],
           ["supervised on the same labels (reference)", render.fmt(reference["accuracy"])],
           ["gain", f"{gain * 100:+.1f} points"]]
+  interval = candidate["gain_interval"]
+  if interval is not None:
+    rows.append([f"gain, {paired_gain.LEVEL:.0%} interval (paired bootstrap "
+                 "over the test images)",
+                 f"{interval.low * 100:+.1f} to {interval.high * 100:+.1f} points"])
   per_class = []
   for name in _in_class_order({**candidate["per_class"], **reference["per_class"]}, names):
     mine = candidate["per_class"].get(name, {}).get(ACCURACY)
@@ -203,6 +214,8 @@ def _pool_section(candidate, reference, names) -> str:
            "<p>The same labels, the same architecture and training settings, with and without "
            "the unlabeled pool; both on the test split.</p>",
            render.table(["model", "test accuracy"], rows),
+           f'<p class="note">Note: {render.escape(interval.too_small_note())}.</p>'
+           if interval is not None and interval.too_small_note() else "",
            "<h3>Per class</h3>",
            render.table(["class", "candidate", "reference", "gain (points)"], per_class)]
   if candidate["confusion"] is not None and reference["confusion"] is not None:
@@ -382,6 +395,28 @@ def _training_section(history: Optional[dict], pretraining: Optional[dict]) -> s
   return "".join(parts)
 
 
+def _pictures_section(model, examples, history: Optional[dict], names: List[str]) -> str:
+  """The test pictures most confidently wrong and, after consistency training, a sample of the
+  pool pictures the final model accepts as pseudo-labels."""
+  model_dir = path_utils.serving_model_path(model.uri)
+  serialized, pixels, labels = pictures.read_split(
+      artifact_utils.get_split_uri([examples], example_gen_spec.TEST_SPLIT), pictures.TEST_SCORED)
+  if not serialized:
+    return ""
+  parts = ["<h2>Pictures</h2>", pictures.mistakes_section(
+      labels, pictures.score(model_dir, serialized), pixels, names)]
+  if history and history.get("accepted_per_class") and "threshold" in history:
+    thresholds = (history["thresholds_per_class"][-1] if history.get("thresholds_per_class")
+                  else [history["threshold"]] * len(names))
+    serialized, pixels, _ = pictures.read_split(
+        artifact_utils.get_split_uri([examples], example_gen_spec.UNLABELED_SPLIT),
+        pictures.POOL_SCORED)
+    if serialized:
+      parts.append(pictures.pseudo_label_section(pictures.score(model_dir, serialized), pixels,
+                                                 thresholds, names))
+  return "".join(parts)
+
+
 class Executor(base_executor.BaseExecutor):
 
   def Do(self, input_dict: Dict[str, List[Any]], output_dict: Dict[str, List[Any]],
@@ -426,6 +461,8 @@ class Executor(base_executor.BaseExecutor):
          _evaluation_section(evaluation, names, blessed, exec_properties[MIN_ACCURACY_KEY],
                              exec_properties[MAX_REGRESSION_KEY], gate, serving),
          pool,
+         _pictures_section(artifact_utils.get_single_instance(input_dict[MODEL_KEY]), examples,
+                           history, names) if input_dict.get(MODEL_KEY) else "",
          _data_section(examples, _statistics_counts(statistics), anomalies, names),
          _training_section(history, pretraining)],
         footer=ATTRIBUTION)

@@ -18,6 +18,10 @@ th, td { border: 1px solid #ccc; padding: .25em .6em; text-align: right; }
 th { background: #f3f3f3; } td.text, th.text { text-align: left; }
 .pass { color: #11772d; font-weight: bold; } .fail { color: #b00020; font-weight: bold; }
 img { max-width: 100%; } .note { color: #555; font-size: .9em; }
+.gallery-row { display: flex; align-items: flex-end; gap: .6em; margin: .3em 0; }
+.gallery-class { width: 8em; text-align: right; padding-bottom: 1.4em; }
+figure.thumb { margin: 0; text-align: center; font-size: .72em; color: #444; }
+img.thumb { display: block; margin: 0 auto; border: 1px solid #ddd; image-rendering: pixelated; }
 """
 
 

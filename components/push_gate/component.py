@@ -14,6 +14,7 @@ class PushGateSpec(component_spec.ComponentSpec):
       executor.MAX_REGRESSION_KEY: component_spec.ExecutionParameter(type=float),
       executor.MAX_LOSS_KEY: component_spec.ExecutionParameter(type=float),
       executor.PUSH_REFERENCE_KEY: component_spec.ExecutionParameter(type=int),
+      executor.GAIN_RULE_KEY: component_spec.ExecutionParameter(type=str),
   }
   INPUTS = {
       executor.EVALUATION_KEY: component_spec.ChannelParameter(
@@ -40,11 +41,12 @@ class PushGate(base_component.BaseComponent):
   def __init__(self, evaluation: types.BaseChannel, blessing: types.BaseChannel,
                reference_evaluation: types.BaseChannel, model: types.BaseChannel,
                reference_model: types.BaseChannel, min_accuracy: float, max_regression: float,
-               max_loss_to_reference: float, push_reference_if_better: bool):
+               max_loss_to_reference: float, push_reference_if_better: bool,
+               gain_rule: str = "estimate"):
     super().__init__(spec=PushGateSpec(
         evaluation=evaluation, blessing=blessing, reference_evaluation=reference_evaluation,
         model=model, reference_model=reference_model, min_accuracy=float(min_accuracy),
         max_regression=float(max_regression), max_loss_to_reference=float(max_loss_to_reference),
-        push_reference_if_better=int(push_reference_if_better),
+        push_reference_if_better=int(push_reference_if_better), gain_rule=gain_rule,
         chosen_model=types.Channel(type=standard_artifacts.Model),
         decision=types.Channel(type=standard_artifacts.ModelBlessing)))

@@ -64,6 +64,7 @@ def train(request: methods.TrainRequest) -> methods.Trained:
   fitted["keep_tolerance"] = tolerance
   fitted["steps"] = len(fitted["epochs"]) * settings.steps_per_epoch
   fitted["planned_steps"] = settings.epochs * settings.steps_per_epoch
+  fitted["threshold"] = settings.threshold
   if settings.adaptive_threshold:
     fitted["thresholds_per_class"] = log.thresholds
   fitted["accepted_per_class"] = log.per_epoch
