@@ -87,6 +87,13 @@ def parse_args():
                            "R^(-c/(classes-1)) of its training images (the last class 1/R of "
                            "the first's) and the labels are a random sample of them, so they are "
                            "uneven alike; the test split stays balanced")
+  parser.add_argument("--pool-mix", default=None, metavar="mnist:FRACTION",
+                      help="pictures of another source in the pool: MNIST training digits "
+                           "(from the shared data) added until they are FRACTION of it, as a "
+                           "user's unlabeled folder holds other things; the notes give how many "
+                           "of them, and of the real pool pictures, the off-topic check flags")
+  parser.add_argument("--mix-dir", type=pathlib.Path, default=SHARED / "mnist",
+                      help="the MNIST IDX files of --pool-mix (default: %(default)s)")
   parser.add_argument("--validation-fraction", type=float, default=0.2)
   parser.add_argument("--curves", type=pathlib.Path, nargs="*", default=[],
                       help="with the report: test accuracy against seconds, one curve per cell "
@@ -100,7 +107,8 @@ def _data_and_widths(args) -> dict:
   """What every cached or recorded result depends on: the images and the model's widths."""
   return {"train_per_class": args.train_per_class, "test_per_class": args.test_per_class,
           "lstm_width": args.lstm_width, "cnn_width": args.cnn_width,
-          **({"imbalance": args.imbalance} if args.imbalance != 1.0 else {})}
+          **({"imbalance": args.imbalance} if args.imbalance != 1.0 else {}),
+          **({"pool_mix": args.pool_mix} if args.pool_mix else {})}
 
 
 def provenance(args):
@@ -321,6 +329,15 @@ def main(args):
   machine = measure.machine()
   logging.info("machine: %s; data: %d train, %d test images", machine, len(train_y), len(test))
 
+  mix = np.zeros((0,) + train_x.shape[1:], np.uint8)
+  if args.pool_mix:
+    source_name, _, share = args.pool_mix.partition(":")
+    if source_name != "mnist" or not 0 < float(share or 0) < 1:
+      sys.exit(f"methods bench: --pool-mix {args.pool_mix!r} must be mnist:FRACTION with "
+               "FRACTION in (0, 1)")
+    from sources import mnist_idx
+    mix, _ = mnist_idx.read_images_and_labels(str(args.mix_dir), "train")
+    mix = mix.reshape(-1, features.IMAGE_SIZE, features.IMAGE_SIZE).astype(np.uint8)
   done = done_cells(args.csv)
   run_provenance = provenance(args)  # as the run starts: the code it imported
   recorded = dict(run_provenance, machine=machine)
@@ -340,6 +357,18 @@ def main(args):
               else label_budget.select_labeled(train_y, count, seed=repeat))
       labeled, pool = input_fn.in_memory(input_fn.Examples(
           train_x, np.where(mask, train_y, features.NO_LABEL), np.arange(len(train_y))))
+      if len(mix):
+        share = float(args.pool_mix.partition(":")[2])
+        extra = mix[np.random.default_rng(repeat).permutation(len(mix))[
+            :int(round(len(pool) * share / (1 - share)))]]
+        # Ids after the real pictures' (their true label unknown: no diagnostic reads them),
+        # all in a shuffled order, as ExampleGen writes a pool.
+        mixed = input_fn.concatenate([input_fn.unlabeled_only(input_fn.Examples(
+            train_x, np.where(mask, train_y, features.NO_LABEL), np.arange(len(train_y)))),
+            input_fn.Examples(extra, np.full(len(extra), features.NO_LABEL),
+                              np.arange(len(train_y), len(train_y) + len(extra)))])
+        pool = input_fn.Pool.from_examples(mixed.subset(
+            np.random.default_rng(repeat).permutation(len(mixed))))
       cell_started, cpu_started = time.monotonic(), time.process_time()
       tf.keras.utils.set_random_seed(repeat)
       encoder, pretraining_reused = None, False
@@ -385,7 +414,9 @@ def main(args):
                                            strategy),
           training=cell_training, settings=methods.settings(method, overrides.get(methods.get(method).settings, {})),
           num_classes=num_classes, log_dir=str(log_dir), strategy=strategy,
-          true_labels=lambda ids: train_y[ids], callbacks=[curve], warm_start=warm_start)
+          true_labels=lambda ids: np.where(ids < len(train_y), train_y[np.minimum(
+              ids, len(train_y) - 1)], features.NO_LABEL),
+          callbacks=[curve], warm_start=warm_start)
       trained = methods.train(method, request, has_encoder=encoder is not None)
       if method == "supervised":
         reference_file.parent.mkdir(parents=True, exist_ok=True)
@@ -398,6 +429,19 @@ def main(args):
         notes["pretraining_reused"] = True
       if curve.points:  # the last point: the final model, batch norm recalibrated
         notes["test_curve"] = curve.points + [[round(seconds, 1), round(test_accuracy, 4)]]
+      if len(mix):
+        from models import off_topic
+        detector = off_topic.Detector(off_topic.figures(labeled.pixels),
+                                      request.settings.off_topic_alpha
+                                      if hasattr(request.settings, "off_topic_alpha") else 0.01)
+        flagged = detector.distance(off_topic.figures(mixed.pixels)) > detector.cut
+        other = mixed.ids >= len(train_y)
+        notes["pool_mix"] = {"other": int(other.sum()), "real": int((~other).sum()),
+                             "other_flagged": round(float(flagged[other].mean()), 4),
+                             "real_flagged": round(float(flagged[~other].mean()), 4)}
+      if "off_topic" in trained.history:
+        notes["off_topic"] = {k: v for k, v in trained.history["off_topic"].items()
+                              if k != "shown"}
       if args.imbalance != 1.0:
         notes["labeled_per_class"] = np.bincount(train_y[mask], minlength=num_classes).tolist()
         notes["per_class_test_accuracy"] = per_class_accuracy(trained.model, test)

@@ -319,8 +319,19 @@ class ConsistencyConfig:
   strong_translate: float = 3.0
   strong_thickness: float = 0.5  # probability of thicker or thinner strokes
   strong_cutout: int = 10  # pixels
+  # Pool pictures whose figures lie beyond the labeled pictures' (models/off_topic.py):
+  # "leave_out" of consistency training, "report" only, or "off"; alpha: the share of real
+  # pool pictures the test may flag (at least 1 / (labels + 1)).
+  off_topic: str = "leave_out"
+  off_topic_alpha: float = 0.01
 
   def __post_init__(self):
+    from models import off_topic
+    require(self.off_topic in off_topic.MODES,
+            f"consistency off_topic {self.off_topic!r} must be one of "
+            f"{', '.join(off_topic.MODES)}")
+    require(0.0 < self.off_topic_alpha < 1.0,
+            f"consistency off_topic_alpha {self.off_topic_alpha!r} must be in (0, 1)")
     require(0.0 <= self.threshold <= 1.0,
                        f"consistency threshold {self.threshold!r} must be in [0, 1]")
     require(isinstance(self.unlabeled_ratio, int) and self.unlabeled_ratio >= 1,

@@ -148,6 +148,26 @@ class Pool:
         [self.records(), extra.records()], weights, seed=seed, stop_on_empty_dataset=False),
         len(self) + len(extra), by_file)
 
+  def without(self, ids: np.ndarray, size: Optional[int] = None) -> "Pool":
+    """This pool less the images of `ids` (all of them in it), skipped on every pass; `size`:
+    what is left, when not len(self) - len(ids)."""
+    if not len(ids):
+      return self
+    keys = np.unique(np.asarray(ids, np.int64))
+    left = len(self) - len(keys) if size is None else size
+
+    def records() -> tf.data.Dataset:
+      left_out = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(
+          tf.constant(keys), tf.ones(len(keys), tf.int64)), default_value=0)
+      return self.records().filter(lambda pixels, i: tf.equal(left_out.lookup(i), 0))
+
+    def by_file(count: int, index: int) -> Optional[Pool]:
+      shard = self.shard_by_file(count, index)
+      # Which file holds an id is not kept: a shard is counted at its share of what is left.
+      return None if shard is None else shard.without(
+          keys, size=int(round(len(shard) * left / max(len(self), 1))))
+    return Pool(records, left, by_file)
+
   def sampled(self, count: int, seed: int, buffer: int) -> "Pool":
     """The same `count` images on every pass: the first of a seeded shuffle of the stream
     (through a buffer of `buffer` images, so a sample of the stream's first part when the

@@ -204,6 +204,13 @@ def describe_component(metadata_path: str, pipeline_name: str, component_id: str
         figure += f", best validation accuracy {max(scores):.4f}"
       elif history.get("selected_on_validation") is False:
         figure += f", all {history['num_train']:,} labels (validation too small to choose by)"
+      off_topic = history.get("off_topic") or {}
+      if off_topic.get("scored"):
+        figure += (f"; off-topic pool pictures {off_topic['flagged']:,} of "
+                   f"{off_topic['scored']:,} ({off_topic['share']:.1%}), "
+                   f"{'left out' if off_topic['mode'] == 'leave_out' else 'kept'}")
+      if history.get("consistency_skipped"):
+        figure += f"; consistency training skipped: {history['consistency_skipped']}"
   elif component_id == pipeline_lib.EVALUATOR and run.output("evaluation") is not None:
     accuracy = report_executor.read_evaluation(run.output("evaluation").uri)["accuracy"]
     blessed = bool(custom_value(run.output("blessing"), "blessed"))

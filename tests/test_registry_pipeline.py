@@ -5,6 +5,7 @@ training's pseudo-labels."""
 import json
 import os
 import pathlib
+import re
 
 import pytest
 
@@ -53,7 +54,15 @@ def test_consistency_reads_the_pool_and_logs_pseudo_labels_per_epoch(pair_runs, 
   trainer = summary.components[pipeline_lib.TRAINER]
   assert sorted(json.loads(trainer.properties["train_args"])["splits"]) == ["labeled", "unlabeled"]
   history = _history(summary)
-  assert history["pool"] == 700 and len(history["accepted_per_class"]) == len(history["epochs"])
+  # The whole pool was checked; what the off-topic check flagged (few doodles) is left out.
+  assert history["off_topic"]["scored"] == 700 and history["off_topic"]["flagged"] <= 14
+  assert history["pool"] == 700 - history["off_topic"]["flagged"]
+  with open(summary.report, encoding="utf-8") as f:
+    part = f.read().split("<h3>Off-topic pool pictures</h3>")[1].split("</div>")[0]
+  assert f"{history['off_topic']['flagged']:,} of 700 pool pictures" in part
+  assert part.count('<img class="thumb"') == int(re.search(
+      r'<span class="shown">(\d+)</span>', part).group(1)) == len(history["off_topic"]["shown"])
+  assert len(history["accepted_per_class"]) == len(history["epochs"])
   assert all(len(counts) == 10 for counts in history["accepted_per_class"])
   # The doodles' true labels are readable here: the diagnostics are filled, within [0, 1].
   assert all(0.0 <= e[name] <= 1.0 for e in history["epochs"]

@@ -414,6 +414,8 @@ def _pictures_section(model, examples, history: Optional[dict], names: List[str]
     if serialized:
       parts.append(pictures.pseudo_label_section(pictures.score(model_dir, serialized), pixels,
                                                  thresholds, names))
+  if history and history.get("off_topic"):
+    parts.append(pictures.off_topic_section(history["off_topic"]))
   return "".join(parts)
 
 

@@ -123,3 +123,24 @@ def pseudo_label_section(probabilities: np.ndarray, pixels: np.ndarray,
       f"{'' if min(thresholds) == max(thresholds) else f' to {max(thresholds):.2f}'}); a "
       f"sample of up to {PER_CLASS} per pseudo-label.",
       chosen, pixels, lambda i: f"{names[predicted[i]]} {confidence[i]:.2f}", names)
+
+
+def off_topic_section(found: dict) -> str:
+  """What the off-topic check of the pool found (models/off_topic.py), with its most
+  off-topic pictures."""
+  if not found.get("scored"):
+    return ""
+  done = {"leave_out": "left out of consistency training", "report": "reported only, "
+          "trained on"}.get(found["mode"], found["mode"])
+  shown = found.get("shown", [])
+  side = features.IMAGE_SIZE
+  rows = "".join(thumbnail(np.frombuffer(bytes.fromhex(pixels), np.uint8).reshape(side, side),
+                           f"id {example_id}, {distance:.1f}")
+                 for distance, example_id, pixels in shown)
+  return (f"<h3>Off-topic pool pictures</h3><p>{found['flagged']:,} of {found['scored']:,} pool "
+          f"pictures ({found['share']:.1%}) lie further from the labeled pictures' figures "
+          f"(intensity, ink, the ink's box) than the labeled pictures do themselves: {done}. At "
+          f"most about {found['promised_false_share']:.1%} of real pool pictures are flagged so; "
+          "pictures of the same kind that show other objects are not seen. The most off-topic "
+          f"(distance over the cut {found['cut']:.1f}): <span class=\"shown\">{len(shown)}"
+          f'</span> pictures shown.</p><div class="gallery-row">{rows}</div>')

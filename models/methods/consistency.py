@@ -13,17 +13,23 @@ from models import methods
 def train(request: methods.TrainRequest) -> methods.Trained:
   import numpy as np  # TensorFlow below: see models/methods/__init__.py
 
-  from models import classifier, consistency, input_fn, training_loop, weights
+  from models import classifier, consistency, input_fn, off_topic, training_loop, weights
   settings: config_lib.ConsistencyConfig = request.settings
   training = request.training
   labeled, validation = classifier.labeled_parts(request.labeled, training)
-  pool = request.pool
+  # Every labeled picture describes the classes' pictures: the check trains nothing on them.
+  pool, found = off_topic.check(request.labeled.pixels, request.pool, settings.off_topic,
+                                settings.off_topic_alpha, training.seed)
+  if found["scored"]:
+    logging.info("consistency: %d of %d pool pictures are off-topic (%.1f%%): %s",
+                 found["flagged"], found["scored"], 100 * found["share"],
+                 "left out" if settings.off_topic == "leave_out" else "reported only")
   model = request.build_model()
   from_reference = settings.warm_start and request.warm_start is not None
   if from_reference:
     weights.transfer(request.warm_start, model, "the supervised reference")
   history = {"initial_fingerprints": weights.fingerprints(model),
-             "warm_start_from_reference": from_reference}
+             "warm_start_from_reference": from_reference, "off_topic": found}
   if settings.warm_start and not from_reference:
     history["warm_start"] = classifier.train_classifier(
         model, labeled, validation if classifier.selects_on(validation, training) else None,
@@ -36,6 +42,16 @@ def train(request: methods.TrainRequest) -> methods.Trained:
               and validation is not None and len(validation) > 0
               and not reference_saw_validation)
   history["warm_start_saw_validation"] = reference_saw_validation
+  if not len(pool) and len(request.pool):
+    reason = (f"every one of the {len(request.pool):,} pool pictures was judged off-topic "
+              "(models/off_topic.py)")
+    if not (settings.warm_start and (from_reference or "warm_start" in history)):
+      raise methods.MethodError(f"{reason}: consistency training has nothing to learn from; "
+                                "run with --set off_topic=report to train on them anyway")
+    logging.warning("consistency: %s; consistency training skipped, the model is the "
+                    "supervised warm start", reason)
+    history["consistency_skipped"] = f"{reason}; the model is the supervised warm start"
+    return methods.Trained(model, history)
   if fallback:
     warm_weights = model.get_weights()
     history["warm_start_validation_accuracy"] = classifier.accuracy(model, validation)
