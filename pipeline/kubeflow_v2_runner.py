@@ -21,6 +21,10 @@ def compile_pipeline(config: config_lib.PipelineConfig, output_file: str) -> str
         f"evaluation tf_serving_check {config.evaluation.tf_serving_check!r} cannot compile: "
         "the Kubeflow V2 compiler has no InfraValidator; expected none (the ServingCheck still "
         "serves every model in a fresh process before the Pusher)")
+  if config.data.schema_file and "://" not in config.data.schema_file:
+    raise config_lib.ConfigError(
+        f"--schema {config.data.schema_file!r} is a path on this machine: a compiled pipeline "
+        "reads it on the cluster; expected a gs:// path")
   class_names = config.data.classes or tfds_source.class_names(
       config.data.dataset, config.data.tfds_data_dir, config.data.manual_dir)
   output_file = os.path.abspath(output_file)

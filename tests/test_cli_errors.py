@@ -64,6 +64,11 @@ class _no_raise:
     (["--extra-labels", "/nowhere/labels.csv"], "--extra-labels '/nowhere/labels.csv': no such"),
     (["--data", "image_folder"], "data set 'image_folder' needs the folder: --manual-dir DIR"),
     (["--data", "image_folder", "--manual-dir", "/nowhere"], "/nowhere: image folder not found"),
+    (["--schema", "/nowhere/schema.pbtxt"], "schema file '/nowhere/schema.pbtxt' does not exist"),
+    (["--set", "evaluation.gain_rule=median"], "evaluation gain_rule 'median' must be one of "
+                                               "estimate, interval"),
+    (["--set", "off_topic=drop"], "consistency off_topic 'drop' must be one of off, report, "
+                                  "leave_out"),
 ])
 def test_run_refuses_bad_values(capsys, tmp_path, tfds_dir, argv, fragment):
   output = tmp_path / "out"
@@ -80,6 +85,12 @@ def test_run_refuses_bad_values(capsys, tmp_path, tfds_dir, argv, fragment):
 ])
 def test_usage_mistakes_are_one_line(capsys, argv, fragment):
   _fails(capsys, argv, fragment, code=2)
+
+
+def test_schema_without_a_run_or_into_a_folder_is_one_line(capsys, tmp_path):
+  _fails(capsys, ["schema", "--output", str(tmp_path / "none"), "--write",
+                  str(tmp_path / "s.pbtxt")], "holds no pipeline run: run `fewlabels run")
+  assert not (tmp_path / "s.pbtxt").exists()
 
 
 def test_catalog_data_set_not_prepared_says_what_to_do(capsys, tmp_path):

@@ -260,3 +260,21 @@ def test_a_run_from_here_ships_this_package_unless_told_how():
   own = dataflow + ["--sdk_container_image", "europe-docker.pkg.dev/example/worker:1"]
   assert pipeline_lib.beam_args(own, launched_here=True) == own
   assert pipeline_lib.beam_args(dataflow, launched_here=False) == dataflow
+
+
+def test_a_kept_schema_on_this_machine_cannot_compile(capsys, tmp_path):
+  from google.protobuf import text_format
+  from tensorflow_metadata.proto.v0 import schema_pb2
+
+  from sources import features
+  schema = schema_pb2.Schema()
+  for name in features.ALL_KEYS:
+    schema.feature.add(name=name)
+  path = tmp_path / "schema.pbtxt"
+  path.write_text(text_format.MessageToString(schema))
+  output = tmp_path / "spec.json"
+  _fails(capsys, ["compile", "--output", str(output), "--pipeline-root", "gs://bucket/root",
+                  "--image", IMAGE, "--schema", str(path)],
+         f"--schema {str(path)!r} is a path on this machine: a compiled pipeline reads it on "
+         "the cluster; expected a gs:// path")
+  assert not output.exists()
