@@ -46,6 +46,14 @@ def _batch_size(text: str):
   return text if text == config_lib.AUTO else _positive_int(text)
 
 
+def _add_earlier_run_flags(parser: argparse.ArgumentParser) -> None:
+  """--output and --name: which earlier run a command reads."""
+  parser.add_argument("--output", default=config_lib.PipelineConfig().output_dir, metavar="DIR",
+                      help="output dir of an earlier `fewlabels run` (default: %(default)s)")
+  parser.add_argument("--name", default=config_lib.PipelineConfig().name,
+                      help="pipeline name (default: %(default)s)")
+
+
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
   d = config_lib.PipelineConfig()
   data = parser.add_argument_group("data")
@@ -287,10 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
                   "look like and over the predicted classes, no near-duplicates. Writes "
                   "suggestions.csv and label.html (open it in a browser, label, download "
                   "labels.csv, then `fewlabels run ... --extra-labels labels.csv`).")
-  suggest.add_argument("--output", default=config_lib.PipelineConfig().output_dir, metavar="DIR",
-                       help="output dir of an earlier `fewlabels run` (default: %(default)s)")
-  suggest.add_argument("--name", default=config_lib.PipelineConfig().name,
-                       help="pipeline name (default: %(default)s)")
+  _add_earlier_run_flags(suggest)
   suggest.add_argument("--count", type=_positive_int, default=100,
                        help="pictures to label (default: %(default)s)")
   suggest.add_argument("--strategy", default="diverse", choices=suggest_lib.STRATEGIES,
@@ -307,10 +312,7 @@ def build_parser() -> argparse.ArgumentParser:
                   "in -1..N-1, the class names as a domain, every feature exactly once, the "
                   "pictures' size as seen. Keep the file in version control and pass it to "
                   "`fewlabels run --schema FILE`: data that break it stop at the data gate.")
-  schema.add_argument("--output", default=config_lib.PipelineConfig().output_dir, metavar="DIR",
-                      help="output dir of an earlier `fewlabels run` (default: %(default)s)")
-  schema.add_argument("--name", default=config_lib.PipelineConfig().name,
-                      help="pipeline name (default: %(default)s)")
+  _add_earlier_run_flags(schema)
   schema.add_argument("--write", required=True, metavar="FILE", help="the schema file to write")
   workers = commands.add_parser(
       "workers", help="train on N local processes with MultiWorkerMirroredStrategy",
