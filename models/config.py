@@ -268,6 +268,9 @@ class SelfTrainingConfig:
              f"self_training max_accuracy_drop {self.max_accuracy_drop!r} must be in (0, 1]")
 
 
+OFF_TOPIC_MODES = ("off", "report", "leave_out")  # models/off_topic.py
+
+
 @dataclasses.dataclass(frozen=True)
 class ConsistencyConfig:
   """Consistency training's settings (tau, mu, lambda of FixMatch) and augmentation strengths."""
@@ -326,10 +329,9 @@ class ConsistencyConfig:
   off_topic_alpha: float = 0.01
 
   def __post_init__(self):
-    from models import off_topic
-    require(self.off_topic in off_topic.MODES,
+    require(self.off_topic in OFF_TOPIC_MODES,
             f"consistency off_topic {self.off_topic!r} must be one of "
-            f"{', '.join(off_topic.MODES)}")
+            f"{', '.join(OFF_TOPIC_MODES)}")
     require(0.0 < self.off_topic_alpha < 1.0,
             f"consistency off_topic_alpha {self.off_topic_alpha!r} must be in (0, 1)")
     require(0.0 <= self.threshold <= 1.0,

@@ -17,10 +17,11 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
+from models import config
 from sources import examples as examples_lib
 from sources import features
 
-MODES = ("off", "report", "leave_out")
+MODES = config.OFF_TOPIC_MODES
 SHOWN = 24  # the most off-topic pictures kept for the report
 _CALIBRATION_MAX = 2_000  # labeled pictures each scored against the others
 _CHUNK = 8_192
