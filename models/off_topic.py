@@ -7,8 +7,8 @@ shares of the picture). A pool picture is off-topic when its figures lie further
 (a Mahalanobis distance) than those of all but a share `alpha` of the labeled pictures do, each
 measured against the others. The labeled pictures come from the same source as the pool's real
 ones, so this is a conformal test: about `alpha` of the real pool pictures are flagged, and at
-most 1 / (labels + 1) can be promised (with 115 labels: flagged only beyond every labeled
-picture). Pictures of another source, such as digits among drawings, blank scans or photos,
+no fewer than 1 / (labels + 1) can be promised (with 115 labels: flagged only beyond every
+labeled picture). Pictures of another source, such as digits among drawings, blank scans or photos,
 differ in these figures. What it cannot see: pictures drawn the same way that show other
 objects.
 """
@@ -17,11 +17,9 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from models import config
 from sources import examples as examples_lib
 from sources import features
 
-MODES = config.OFF_TOPIC_MODES
 SHOWN = 24  # the most off-topic pictures kept for the report
 _CALIBRATION_MAX = 2_000  # labeled pictures each scored against the others
 _CHUNK = 8_192
@@ -41,6 +39,21 @@ def figures(pixels: np.ndarray) -> np.ndarray:
                    height, width, np.maximum(height, width)], axis=1).astype(np.float64)
 
 
+def _fit(rows: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+  """(centre, spread, inverse covariance of the scaled rows, ridged)."""
+  mean = rows.mean(axis=0)
+  spread = np.maximum(rows.std(axis=0), _SPREAD_FLOOR)
+  covariance = np.atleast_2d(np.cov((rows - mean) / spread, rowvar=False)) + 0.05 * np.eye(
+      rows.shape[1])
+  return mean, spread, np.linalg.inv(covariance)
+
+
+def _distance(rows: np.ndarray, fitted) -> np.ndarray:
+  mean, spread, inverse = fitted
+  scaled = (rows - mean) / spread
+  return np.sqrt(np.einsum("ij,jk,ik->i", scaled, inverse, scaled))
+
+
 class Detector:
   """The labeled pictures' figures: their centre and spread, and the distance beyond which a
   picture is off-topic."""
@@ -50,36 +63,23 @@ class Detector:
       raise ValueError(f"the off-topic check needs at least 2 labeled pictures, got "
                        f"{len(labeled)}")
     self.alpha = alpha
-    self._fit(labeled)
+    self._fitted = _fit(labeled)
     calibration = labeled
     if len(labeled) > _CALIBRATION_MAX:
       calibration = labeled[np.random.default_rng(seed).choice(
           len(labeled), _CALIBRATION_MAX, replace=False)]
-    left_out = np.array([self._distance_without(labeled, row) for row in calibration])
+    left_out = []
+    for row in calibration:  # each against the others (its duplicates left out with it)
+      others = labeled[~np.all(labeled == row, axis=1)]
+      left_out.append(_distance(row[None], _fit(others if len(others) >= 2 else labeled))[0])
     # The conformal quantile: rank ceil((1 - alpha)(n + 1)) of n, or the largest when that
     # rank is beyond n (too few labels to promise alpha).
     rank = min(int(np.ceil((1 - alpha) * (len(left_out) + 1))), len(left_out))
     self.cut = float(np.sort(left_out)[rank - 1])
     self.promised = max(alpha, 1 / (len(left_out) + 1))
-    self._fit(labeled)
-
-  def _fit(self, rows: np.ndarray) -> None:
-    self.mean = rows.mean(axis=0)
-    spread = np.maximum(rows.std(axis=0), _SPREAD_FLOOR)
-    scaled = (rows - self.mean) / spread
-    covariance = np.atleast_2d(np.cov(scaled, rowvar=False)) + 0.05 * np.eye(rows.shape[1])
-    self.spread, self.inverse = spread, np.linalg.inv(covariance)
-
-  def _distance_without(self, labeled: np.ndarray, row: np.ndarray) -> float:
-    others = labeled[~np.all(labeled == row, axis=1)]
-    if len(others) < 2:
-      others = labeled
-    self._fit(others)
-    return float(self.distance(row[None])[0])
 
   def distance(self, rows: np.ndarray) -> np.ndarray:
-    scaled = (rows - self.mean) / self.spread
-    return np.sqrt(np.einsum("ij,jk,ik->i", scaled, self.inverse, scaled))
+    return _distance(rows, self._fitted)
 
 
 def check(labeled_pixels: np.ndarray, pool, mode: str, alpha: float, seed: int = 0

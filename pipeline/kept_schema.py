@@ -22,7 +22,6 @@ from sources import features
 _UNIT_RANGE = (features.MEAN_INTENSITY_KEY, features.INK_FRACTION_KEY)
 _SIZE_OF = {features.INK_HEIGHT_KEY: features.IMAGE_HEIGHT_KEY,
             features.INK_WIDTH_KEY: features.IMAGE_WIDTH_KEY}
-_STATISTICS_FILE = "FeatureStats.pb"  # StatisticsGen's, one per split
 _AS_SEEN = (features.IMAGE_HEIGHT_KEY, features.IMAGE_WIDTH_KEY, features.IMAGE_CHANNELS_KEY)
 
 
@@ -131,6 +130,8 @@ def from_last_run(output_dir: str, pipeline_name: str) -> schema_pb2.Schema:
   from components.tfds_example_gen import spec as example_gen_spec
   from pipeline import pipeline as pipeline_lib
   from pipeline import run_results
+  from tfx.components.schema_gen import executor as schema_gen_executor
+  from tfx.components.statistics_gen import stats_artifact_utils
   from tfx.utils import io_utils
 
   metadata_path = os.path.join(output_dir, "metadata.sqlite")
@@ -153,12 +154,12 @@ def from_last_run(output_dir: str, pipeline_name: str) -> schema_pb2.Schema:
                         "expected a run that got past its data stage")
     outputs[component] = run.output(key)
   inferred = io_utils.SchemaReader().read(
-      os.path.join(outputs[pipeline_lib.SCHEMA_GEN].uri, "schema.pbtxt"))
+      os.path.join(outputs[pipeline_lib.SCHEMA_GEN].uri, schema_gen_executor.DEFAULT_FILE_NAME))
   statistics = []
   uri = outputs[pipeline_lib.STATISTICS_GEN].uri
   for split_dir in sorted(d for d in os.listdir(uri) if d.startswith("Split-")):
     per_split = statistics_pb2.DatasetFeatureStatisticsList()
-    with open(os.path.join(uri, split_dir, _STATISTICS_FILE), "rb") as f:
+    with open(os.path.join(uri, split_dir, stats_artifact_utils.BINARY_PB_BASENAME), "rb") as f:
       per_split.ParseFromString(f.read())
     statistics.append(per_split)
   class_names = json.loads(run_results.custom_value(

@@ -14,6 +14,7 @@ from typing import Any, Dict, List
 import tensorflow as tf
 from tensorflow_metadata.proto.v0 import anomalies_pb2
 from tensorflow_metadata.proto.v0 import schema_pb2
+from tfx.components.schema_gen import executor as tfx_schema_gen_executor
 from tfx.components.statistics_gen import stats_artifact_utils
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
@@ -27,7 +28,6 @@ ANOMALIES_KEY = "anomalies"
 STATISTICS_KEY = "statistics"
 SCHEMA_KEY = "schema"
 _ANOMALIES_FILE = "SchemaDiff.pb"
-_SCHEMA_FILE = "schema.pbtxt"
 _MUST_HOLD_EXAMPLES = (example_gen_spec.LABELED_SPLIT, example_gen_spec.TEST_SPLIT)
 
 
@@ -109,7 +109,7 @@ class Executor(base_executor.BaseExecutor):
         artifact_utils.get_single_instance(input_dict[ANOMALIES_KEY]),
         artifact_utils.get_single_instance(statistics) if statistics else None,
         io_utils.SchemaReader().read(os.path.join(artifact_utils.get_single_uri(schema),
-                                                  _SCHEMA_FILE)) if schema else None)
+                                                  tfx_schema_gen_executor.DEFAULT_FILE_NAME)) if schema else None)
     if found:
       details = "; ".join(f"split {split}: {', '.join(problems)}"
                           for split, problems in sorted(found.items()))

@@ -4,7 +4,6 @@ last threshold of consistency training: what the final model would teach itself)
 are inline PNGs, dark ink on light as people draw; the selection is pure and tested apart."""
 import base64
 import io
-import os
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
@@ -50,9 +49,9 @@ def accepted_sample(probabilities: np.ndarray, thresholds: Sequence[float],
 def read_split(split_dir: str, limit: int) -> Tuple[List[bytes], np.ndarray, np.ndarray]:
   """(serialized examples, uint8 pictures [n, H, W], labels) of a split's first `limit`."""
   import tensorflow as tf
-  files = sorted(tf.io.gfile.glob(os.path.join(split_dir, "*")))
-  serialized = [r.numpy() for r in tf.data.TFRecordDataset(
-      files, compression_type="GZIP").take(limit)]
+
+  from components.serving_check import executor as serving_check_executor
+  serialized = serving_check_executor.sample(split_dir, limit)
   pixels, labels = [], []
   for record in serialized:
     example = tf.train.Example.FromString(record).features.feature
