@@ -69,10 +69,13 @@ _TWO_REPLICAS = textwrap.dedent("""
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     from models import architectures, classifier, config, input_fn, training_loop
+    tf.keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     def examples(n):
-      return input_fn.Examples(rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
-                               np.arange(n) % 3, np.arange(n))
+      # Noise of one contrast an image: pictures of the same noise alone would all look alike
+      # to the model and near-tie its classes, which float rounding then flips.
+      pixels = rng.integers(0, 256, (n, 28, 28)) * rng.random((n, 1, 1))
+      return input_fn.Examples(pixels.astype(np.uint8), np.arange(n) % 3, np.arange(n))
     train, validation = examples(64), examples(65)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
@@ -80,8 +83,10 @@ _TWO_REPLICAS = textwrap.dedent("""
     result = training_loop.fit(
         model, train, validation, config.TrainingConfig(epochs=1, batch_size=64),
         "sparse_categorical_crossentropy", ["accuracy"], "logs", strategy, "two replicas")
+    top2 = np.sort(classifier.predict_probabilities(model, validation), axis=1)[:, -2:]
     print(json.dumps({"val_accuracy": result["epochs"][0]["val_accuracy"],
-                      "accuracy_whole": classifier.accuracy(model, validation)}))
+                      "accuracy_whole": classifier.accuracy(model, validation),
+                      "near_ties": int((top2[:, 1] - top2[:, 0] < 1e-4).sum())}))
 """)
 
 
@@ -92,5 +97,9 @@ def test_two_replicas_validate_a_part_whose_last_batch_is_one_image(tmp_path):
   assert out.returncode == 0, out.stderr[-3000:]
   figures = json.loads(out.stdout.strip().splitlines()[-1])
   # The blank images that fill the last batch count for nothing: the accuracy is that of the
-  # 65 images, as one replica computes it.
-  assert abs(figures["val_accuracy"] - figures["accuracy_whole"]) < 1e-6, figures
+  # 65 images, as one replica computes it, but for an image whose two best classes are so close
+  # that the replicas' other batch shapes round them the other way.
+  correct = figures["val_accuracy"] * 65
+  assert abs(correct - round(correct)) < 1e-4, figures  # a count of the 65, not of 128
+  assert abs(round(correct) - round(figures["accuracy_whole"] * 65)) <= figures["near_ties"], (
+      figures)
