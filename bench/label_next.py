@@ -65,7 +65,6 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 
 from components.evaluation_report import render  # noqa: E402
-from components.tfds_example_gen import label_budget  # noqa: E402
 from models import classifier  # noqa: E402
 from models import config as config_lib  # noqa: E402
 from models import input_fn  # noqa: E402
@@ -73,6 +72,7 @@ from models import methods  # noqa: E402
 from models import run_fn  # noqa: E402
 from pipeline import suggest  # noqa: E402
 from sources import features  # noqa: E402
+from sources import label_budget  # noqa: E402
 from sources import tfds_source  # noqa: E402
 
 def load(args):

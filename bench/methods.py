@@ -149,12 +149,12 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 
 from components.evaluation_report import render  # noqa: E402
-from components.tfds_example_gen import label_budget  # noqa: E402
 from models import classifier, input_fn, methods, pretexts, pretraining  # noqa: E402
-from models import training_loop  # noqa: E402
 from models import consistency  # noqa: E402
 from models import run_fn  # noqa: E402
+from models import training_loop  # noqa: E402
 from sources import features, tfds_source  # noqa: E402
+from sources import label_budget  # noqa: E402
 
 
 def load_split(builder, split):

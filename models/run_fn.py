@@ -44,7 +44,7 @@ def _true_labels_reader(source: Optional[Dict[str, Any]]):
   """ids -> true labels of the training split, or None when the source cannot be read here."""
   if not source:
     return None
-  from components.tfds_example_gen import split_plan  # TFDS only where diagnostics run
+  from sources import split_plan  # TFDS only where diagnostics run
   from sources import tfds_source
   try:
     labels = split_plan.output_train_labels(tfds_source.SourceSpec(**source))

@@ -16,14 +16,15 @@ import time
 import warnings
 from typing import Iterator, List, Optional
 
-from components.tfds_example_gen.label_budget import BudgetError
 from models import architectures
 from models import methods
 from pipeline import config as config_lib
 from pipeline import console as console_lib
+from pipeline import flags
 from pipeline import run_lock
 from pipeline import suggest as suggest_lib  # numpy at its top; TensorFlow only when it runs
 from sources.errors import DataSourceError
+from sources.label_budget import BudgetError
 
 BEAM_RUNNERS = ("DirectRunner", "DataflowRunner", "FlinkRunner", "SparkRunner", "PortableRunner")
 
@@ -56,40 +57,6 @@ def _add_earlier_run_flags(parser: argparse.ArgumentParser) -> None:
 
 def _add_config_flags(parser: argparse.ArgumentParser) -> None:
   d = config_lib.PipelineConfig()
-  data = parser.add_argument_group("data")
-  data.add_argument("--data", default=d.data.dataset, metavar="NAME",
-                    help="TFDS data set: 'doodles[/CONFIG]' (generated offline; CONFIG is tiny, "
-                         "demo, seed_scale or train<N>_test<M>_seed<S>); 'image_folder[/auto|"
-                         "light_on_dark|dark_on_light]' with --manual-dir DIR (your pictures, "
-                         "the ink polarity); 'quickdraw_files' or 'mnist_idx' with --manual-dir; "
-                         "or a catalog name such as 'mnist' prepared in --tfds-data-dir "
-                         "(default: %(default)s)")
-  data.add_argument("--tfds-data-dir", default=None, metavar="DIR",
-                    help="TFDS data directory (default: TFDS's own, ~/tensorflow_datasets)")
-  data.add_argument("--manual-dir", default=None, metavar="DIR",
-                    help="source files for builders that read local files, e.g. the official "
-                         "Quick, Draw! <class>.npy files for --data quickdraw_files")
-  data.add_argument("--classes", default="", metavar="A,B,...",
-                    help="keep only these classes, e.g. 10 of quickdraw_bitmap's 345 "
-                         "(default: all)")
-  data.add_argument("--test-split", default=d.data.test_split, metavar="SPLIT|holdout:N",
-                    help="the test split, or holdout:N to take N test images per class from "
-                         "the training split (default: %(default)s)")
-  data.add_argument("--labels", default=None, metavar="COUNT|PERCENT%|all",
-                    help="label budget: images that keep their labels (default: all for an "
-                         f"image folder, else {d.data.label_budget.replace('%', '%%')})")
-  data.add_argument("--extra-labels", default=None, metavar="FILE",
-                    help="labels.csv (example_id,class_name) from `fewlabels suggest`'s "
-                         "label.html: those unlabeled examples become labeled")
-  data.add_argument("--schema", default=None, metavar="FILE",
-                    help="a schema to validate the data against (`fewlabels schema --write "
-                         "FILE` writes one from a run); a run whose data break it stops at the "
-                         "data gate (default: inferred from the data of each run)")
-  data.add_argument("--skip-bad-images", action="store_true",
-                    help="image folder: skip unreadable pictures and count them (default: "
-                         "stop, naming the first)")
-  data.add_argument("--seed", type=int, default=d.data.seed,
-                    help="chooses the labeled images (default: %(default)s)")
   method = parser.add_argument_group("learning method")
   method.add_argument("--method", default=d.method, metavar="NAME",
                       help=f"one of {', '.join(methods.names())} (default: %(default)s)")
@@ -97,57 +64,14 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
                       help="any setting: the method's own (e.g. threshold=0.9, max_rounds=3) "
                            "or SECTION.FIELD of model, training, pretraining, evaluation (e.g. "
                            "training.translate_pixels=0); repeatable")
-  method.add_argument("--pretext", default=d.pretraining.pretext, metavar="NAME",
-                      help="what pre-training teaches the encoder: reconstruct, "
-                           "sequence_autoencoder or next_row (lstm), denoise (cnn); auto: the "
-                           "architecture's first (default: %(default)s)")
-  method.add_argument("--pretrain-steps", type=int, default=d.pretraining.steps_per_stage,
-                      help="training steps per layer-wise pre-training stage, whatever the "
-                           "pool's size (default: %(default)s)")
-  method.add_argument("--pretrain-batch-size", type=_batch_size, default=d.pretraining.batch_size,
-                      help="pre-training global batch, or 'auto' (default: %(default)s)")
-  method.add_argument("--pretrain-max-images", type=int, default=d.pretraining.max_images,
-                      help="pre-train on a sample of this many images; 0: all "
-                           "(default: %(default)s)")
-  model = parser.add_argument_group("model and training")
-  model.add_argument("--model", default=d.model.architecture, metavar="NAME",
-                     help=f"architecture: one of {', '.join(architectures.names())} "
-                          "(default: %(default)s)")
-  model.add_argument("--cnn-width", type=int, default=d.model.cnn_width,
-                     help="channels of the CNN's first block (default: %(default)s)")
-  model.add_argument("--lstm-width", type=int, default=d.model.lstm_width,
-                     help="units per LSTM layer; the research method uses 512 (default: %(default)s)")
-  model.add_argument("--lstm-layers", type=int, default=d.model.lstm_layers,
-                     help="(default: %(default)s)")
-  model.add_argument("--epochs", type=int, default=d.training.epochs, help="(default: %(default)s)")
-  model.add_argument("--batch-size", type=_batch_size, default=d.training.batch_size,
-                     help="global batch, or 'auto' for the research method's rule "
-                          "(default: %(default)s)")
-  model.add_argument("--learning-rate", type=float, default=d.training.base_learning_rate,
-                     help="at batch 32, scaled by sqrt(batch/32) (default: %(default)s)")
-  model.add_argument("--warmup-epochs", type=float, default=d.training.warmup_epochs,
-                     help="at batch 32, scaled by batch/32 (default: %(default)s)")
-  model.add_argument("--validation-fraction", type=float, default=d.training.validation_fraction,
-                     help="part of the labeled split held out for early stopping; 0 stops on "
-                          "the training loss (default: %(default)s)")
-  gate = parser.add_argument_group("push gate")
-  gate.add_argument("--min-accuracy", type=float, default=d.evaluation.min_accuracy,
-                    help="test accuracy needed to push (default: %(default)s)")
-  gate.add_argument("--max-regression", type=float, default=d.evaluation.max_regression,
-                    help="accuracy drop allowed against the last pushed model "
-                         "(default: %(default)s)")
-  gate.add_argument("--reference", default=d.reference, metavar="supervised|none",
-                    help="train a supervised model on the same labels alongside a method that "
-                         "learns from the pool, and gate on it; none: no reference (ignored "
-                         "for methods that do not use the pool) (default: %(default)s)")
-  gate.add_argument("--max-loss-to-reference", type=float,
-                    default=d.evaluation.max_loss_to_reference,
-                    help="accuracy the candidate may lose against the reference and still be "
-                         "pushed (default: %(default)s)")
-  gate.add_argument("--push-reference-if-better", action=argparse.BooleanOptionalAction,
-                    default=d.evaluation.push_reference_if_better,
-                    help="when the candidate fails only the reference test, push the reference "
-                         "(if it passes the rest of the gate) (default: on)")
+  method.add_argument("--reference", default=d.reference, metavar="supervised|none",
+                      help="train a supervised model on the same labels alongside a method "
+                           "that learns from the pool, and gate on it; none: no reference "
+                           "(ignored for methods that do not use the pool) (default: "
+                           "%(default)s)")
+  flags.add_section_flags(parser, config_lib.SECTIONS, more_help={
+      "model.architecture": f"One of {', '.join(architectures.names())}.",
+      "data.label_budget": "For an image folder the default is all."})
   run = parser.add_argument_group("pipeline")
   run.add_argument("--name", default=d.name, help="pipeline name (default: %(default)s)")
   run.add_argument("--beam-runner", default=None, metavar="NAME",
@@ -176,40 +100,18 @@ def _beam_args(args) -> tuple:
 
 def config_from_args(args, output_dir: str, **overrides) -> config_lib.PipelineConfig:
   base = config_lib.PipelineConfig()
+  data = flags.given(args, "data", config_lib.DataConfig)
+  data.setdefault("label_budget", config_lib.default_label_budget(
+      data.get("dataset", base.data.dataset)))
+  for field in ("extra_labels", "schema_file"):  # read by components in other directories
+    if data.get(field) and "://" not in data[field]:
+      data[field] = os.path.abspath(data[field])
   config = dataclasses.replace(
-      base,
-      name=args.name,
-      output_dir=output_dir,
-      method=args.method,
-      data=config_lib.DataConfig(dataset=args.data, tfds_data_dir=args.tfds_data_dir,
-                                 manual_dir=args.manual_dir,
-                                 label_budget=args.labels or config_lib.default_label_budget(
-                                     args.data),
-                                 seed=args.seed, test_split=args.test_split,
-                                 classes=tuple(c for c in args.classes.split(",") if c),
-                                 skip_bad_images=args.skip_bad_images,
-                                 extra_labels=args.extra_labels and os.path.abspath(
-                                     args.extra_labels),
-                                 schema_file=args.schema and (
-                                     args.schema if "://" in args.schema
-                                     else os.path.abspath(args.schema))),
-      model=dataclasses.replace(base.model, architecture=args.model, lstm_width=args.lstm_width,
-                                lstm_layers=args.lstm_layers, cnn_width=args.cnn_width),
-      training=dataclasses.replace(base.training, epochs=args.epochs, batch_size=args.batch_size,
-                                   base_learning_rate=args.learning_rate,
-                                   warmup_epochs=args.warmup_epochs,
-                                   validation_fraction=args.validation_fraction),
-      pretraining=dataclasses.replace(base.pretraining, pretext=args.pretext,
-                                      steps_per_stage=args.pretrain_steps,
-                                      batch_size=args.pretrain_batch_size,
-                                      max_images=args.pretrain_max_images),
-      evaluation=config_lib.EvaluationConfig(
-          min_accuracy=args.min_accuracy, max_regression=args.max_regression,
-          max_loss_to_reference=args.max_loss_to_reference,
-          push_reference_if_better=args.push_reference_if_better),
-      reference=args.reference,
-      beam_pipeline_args=_beam_args(args),
-      **overrides)
+      base, name=args.name, output_dir=output_dir, method=args.method, reference=args.reference,
+      data=dataclasses.replace(base.data, **data),
+      **{section: dataclasses.replace(getattr(base, section), **flags.given(args, section, cls))
+         for section, cls in config_lib.SECTIONS.items() if section != "data"},
+      beam_pipeline_args=_beam_args(args), **overrides)
   return config_lib.apply_sets(config, args.set)
 
 

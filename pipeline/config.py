@@ -10,11 +10,11 @@ import dataclasses
 import os
 from typing import TYPE_CHECKING, Any, List, Optional, Sequence, Tuple
 
-from components.tfds_example_gen import label_budget
 from models import architectures
 from models import methods
 from models.config import (AUTO, ConfigError, ModelConfig, PretrainingConfig, TrainingConfig,
                            parse_value, require as _require, to_dict)
+from sources import label_budget
 
 if TYPE_CHECKING:
   from sources import tfds_source
@@ -44,10 +44,15 @@ def check_image(image: str) -> None:
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
   """Where the images come from and how many keep their labels."""
-  # `doodles[/CONFIG]` (generated offline) or a TFDS catalog name prepared in tfds_data_dir.
+  # The TFDS data set: `doodles[/CONFIG]` (generated offline; CONFIG is tiny, demo,
+  # seed_scale or train<N>_test<M>_seed<S>); `image_folder[/auto|light_on_dark|dark_on_light]`
+  # with manual_dir (your pictures, the ink polarity); `quickdraw_files` or `mnist_idx` with
+  # manual_dir; or a catalog name such as `mnist` prepared in tfds_data_dir.
   dataset: str = "doodles/demo"
   tfds_data_dir: Optional[str] = None  # None: TFDS's default (~/tensorflow_datasets)
-  manual_dir: Optional[str] = None  # source files for builders that read local files
+  # Source files for builders that read local files, e.g. the official Quick, Draw!
+  # <class>.npy files for quickdraw_files, or the folder of an image_folder.
+  manual_dir: Optional[str] = None
   # A count (700), a percentage of the training images (1.67%) or `all`; `default_label_budget`
   # gives each data set's default.
   label_budget: str = "5%"
@@ -296,6 +301,11 @@ class PipelineConfig:
     return os.path.join(self.output_dir, "serving_model")
 
 
+# The config sections whose every field is a command-line flag (pipeline/flags.py).
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "training": TrainingConfig,
+            "pretraining": PretrainingConfig, "evaluation": EvaluationConfig}
+# The sections `--set` reaches; the data's fields are flags alone (a label budget's default
+# follows the data set, decided before any other setting is read).
 _SECTIONS = ("model", "training", "pretraining", "evaluation")
 
 

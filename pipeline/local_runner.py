@@ -7,11 +7,11 @@ from tfx.orchestration import metadata
 from tfx.orchestration import pipeline as tfx_pipeline
 from tfx.orchestration.local import local_dag_runner
 
-from components.tfds_example_gen import split_plan
 from models import methods
 from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
+from sources import split_plan
 from sources import tfds_source
 
 

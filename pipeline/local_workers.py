@@ -21,16 +21,16 @@ from typing import Dict, List, Optional, Sequence
 from tfx.utils import path_utils
 
 from components.layerwise_pretrainer import executor as pretrainer_executor
-from components.tfds_example_gen import spec as example_gen_spec
 from models import config as model_config
+from models import distribution
 from models import methods
 from models import pretexts
-from models import distribution
 from models import run_fn as run_fn_lib
 from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
 from pipeline import worker_process
+from sources import splits
 
 WORKERS_DIR = "workers"
 TRAINER, PRETRAINER = worker_process.TRAINER, worker_process.PRETRAINER
@@ -60,9 +60,9 @@ def _last_run(output_dir: str, pipeline_name: str) -> Dict[str, run_results.Comp
   return run_results.component_runs(store, run_results.latest_run_id(store, pipeline_name))
 
 
-def _split_files(transform: run_results.ComponentRun, *splits: str) -> List[str]:
+def _split_files(transform: run_results.ComponentRun, *names: str) -> List[str]:
   examples = transform.output("transformed_examples").uri
-  return [os.path.join(examples, f"Split-{split}", "*") for split in splits]
+  return [os.path.join(examples, f"Split-{split}", "*") for split in names]
 
 
 def _job_dir(output_dir: str, job: str) -> str:
@@ -100,9 +100,9 @@ def trainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int],
   custom_config = _trainer_settings(json.loads(trainer.properties["custom_config"]), sets)
   if epochs is not None:
     custom_config["training"]["epochs"] = epochs
-  splits = [example_gen_spec.LABELED_SPLIT]
+  train_splits = [splits.LABELED_SPLIT]
   if methods.get(custom_config["method"]).uses_unlabeled:
-    splits.append(example_gen_spec.UNLABELED_SPLIT)
+    train_splits.append(splits.UNLABELED_SPLIT)
   base_model = None
   if pipeline_lib.PRETRAINER in runs:
     base_model = workers_encoder_dir(output_dir)
@@ -117,7 +117,7 @@ def trainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int],
     logging.info("base model: %s", base_model)
   work = _job_dir(output_dir, TRAINER)
   return {
-      "train_files": _split_files(transform, *splits),
+      "train_files": _split_files(transform, *train_splits),
       "base_model": base_model,
       "transform_output": transform.output("transform_graph").uri,
       "serving_model_dir": os.path.join(work, "serving_model"),
@@ -145,8 +145,8 @@ def pretrainer_inputs(output_dir: str, pipeline_name: str, epochs: Optional[int]
   if epochs is not None:
     pretraining_config["steps_per_stage"] = epochs * pretraining.epoch_steps
   return dataclasses.asdict(pretrainer_executor.PretrainingArgs(
-      labeled_files=_split_files(transform, example_gen_spec.LABELED_SPLIT),
-      unlabeled_files=_split_files(transform, example_gen_spec.UNLABELED_SPLIT),
+      labeled_files=_split_files(transform, splits.LABELED_SPLIT),
+      unlabeled_files=_split_files(transform, splits.UNLABELED_SPLIT),
       transform_output=transform.output("transform_graph").uri,
       model_dir=_job_dir(output_dir, PRETRAINER),
       model_config=json.loads(pretrainer.properties[pretrainer_executor.MODEL_CONFIG_KEY]),

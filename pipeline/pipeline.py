@@ -25,14 +25,13 @@ from tfx.types import standard_artifacts
 
 from components.atomic_pusher import executor as atomic_pusher
 from components.data_validation_gate.component import DataValidationGate
-from components.evaluation_report import paired_gain
+from components.evaluation import paired_gain
 from components.evaluation_report.component import EvaluationReport
 from components.layerwise_pretrainer.component import LayerwisePretrainer
 from components.push_gate.component import PushGate
 from components.schema_gen.component import KeptSchemaGen
 from components.schema_gen.component import SchemaGen
 from components.serving_check.component import ServingCheck
-from components.tfds_example_gen import spec as example_gen_spec
 from components.tfds_example_gen.component import TFDSExampleGen
 from models import export
 from models import methods
@@ -42,6 +41,7 @@ from pipeline import kept_schema
 from pipeline.code_version import ROOT, code_hash
 from sources import features
 from sources import local_files
+from sources import splits
 
 PREPROCESSING_FN = "models.preprocessing.preprocessing_fn"
 RUN_FN = "models.run_fn.run_fn"
@@ -138,8 +138,8 @@ def _data_stage(config: config_lib.PipelineConfig, code_version: str) -> List[ba
       preprocessing_fn=PREPROCESSING_FN,
       # No analyzers in preprocessing_fn: analysing the smallest split is enough.
       splits_config=transform_pb2.SplitsConfig(
-          analyze=[example_gen_spec.LABELED_SPLIT],
-          transform=[example_gen_spec.LABELED_SPLIT, example_gen_spec.UNLABELED_SPLIT]),
+          analyze=[splits.LABELED_SPLIT],
+          transform=[splits.LABELED_SPLIT, splits.UNLABELED_SPLIT]),
       custom_config={run_fn_lib.CODE_VERSION_KEY: code_version},
       # StatisticsGen already describes the examples, and Transform passes the pixels on as they
       # are: its own pre- and post-transform statistics would only repeat them, and the in-memory
@@ -211,9 +211,9 @@ def trainer_custom_config(config: config_lib.PipelineConfig, class_names: Sequen
 def _trainer(config: config_lib.PipelineConfig, component_id: str, class_names: List[str],
              code_version: str, transform, schema_gen, base_model: dict):
   """A Trainer of `config.method` (the run_fn), on Vertex AI when the config says so."""
-  train_splits = [example_gen_spec.LABELED_SPLIT]
+  train_splits = [splits.LABELED_SPLIT]
   if config.method_spec.uses_unlabeled:
-    train_splits.append(example_gen_spec.UNLABELED_SPLIT)  # the pool
+    train_splits.append(splits.UNLABELED_SPLIT)  # the pool
   trainer_class, vertex_config = tfx_components.Trainer, {}
   if config.vertex.enabled:
     from tfx.v1.extensions import google_cloud_ai_platform as vertex
@@ -230,7 +230,7 @@ def _trainer(config: config_lib.PipelineConfig, component_id: str, class_names: 
       schema=schema_gen.outputs["schema"],
       train_args=trainer_pb2.TrainArgs(splits=train_splits),
       # Model selection never looks at `test`: a validation part of the labeled split decides.
-      eval_args=trainer_pb2.EvalArgs(splits=[example_gen_spec.LABELED_SPLIT]),
+      eval_args=trainer_pb2.EvalArgs(splits=[splits.LABELED_SPLIT]),
       custom_config={**trainer_custom_config(config, class_names, code_version),
                      **vertex_config},
       **base_model).with_id(component_id)
@@ -248,7 +248,7 @@ def _tf_serving_check(model, example_gen) -> base_node.BaseNode:
       request_spec=infra_validator_pb2.RequestSpec(
           tensorflow_serving=infra_validator_pb2.TensorFlowServingRequestSpec(
               signature_names=[export.CLASSIFY_SIGNATURE]),
-          split_name=example_gen_spec.TEST_SPLIT, num_examples=16),
+          split_name=splits.TEST_SPLIT, num_examples=16),
       validation_spec=infra_validator_pb2.ValidationSpec(max_loading_time_seconds=120,
                                                          num_tries=3)).with_id(INFRA_VALIDATOR)
 
@@ -297,7 +297,7 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
       examples=example_gen.outputs["examples"],
       model=trainer.outputs["model"],
       baseline_model=baseline[0].outputs["model"] if baseline else None,
-      example_splits=[example_gen_spec.TEST_SPLIT],
+      example_splits=[splits.TEST_SPLIT],
       eval_config=eval_config(config.evaluation)).with_id(EVALUATOR)
   compared = []
   if reference:
@@ -306,7 +306,7 @@ def _model_stage(config: config_lib.PipelineConfig, class_names: List[str], code
         examples=example_gen.outputs["examples"],
         model=trainer.outputs["model"],
         baseline_model=reference[0].outputs["model"],
-        example_splits=[example_gen_spec.TEST_SPLIT],
+        example_splits=[splits.TEST_SPLIT],
         eval_config=eval_config(None, paired=True)).with_id(REFERENCE_EVALUATOR)]
   gate, check, infra, pusher = [], [], [], []
   if config.push:

@@ -8,8 +8,9 @@ import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata
 
+from components.evaluation import paired_gain
+from components.evaluation import results
 from components.evaluation_report import executor as report_executor
-from components.evaluation_report import paired_gain
 from components.layerwise_pretrainer import executor as pretrainer_executor
 from components.push_gate import executor as gate_executor
 from components.serving_check import executor as serving_check_executor
@@ -130,7 +131,7 @@ def summarize(metadata_path: str, pipeline_name: str, run_id: Optional[str] = No
   evaluator = components.get(pipeline_lib.EVALUATOR)
   accuracy, blessed = None, False
   if evaluator and evaluator.output("evaluation") is not None:
-    accuracy = report_executor.read_evaluation(evaluator.output("evaluation").uri)["accuracy"]
+    accuracy = results.read_evaluation(evaluator.output("evaluation").uri)["accuracy"]
     blessed = bool(custom_value(evaluator.output("blessing"), "blessed"))
   pusher = components.get(pipeline_lib.PUSHER)
   pushed_to = None
@@ -145,9 +146,9 @@ def summarize(metadata_path: str, pipeline_name: str, run_id: Optional[str] = No
   summary = RunSummary(run_id, components, split_counts, accuracy, blessed, pushed_to, report_path)
   compared = components.get(pipeline_lib.REFERENCE_EVALUATOR)
   if compared and compared.output("evaluation") is not None:
-    summary.reference_accuracy = report_executor.read_evaluation(
+    summary.reference_accuracy = results.read_evaluation(
         compared.output("evaluation").uri, baseline=True)["accuracy"]
-    summary.gain_interval = report_executor.read_evaluation(
+    summary.gain_interval = results.read_evaluation(
         compared.output("evaluation").uri)["gain_interval"]
   gate = components.get(pipeline_lib.PUSH_GATE)
   if gate and gate.output(gate_executor.DECISION_KEY) is not None:
@@ -212,14 +213,14 @@ def describe_component(metadata_path: str, pipeline_name: str, component_id: str
       if history.get("consistency_skipped"):
         figure += f"; consistency training skipped: {history['consistency_skipped']}"
   elif component_id == pipeline_lib.EVALUATOR and run.output("evaluation") is not None:
-    accuracy = report_executor.read_evaluation(run.output("evaluation").uri)["accuracy"]
+    accuracy = results.read_evaluation(run.output("evaluation").uri)["accuracy"]
     blessed = bool(custom_value(run.output("blessing"), "blessed"))
     figure = (f"test accuracy {'n/a' if accuracy is None else f'{accuracy:.4f}'}, "
               f"{'blessed' if blessed else 'not blessed'}")
   elif component_id == pipeline_lib.REFERENCE_EVALUATOR and run.output("evaluation") is not None:
     uri = run.output("evaluation").uri
-    candidate = report_executor.read_evaluation(uri)
-    reference = report_executor.read_evaluation(uri, baseline=True)["accuracy"]
+    candidate = results.read_evaluation(uri)
+    reference = results.read_evaluation(uri, baseline=True)["accuracy"]
     figure = (f"candidate {candidate['accuracy']:.4f}, supervised reference {reference:.4f}: "
               f"{(candidate['accuracy'] - reference) * 100:+.1f} points")
     if candidate["gain_interval"] is not None:

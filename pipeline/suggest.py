@@ -193,6 +193,7 @@ def run_inputs(output_dir: str, pipeline_name: str) -> RunInputs:
   from components.tfds_example_gen import spec as example_gen_spec
   from pipeline import pipeline as pipeline_lib
   from pipeline import run_results
+  from sources import splits
   store = run_results.open_store(metadata_path)
   for run_id in reversed(run_results.run_ids(store, pipeline_name)):
     runs = run_results.component_runs(store, run_id)
@@ -209,7 +210,7 @@ def run_inputs(output_dir: str, pipeline_name: str) -> RunInputs:
   return RunInputs(
       model_dir=os.path.join(trainer.output("model").uri, "Format-Serving"),
       unlabeled_files=sorted(glob.glob(os.path.join(
-          examples.uri, f"Split-{example_gen_spec.UNLABELED_SPLIT}", "*.gz"))),
+          examples.uri, f"Split-{splits.UNLABELED_SPLIT}", "*.gz"))),
       class_names=tuple(json.loads(names)),
       source_files=_source_files(example_gen.properties))
 

@@ -18,8 +18,6 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from components.evaluation_report import render
-from components.tfds_example_gen import spec as example_gen_spec
-from components.tfds_example_gen import split_plan
 from models import methods as methods_lib
 from models import progress
 from pipeline import config as config_lib
@@ -29,6 +27,8 @@ from pipeline import run_results
 from pipeline.code_version import ROOT, code_hash
 from sources import extra_labels
 from sources import local_files
+from sources import split_plan
+from sources import splits
 
 SWEEP_DIR = "sweep"
 CSV_FILE = "results.csv"
@@ -136,8 +136,8 @@ def find_finished(base: config_lib.PipelineConfig, cells: Sequence[Cell]) -> Dic
 
 
 def _row(cell: Cell, summary: run_results.RunSummary, directory: str) -> Dict[str, object]:
-  labeled = summary.split_counts.get(example_gen_spec.LABELED_SPLIT, 0)
-  pool = labeled + summary.split_counts.get(example_gen_spec.UNLABELED_SPLIT, 0)
+  labeled = summary.split_counts.get(splits.LABELED_SPLIT, 0)
+  pool = labeled + summary.split_counts.get(splits.UNLABELED_SPLIT, 0)
   return {"budget": cell.budget, "percent_labels": f"{100 * labeled / pool:.4f}",
           "labels": labeled, "method": cell.method, "repeat": cell.repeat,
           "test_accuracy": render.fmt(summary.test_accuracy),

@@ -5,10 +5,10 @@ import hashlib
 import os
 from typing import Optional, Tuple
 
-from components.tfds_example_gen import label_budget
 from sources import doodle_drawing
 from sources import doodles
 from sources import image_files
+from sources import label_budget
 from sources import mnist_idx
 from sources import quickdraw_files
 from sources.errors import DataSourceError

@@ -69,6 +69,11 @@ class _no_raise:
                                                "estimate, interval"),
     (["--set", "off_topic=drop"], "consistency off_topic 'drop' must be one of off, report, "
                                   "leave_out"),
+    (["--batch-size", "many"], "training batch_size 'many' must be a positive integer or 'auto'"),
+    (["--epochs", "ten"], "training epochs 'ten' must be an integer"),
+    (["--training-min-epochs", "-1"], "training min_epochs -1 must be an integer >= 0"),
+    (["--evaluation-tf-serving-check", "kubernetes"],
+     "evaluation tf_serving_check 'kubernetes' must be one of none, docker"),
 ])
 def test_run_refuses_bad_values(capsys, tmp_path, tfds_dir, argv, fragment):
   output = tmp_path / "out"
@@ -78,8 +83,6 @@ def test_run_refuses_bad_values(capsys, tmp_path, tfds_dir, argv, fragment):
 
 
 @pytest.mark.parametrize("argv,fragment", [
-    (["run", "--batch-size", "many"], "argument --batch-size"),
-    (["run", "--epochs", "ten"], "argument --epochs"),
     (["deploy"], "invalid choice: 'deploy'"),
     (["compile", "--pipeline-root", "gs://b/r"], "--output"),
 ])

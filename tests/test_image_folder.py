@@ -7,11 +7,11 @@ import zlib
 import numpy as np
 import pytest
 
-from components.tfds_example_gen import split_plan
 from sources import drawing_image
 from sources import image_files
 from sources import image_folder
 from sources import local_files
+from sources import split_plan
 from sources import tfds_source
 from sources.errors import DataSourceError
 from tests import image_folder_data

@@ -11,8 +11,8 @@ import pytest
 import tensorflow as tf
 
 from sources import examples as examples_lib
+from components.evaluation import results
 from components.tfds_example_gen import spec as example_gen_spec
-from components.evaluation_report import executor as report_executor
 from models import export
 from models import run_fn
 from pipeline import config as config_lib
@@ -78,7 +78,7 @@ def test_the_splits_are_the_folders_and_the_pile_keeps_no_label(run):
   assert "no labels" in report and image_folder_data.CLASSES[1] in report
   # The Evaluator's per-class slices are the class names themselves.
   evaluation = summary.components[pipeline_lib.EVALUATOR].output("evaluation").uri
-  per_class = report_executor.read_evaluation(evaluation)["per_class"]
+  per_class = results.read_evaluation(evaluation)["per_class"]
   assert sorted(per_class) == sorted(image_folder_data.CLASSES)
   assert all(m["example_count"] == TEST for m in per_class.values())
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from components.tfds_example_gen import label_budget as lb
+from sources import label_budget as lb
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from components.tfds_example_gen import split_plan
 from pipeline import label_page
 from pipeline import suggest
 from sources import extra_labels
+from sources import split_plan
 from sources import tfds_source
 from sources.errors import DataSourceError
 from tests import browser

@@ -11,12 +11,12 @@ import tensorflow as tf
 from tfx.orchestration import pipeline as tfx_pipeline
 
 from components.tfds_example_gen import spec as example_gen_spec
-from components.tfds_example_gen import split_plan
 from pipeline import local_runner
 from pipeline import pipeline as pipeline_lib
 from pipeline import suggest
 from sources import extra_labels
 from sources import features
+from sources import split_plan
 from tests.conftest import with_method
 
 pytestmark = pytest.mark.slow

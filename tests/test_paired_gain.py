@@ -5,7 +5,7 @@ import pytest
 import tensorflow_model_analysis as tfma
 from tensorflow_model_analysis.metrics import metric_types
 
-from components.evaluation_report import paired_gain
+from components.evaluation import paired_gain
 from components.push_gate import executor as gate
 
 

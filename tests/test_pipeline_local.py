@@ -13,13 +13,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from components.tfds_example_gen import label_budget
 from components.tfds_example_gen import spec as example_gen_spec
 from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
 from pipeline import run_results
 from sources import doodle_drawing
 from sources import features
+from sources import label_budget
+from sources import splits
 from sources import tfds_source
 from tests.conftest import LABELS, MIN_ACCURACY, TINY_DATA
 
@@ -111,11 +112,11 @@ def test_a_classification_request_gets_the_classes_and_scores_of_serving_default
 
 def test_example_gen_writes_the_budgeted_splits(runs, tfds_dir):
   examples = runs["good"].components[pipeline_lib.EXAMPLE_GEN].output("examples")
-  labeled = _records(examples, example_gen_spec.LABELED_SPLIT)
-  unlabeled = _records(examples, example_gen_spec.UNLABELED_SPLIT)
-  test = _records(examples, example_gen_spec.TEST_SPLIT)
-  splits = tfds_source.load_builder(tfds_source.SourceSpec(TINY_DATA, tfds_dir)).info.splits
-  num_train, num_test = splits["train"].num_examples, splits["test"].num_examples
+  labeled = _records(examples, splits.LABELED_SPLIT)
+  unlabeled = _records(examples, splits.UNLABELED_SPLIT)
+  test = _records(examples, splits.TEST_SPLIT)
+  source = tfds_source.load_builder(tfds_source.SourceSpec(TINY_DATA, tfds_dir)).info.splits
+  num_train, num_test = source["train"].num_examples, source["test"].num_examples
   budget = label_budget.LabelBudget(LABELS).count(num_train, 10)
   assert (len(labeled), len(unlabeled), len(test)) == (budget, num_train - budget, num_test)
   labeled_ids = {_int(e, features.EXAMPLE_ID_KEY) for e in labeled}

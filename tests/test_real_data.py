@@ -180,7 +180,7 @@ RESEARCH_SELECTIONS = {
 def test_the_research_budgets_select_the_same_pictures_as_before(quickdraw_dir, tfds_dir):
   import hashlib
 
-  from components.tfds_example_gen import split_plan
+  from sources import split_plan
   source = tfds_source.SourceSpec("quickdraw_files/default_train3499_test500", tfds_dir,
                                   str(quickdraw_dir))
   builder = tfds_source.load_builder(source)

@@ -3,8 +3,8 @@ the split plan's label scan gave those examples, however many files the split ha
 import numpy as np
 import tensorflow_datasets as tfds
 
-from components.tfds_example_gen import split_plan
 from sources import split_order
+from sources import split_plan
 from sources import tfds_source
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from components.tfds_example_gen import split_plan
+from sources import split_plan
 from sources import tfds_source
 from sources.errors import DataSourceError
 from tests.conftest import TINY_DATA

@@ -21,14 +21,14 @@ from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
 from components.schema_gen import executor as schema_gen_executor
-from components.tfds_example_gen import spec as example_gen_spec
 from sources import features
+from sources import splits
 
 ANOMALIES_KEY = "anomalies"
 STATISTICS_KEY = "statistics"
 SCHEMA_KEY = "schema"
 _ANOMALIES_FILE = "SchemaDiff.pb"
-_MUST_HOLD_EXAMPLES = (example_gen_spec.LABELED_SPLIT, example_gen_spec.TEST_SPLIT)
+_MUST_HOLD_EXAMPLES = (splits.LABELED_SPLIT, splits.TEST_SPLIT)
 
 
 class DataAnomaliesError(RuntimeError):

@@ -9,21 +9,21 @@ from matplotlib import ticker
 import numpy as np
 import tensorflow as tf
 import tensorflow_data_validation as tfdv
-import tensorflow_model_analysis as tfma
 from tfx.dsl.components.base import base_executor
 from tfx.types import artifact_utils
 from tfx.utils import path_utils
 
 from components.data_validation_gate import executor as gate_executor
-from components.evaluation_report import paired_gain
+from components.evaluation import paired_gain
+from components.evaluation import results
 from components.evaluation_report import pictures
 from components.evaluation_report import render
 from components.layerwise_pretrainer import executor as pretrainer_executor
 from components.serving_check import executor as serving_check_executor
-from models import methods
 from components.tfds_example_gen import spec as example_gen_spec
+from models import methods
 from models import run_fn
-from sources import features
+from sources import splits
 
 EVALUATION_KEY = "evaluation"
 BLESSING_KEY = "blessing"
@@ -43,77 +43,9 @@ METHOD_KEY = "method"
 MIN_ACCURACY_KEY = "min_accuracy"
 MAX_REGRESSION_KEY = "max_regression"
 REPORT_FILE = "report.html"
-ACCURACY = "sparse_categorical_accuracy"
-ACCURACY_DIFF = ACCURACY + "_diff"  # TFMA's candidate-minus-baseline value
-_CONFUSION = "multiClassConfusionMatrixAtThresholds"
 _STATS_FILE = "FeatureStats.pb"
 ATTRIBUTION = ("Quick, Draw! data: Google, CC BY 4.0 (quickdraw.withgoogle.com/data), where the "
                "run used it.")
-
-
-def _metrics(slice_metrics) -> Dict[str, float]:
-  """{metric: value} of one slice, whatever the output and sub-key nesting."""
-  out = {}
-  for per_output in slice_metrics.values():
-    for per_sub_key in per_output.values():
-      out.update({k: v["doubleValue"] for k, v in per_sub_key.items() if "doubleValue" in v})
-  return out
-
-
-def _failure_text(failure) -> str:
-  """e.g. 'sparse_categorical_accuracy 0.2400 is below 0.2500'."""
-  threshold = failure.metric_threshold
-  if failure.metric_key.is_diff:
-    bound = threshold.change_threshold.absolute.value
-    what = "change against the baseline"
-  else:
-    bound = threshold.value_threshold.lower_bound.value
-    what = "value"
-  return (f"{failure.metric_key.name} {what} {failure.metric_value.double_value.value:+.4f} is "
-          f"below the threshold {bound:+.4f}")
-
-
-def read_evaluation(uri: str, baseline: bool = False) -> Dict[str, Any]:
-  """Accuracy overall and per class, the baseline's, and the confusion matrix, from TFMA: of
-  the candidate, or with `baseline` of the model it was compared with."""
-  result = tfma.load_eval_result(uri)
-  names = [spec.name for spec in result.config.model_specs if spec.is_baseline == baseline]
-  if names and names[0]:
-    # Against a baseline the models are named; the plots are found only by the model's name.
-    result = tfma.load_eval_result(uri, model_name=names[0])
-  overall, per_class = {}, {}
-  for slice_key, slice_metrics in result.slicing_metrics:
-    metrics = _metrics(slice_metrics)
-    if slice_key == ():
-      overall = metrics
-    elif len(slice_key) == 1 and slice_key[0][0] == features.CLASS_NAME_KEY:
-      name = slice_key[0][1]
-      per_class[name.decode("utf-8") if isinstance(name, bytes) else str(name)] = metrics
-  confusion = None
-  for slice_key, plots in result.plots or []:
-    if slice_key != () or not plots:
-      continue
-    for per_output in plots.values():
-      for per_sub_key in per_output.values():
-        if _CONFUSION in per_sub_key:
-          entries = per_sub_key[_CONFUSION]["matrices"][0].get("entries", [])
-          size = 1 + max([max(int(e.get("actualClassId", 0)), int(e.get("predictedClassId", 0)))
-                          for e in entries] or [0])
-          confusion = np.zeros((size, size))
-          for e in entries:
-            confusion[int(e.get("actualClassId", 0)), int(e.get("predictedClassId", 0))] = (
-                e.get("numWeightedExamples", 0))
-  validation = tfma.load_validation_result(uri)
-  failures = [_failure_text(f) for per_slice in validation.metric_validations_per_slice
-              for f in per_slice.failures]
-  accuracy = overall.get(ACCURACY)
-  diff = overall.get(ACCURACY_DIFF)
-  return {"accuracy": accuracy, "examples": overall.get("example_count"),
-          "baseline_accuracy": None if diff is None or accuracy is None else accuracy - diff,
-          "per_class": per_class, "confusion": confusion,
-          # Against a baseline with the paired metric: the gain and its interval, else None.
-          "gain_interval": paired_gain.from_metrics(overall),
-          "validation_ok": validation.validation_ok, "failures": failures}
 
 
 def _read_json(path: str) -> Optional[Any]:
@@ -166,7 +98,7 @@ def _evaluation_section(evaluation, names, blessed, min_accuracy, max_regression
           ["test examples", f"{evaluation['examples']:.0f}" if evaluation["examples"] else "n/a",
            ""]]
   failures = "".join(f"<li>{render.escape(f)}</li>" for f in evaluation["failures"])
-  per_class = [[render.escape(name), render.fmt(evaluation["per_class"][name].get(ACCURACY)),
+  per_class = [[render.escape(name), render.fmt(evaluation["per_class"][name].get(results.ACCURACY)),
                 f"{evaluation['per_class'][name].get('example_count', 0):.0f}"]
                for name in _in_class_order(evaluation["per_class"], names)]
   parts = [f"<h2>Evaluation on the test split</h2><p>Decision: {decision}</p>",
@@ -206,8 +138,8 @@ def _pool_section(candidate, reference, names) -> str:
                  f"{interval.low * 100:+.1f} to {interval.high * 100:+.1f} points"])
   per_class = []
   for name in _in_class_order({**candidate["per_class"], **reference["per_class"]}, names):
-    mine = candidate["per_class"].get(name, {}).get(ACCURACY)
-    theirs = reference["per_class"].get(name, {}).get(ACCURACY)
+    mine = candidate["per_class"].get(name, {}).get(results.ACCURACY)
+    theirs = reference["per_class"].get(name, {}).get(results.ACCURACY)
     per_class.append([render.escape(name), render.fmt(mine), render.fmt(theirs),
                       "n/a" if mine is None or theirs is None else f"{(mine - theirs) * 100:+.1f}"])
   parts = ["<h2>What the unlabeled pool bought</h2>",
@@ -249,7 +181,7 @@ def _data_section(examples, statistics_counts, anomalies, names) -> str:
       example_gen_spec.LABELED_PER_CLASS_PROPERTY) or "{}")
   split_rows = [[render.escape(s), f"{split_counts.get(s, 0):,}",
                  f"{statistics_counts[s]:,}" if s in statistics_counts else "n/a"]
-                for s in example_gen_spec.SPLITS]
+                for s in splits.SPLITS]
   class_rows = [[render.escape(_class_name(names, int(c))), f"{n:,}"]
                 for c, n in sorted(labeled.items(), key=lambda kv: int(kv[0]))]
   found = "".join(f"<li>{render.escape(split)}: {render.escape(', '.join(problems))}</li>"
@@ -400,7 +332,7 @@ def _pictures_section(model, examples, history: Optional[dict], names: List[str]
   pool pictures the final model accepts as pseudo-labels."""
   model_dir = path_utils.serving_model_path(model.uri)
   serialized, pixels, labels = pictures.read_split(
-      artifact_utils.get_split_uri([examples], example_gen_spec.TEST_SPLIT), pictures.TEST_SCORED)
+      artifact_utils.get_split_uri([examples], splits.TEST_SPLIT), pictures.TEST_SCORED)
   if not serialized:
     return ""
   parts = ["<h2>Pictures</h2>", pictures.mistakes_section(
@@ -409,7 +341,7 @@ def _pictures_section(model, examples, history: Optional[dict], names: List[str]
     thresholds = (history["thresholds_per_class"][-1] if history.get("thresholds_per_class")
                   else [history["threshold"]] * len(names))
     serialized, pixels, _ = pictures.read_split(
-        artifact_utils.get_split_uri([examples], example_gen_spec.UNLABELED_SPLIT),
+        artifact_utils.get_split_uri([examples], splits.UNLABELED_SPLIT),
         pictures.POOL_SCORED)
     if serialized:
       parts.append(pictures.pseudo_label_section(pictures.score(model_dir, serialized), pixels,
@@ -425,7 +357,7 @@ class Executor(base_executor.BaseExecutor):
          exec_properties: Dict[str, Any]) -> None:
     names = json.loads(exec_properties[CLASS_NAMES_KEY])
     evaluation_uri = artifact_utils.get_single_uri(input_dict[EVALUATION_KEY])
-    evaluation = read_evaluation(evaluation_uri)
+    evaluation = results.read_evaluation(evaluation_uri)
     blessing = artifact_utils.get_single_instance(input_dict[BLESSING_KEY])
     blessed = bool(blessing.get_int_custom_property("blessed"))
     examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
@@ -443,7 +375,7 @@ class Executor(base_executor.BaseExecutor):
     pool = ""
     if input_dict.get(REFERENCE_EVALUATION_KEY):
       compared = artifact_utils.get_single_uri(input_dict[REFERENCE_EVALUATION_KEY])
-      pool = _pool_section(read_evaluation(compared), read_evaluation(compared, baseline=True),
+      pool = _pool_section(results.read_evaluation(compared), results.read_evaluation(compared, baseline=True),
                            names)
     gate = None
     if input_dict.get(DECISION_KEY):

@@ -11,13 +11,13 @@ from tfx.types import artifact_utils
 from tfx.utils import name_utils
 from tfx.utils import path_utils
 
-from components.tfds_example_gen import spec as example_gen_spec
+from models import config as config_lib
 from models import distribution
 from models import export
 from models import input_fn
 from models import pretexts
 from models import pretraining
-from models import config as config_lib
+from sources import splits
 
 EXAMPLES_KEY = "examples"
 TRANSFORM_GRAPH_KEY = "transform_graph"
@@ -92,8 +92,8 @@ class Executor(base_executor.BaseExecutor):
     examples = artifact_utils.get_single_instance(input_dict[EXAMPLES_KEY])
     model = artifact_utils.get_single_instance(output_dict[MODEL_KEY])
     history = run_pretraining(PretrainingArgs(
-        labeled_files=_split_files(examples, example_gen_spec.LABELED_SPLIT),
-        unlabeled_files=_split_files(examples, example_gen_spec.UNLABELED_SPLIT),
+        labeled_files=_split_files(examples, splits.LABELED_SPLIT),
+        unlabeled_files=_split_files(examples, splits.UNLABELED_SPLIT),
         transform_output=artifact_utils.get_single_uri(input_dict[TRANSFORM_GRAPH_KEY]),
         model_dir=model.uri,
         model_config=json.loads(exec_properties[MODEL_CONFIG_KEY]),

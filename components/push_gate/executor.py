@@ -18,8 +18,8 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import io_utils
 
-from components.evaluation_report import executor as report_executor
-from components.evaluation_report import paired_gain
+from components.evaluation import paired_gain
+from components.evaluation import results
 
 EVALUATION_KEY = "evaluation"
 BLESSING_KEY = "blessing"
@@ -87,12 +87,12 @@ class Executor(base_executor.BaseExecutor):
   def Do(self, input_dict: Dict[str, List[Any]], output_dict: Dict[str, List[Any]],
          exec_properties: Dict[str, Any]) -> None:
     blessing = artifact_utils.get_single_instance(input_dict[BLESSING_KEY])
-    own = report_executor.read_evaluation(
+    own = results.read_evaluation(
         artifact_utils.get_single_uri(input_dict[EVALUATION_KEY]))
     compared = artifact_utils.get_single_uri(input_dict[REFERENCE_EVALUATION_KEY])
-    compared_candidate = report_executor.read_evaluation(compared)
+    compared_candidate = results.read_evaluation(compared)
     candidate, gain_interval = compared_candidate["accuracy"], compared_candidate["gain_interval"]
-    reference = report_executor.read_evaluation(compared, baseline=True)["accuracy"]
+    reference = results.read_evaluation(compared, baseline=True)["accuracy"]
     decision = decide(
         bool(blessing.get_int_custom_property("blessed")), candidate, reference,
         own["baseline_accuracy"], exec_properties[MIN_ACCURACY_KEY],

@@ -22,7 +22,7 @@ from tfx.types import artifact_utils
 from tfx.utils import io_utils
 from tfx.utils import path_utils
 
-from components.tfds_example_gen import spec as example_gen_spec
+from sources import splits
 
 MODEL_KEY = "model"
 BLESSING_KEY = "blessing"  # the push decision: PushGate's, or the Evaluator's without a gate
@@ -81,7 +81,7 @@ class Executor(base_executor.BaseExecutor):
     if cleared:
       model = artifact_utils.get_single_instance(input_dict[MODEL_KEY])
       serialized = sample(artifact_utils.get_split_uri(
-          input_dict[EXAMPLES_KEY], example_gen_spec.TEST_SPLIT),
+          input_dict[EXAMPLES_KEY], splits.TEST_SPLIT),
           int(exec_properties[SAMPLE_SIZE_KEY]))
       failure = probe(path_utils.serving_model_dir(model.uri), serialized)
       if failure is None:

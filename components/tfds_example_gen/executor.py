@@ -18,15 +18,16 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils
 
-from components.tfds_example_gen import split_plan
 from components.tfds_example_gen import spec
 from sources import examples as examples_lib
 from sources import extra_labels
-from sources.errors import DataSourceError
 from sources import features
 from sources import image_folder
 from sources import split_order
+from sources import split_plan
+from sources import splits
 from sources import tfds_source
+from sources.errors import DataSourceError
 
 # Images per Beam work item: small enough to spread, large enough to amortise opening TFDS.
 _SHARD_SIZE = 20_000
@@ -102,7 +103,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
       logging.warning("%s", plan.budget_note)
 
     examples = artifact_utils.get_single_instance(output_dict[spec.EXAMPLES_KEY])
-    examples.split_names = artifact_utils.encode_split_names(list(spec.SPLITS))
+    examples.split_names = artifact_utils.encode_split_names(list(splits.SPLITS))
     examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
     with self._make_beam_pipeline() as pipeline:
       shards = _shards(source.train_split, len(plan.train_roles))
@@ -111,8 +112,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
       by_split = (pipeline
                   | "Shards" >> beam.Create(shards)
                   | "Read" >> beam.ParDo(_ReadShard(source, plan))
-                  | "BySplit" >> beam.Partition(lambda row, _: row[0], len(spec.SPLITS)))
-      for split, rows in zip(spec.SPLITS, by_split):
+                  | "BySplit" >> beam.Partition(lambda row, _: row[0], len(splits.SPLITS)))
+      for split, rows in zip(splits.SPLITS, by_split):
         # Written as read, without TFX's WriteSplit: its Reshuffle makes the in-memory runner
         # hold every example at once, and TFDS already stored the images shuffled.
         _ = (rows

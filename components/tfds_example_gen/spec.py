@@ -1,11 +1,7 @@
-"""Names shared by TFDSExampleGen and the components that read its output."""
+"""Names shared by TFDSExampleGen and the components that read its output (the split names
+are sources/splits.py's)."""
 from tfx.types import component_spec
 from tfx.types import standard_artifacts
-
-LABELED_SPLIT = "labeled"
-UNLABELED_SPLIT = "unlabeled"
-TEST_SPLIT = "test"
-SPLITS = (LABELED_SPLIT, UNLABELED_SPLIT, TEST_SPLIT)
 
 DATASET_KEY = "dataset"
 TFDS_DATA_DIR_KEY = "tfds_data_dir"

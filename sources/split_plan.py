@@ -12,20 +12,20 @@ from typing import Dict, Optional, Sequence, Tuple
 import numpy as np
 import tensorflow_datasets as tfds
 
-from components.tfds_example_gen import label_budget
-from components.tfds_example_gen import spec
 from sources import extra_labels as extra_labels_lib
 from sources import features
+from sources import label_budget
 from sources import split_order
+from sources import splits
 from sources import tfds_source
 from sources.errors import DataSourceError
 
 DROP = -1  # a role for images of classes outside the filter
 DROPPED_LABEL = -2  # their label after the class filter (-1 is NO_LABEL: came without a label)
-# Roles are indices into spec.SPLITS.
-LABELED = spec.SPLITS.index(spec.LABELED_SPLIT)
-UNLABELED = spec.SPLITS.index(spec.UNLABELED_SPLIT)
-TEST = spec.SPLITS.index(spec.TEST_SPLIT)
+# Roles are indices into splits.SPLITS.
+LABELED = splits.SPLITS.index(splits.LABELED_SPLIT)
+UNLABELED = splits.SPLITS.index(splits.UNLABELED_SPLIT)
+TEST = splits.SPLITS.index(splits.TEST_SPLIT)
 _HOLDOUT = re.compile(r"^holdout:(\d+)$")
 _LABEL_READ_BATCH = 8192
 
@@ -53,7 +53,7 @@ class SplitPlan:
 
   def counts(self) -> Dict[str, int]:
     """Images per output split, by split name."""
-    return {name: self.count(role) for role, name in enumerate(spec.SPLITS)}
+    return {name: self.count(role) for role, name in enumerate(splits.SPLITS)}
 
   def labeled_per_class(self):
     return label_budget.per_class_counts(self.train_labels, self.train_roles == LABELED)
