@@ -45,8 +45,8 @@ import tensorflow as tf  # noqa: E402
 
 from models import architectures, classifier, consistency, input_fn  # noqa: E402
 from models import precision, training_loop  # noqa: E402
-from models import config as config_lib  # noqa: E402
 from models.config import ModelConfig, TrainingConfig  # noqa: E402
+from models.methods import consistency as consistency_method  # noqa: E402
 import measure  # noqa: E402  (bench/measure.py)
 
 
@@ -74,7 +74,7 @@ def consistency_step_seconds(model_config, batch_size, steps=100, labeled=None, 
   """Seconds per step in the steady state: the difference of two fits `steps` steps apart
   (each fit compiles and traces anew: those seconds cancel). Random drawings unless `labeled`
   (Examples) and `pool` (an input_fn.Pool) are given."""
-  settings = config_lib.ConsistencyConfig()
+  settings = consistency_method.ConsistencyConfig()
   if labeled is None:
     labeled = _examples(batch_size * 4)
     pool = input_fn.Pool.from_examples(
@@ -145,11 +145,12 @@ def main(args):
   examples = _examples(args.images)
   print(f"machine: {measure.machine()}")
   for config in () if args.consistency_only else (
-      ModelConfig(architecture="cnn"), ModelConfig(architecture="lstm", lstm_width=32),
+      ModelConfig(architecture="cnn"), ModelConfig(architecture="lstm", settings=(("width", 32),)),
       ModelConfig(architecture="lstm")):
     seconds = epoch_seconds(config, examples, args.batch_size)
-    size = (f"cnn_width {config.cnn_width}" if config.architecture == "cnn"
-            else f"lstm_width {config.lstm_width} x {config.lstm_layers}")
+    settings = architectures.settings(config)
+    size = (f"cnn width {settings.width}" if config.architecture == "cnn"
+            else f"lstm width {settings.width} x {settings.layers}")
     print(f"{config.architecture} ({size}): one epoch of {args.images:,} images at batch "
           f"{args.batch_size}: {seconds:.0f} s ({args.images / seconds:,.0f} images/s)")
   pool_steps = math.ceil(args.images / (args.batch_size * 7))

@@ -75,7 +75,8 @@ def seed_feed_rate(quickdraw_dir: str) -> float:
 
 def pipeline_fit(labeled: input_fn.Examples, lstm_width: int, epochs: int, log_dir: str) -> float:
   """Seconds for the Trainer's fit loop (schedule, early stopping, checkpoints, TensorBoard)."""
-  model = architectures.build(10, config_lib.ModelConfig(architecture="lstm", lstm_width=lstm_width))
+  model = architectures.build(10, config_lib.ModelConfig(architecture="lstm",
+                                                         settings=(("width", lstm_width),)))
   training = config_lib.TrainingConfig(epochs=epochs, batch_size=BATCH, early_stopping_patience=10)
   started = time.perf_counter()
   classifier.train_classifier(model, labeled, None, training, log_dir, tf.distribute.get_strategy())
@@ -84,7 +85,8 @@ def pipeline_fit(labeled: input_fn.Examples, lstm_width: int, epochs: int, log_d
 
 def plain_fit(labeled: input_fn.Examples, lstm_width: int, epochs: int, _: str) -> float:
   """Seconds for plain Keras fit on the same in-memory arrays, same model and learning rate."""
-  model = architectures.build(10, config_lib.ModelConfig(architecture="lstm", lstm_width=lstm_width))
+  model = architectures.build(10, config_lib.ModelConfig(architecture="lstm",
+                                                         settings=(("width", lstm_width),)))
   model.compile(tf.keras.optimizers.Adam(lr_schedule.scaled_learning_rate(1e-3, BATCH, 32)),
                 "sparse_categorical_crossentropy", ["accuracy"])
   started = time.perf_counter()

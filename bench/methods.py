@@ -41,11 +41,12 @@ pipeline.set_tensorflow_environment()  # before TensorFlow is imported
 import measure  # noqa: E402  (bench/measure.py: no heavy imports)
 
 from models import config as config_lib  # noqa: E402  (no TensorFlow)
+from models.architectures import cnn  # noqa: E402  (its settings: no TensorFlow)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 # The code a cell runs: the registry's (models/), reading the data and choosing the labels.
-CELL_CODE = ("models", "sources", "components/tfds_example_gen")
+CELL_CODE = ("models", "sources")
 COLUMNS = ["data", "repeat", "budget", "labels", "architecture", "method", "pretext",
            "test_accuracy", "validation_accuracy", "seconds", "cpu_minutes",
            "notes"] + measure.PROVENANCE_COLUMNS
@@ -69,7 +70,7 @@ def parse_args():
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--only-repeats", type=int, nargs="+", default=None)
   parser.add_argument("--lstm-width", type=int, default=32)
-  parser.add_argument("--cnn-width", type=int, default=config_lib.ModelConfig().cnn_width)
+  parser.add_argument("--cnn-width", type=int, default=cnn.Settings().width)
   parser.add_argument("--epochs", type=int, default=40)
   parser.add_argument("--pretrain-steps", type=int,
                       default=config_lib.PretrainingConfig().steps_per_stage)
@@ -350,8 +351,8 @@ def main(args):
       key = (args.data, repeat, budget, arch, method, pretext)
       if key in done:
         continue
-      model = config_lib.ModelConfig(architecture=arch, lstm_width=args.lstm_width,
-                                     cnn_width=args.cnn_width)
+      model = config_lib.ModelConfig(architecture=arch, settings=(
+          ("width", args.cnn_width if arch == config_lib.CNN else args.lstm_width),))
       count = label_budget.LabelBudget(budget).count(len(train_y), num_classes)
       mask = (proportional_labels(train_y, count, seed=repeat) if args.imbalance != 1.0
               else label_budget.select_labeled(train_y, count, seed=repeat))

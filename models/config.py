@@ -5,12 +5,12 @@ Each method keeps its own settings beside its code (`models/methods/<name>.py`);
 full configuration (`pipeline/config.py`) holds these and the data and push settings.
 
 Defaults run on a laptop in minutes; the research method's scale (METHOD.md) is
-ModelConfig(architecture="lstm", lstm_width=512, lstm_layers=3) and
+ModelConfig(architecture="lstm", settings=(("width", 512),)) (3 layers) and
 TrainingConfig(batch_size="auto", base_learning_rate=0.001).
 """
 import dataclasses
 import math
-from typing import Any, Dict, Mapping, Type, TypeVar, Union
+from typing import Any, Dict, Mapping, Tuple, Type, TypeVar, Union
 
 AUTO = "auto"
 BALANCED_BATCHES = "batches"
@@ -72,22 +72,15 @@ def parse_value(cls: Type[Any], key: str, text: str, what: str) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-  """The classifier: `architecture` names a module of models/architectures/.
-
-  lstm: stacked LSTMs over the 28 rows, then Dense(dense_width), then softmax (the research
-  method's). cnn: a small convolutional net of widths cnn_width, 2x and 4x it.
-  """
-  architecture: str = CNN
-  lstm_width: int = 64  # the seed uses 512 (about 10x slower on CPU)
-  lstm_layers: int = 3
-  dense_width: int = 28
-  cnn_width: int = 24  # channels of the first block; 24 keeps an epoch of 35,000 images < 1 min
+  """The classifier: `architecture` names a module of models/architectures/."""
+  architecture: str = CNN  # a module of models/architectures/ (the research method's: lstm)
+  # The architecture's own settings (its module's Settings) that differ from their defaults,
+  # as (field, value) pairs: `--cnn-width 32`, `--set model.width=32`.
+  settings: Tuple[Tuple[str, Any], ...] = dataclasses.field(default=(), metadata={"flag": False})
 
   def __post_init__(self):
-    for name in ("lstm_width", "lstm_layers", "dense_width", "cnn_width"):
-      value = getattr(self, name)
-      require(isinstance(value, int) and value > 0,
-              f"model {name} {value!r} must be a positive integer")
+    # Sorted pairs whatever they came as (JSON gives lists): one config, one cache key.
+    object.__setattr__(self, "settings", tuple(sorted((str(k), v) for k, v in self.settings)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -246,129 +239,3 @@ class Augmentation:
   @property
   def is_identity(self) -> bool:
     return not any(dataclasses.astuple(self))
-
-
-@dataclasses.dataclass(frozen=True)
-class SelfTrainingConfig:
-  """Rounds of pseudo-labels. The seed's values are the defaults but max_rounds (it had none)."""
-  window: int = 50_000  # unlabeled images predicted per round, refilled from the pool
-  min_pool: int = 5_000  # stop when fewer unlabeled images than this are left
-  max_accuracy_drop: float = 0.10  # stop when validation accuracy falls this far below round 1
-  max_rounds: int = 5  # 0: until a stop rule fires (the seed's setting)
-  per_class: int = 0  # pseudo-labels per class and round; 0: the seed's rule (see self_training)
-
-  def __post_init__(self):
-    require(isinstance(self.window, int) and self.window > 0,
-             f"self_training window {self.window!r} must be a positive integer")
-    for name in ("min_pool", "max_rounds", "per_class"):
-      value = getattr(self, name)
-      require(isinstance(value, int) and value >= 0,
-               f"self_training {name} {value!r} must be an integer >= 0")
-    require(0.0 < self.max_accuracy_drop <= 1.0,
-             f"self_training max_accuracy_drop {self.max_accuracy_drop!r} must be in (0, 1]")
-
-
-OFF_TOPIC_MODES = ("off", "report", "leave_out")  # models/off_topic.py
-
-
-@dataclasses.dataclass(frozen=True)
-class ConsistencyConfig:
-  """Consistency training's settings (tau, mu, lambda of FixMatch) and augmentation strengths."""
-  threshold: float = 0.95  # tau: weak-view confidence a pseudo-label needs
-  unlabeled_ratio: int = 7  # mu: unlabeled images per labeled image in a step
-  unlabeled_weight: float = 1.0  # lambda
-  # Training steps (each a labeled batch and mu times as many pool images), the same whatever
-  # the pool's size: a pool 20 times larger is not 20 times slower. 4,500 is about the 30
-  # passes over the 35,000-image pool that were measured (4,620 steps at 584 labels;
-  # docs/RESULTS.md), so the figures measured there hold.
-  steps: int = 4_500
-  # Every this many steps is an "epoch": the EMA snapshot, validation, the kept-epoch rule, the
-  # progress line and one row of history.json. The steps are rounded up to whole epochs.
-  steps_per_epoch: int = 150
-  # Per-class thresholds that adapt to the model's confidence (self-adaptive, after FreeMatch,
-  # Wang et al. 2023): a moving average of the weak views' top probability, scaled per class by
-  # the moving average of that class's probability over its maximum, clipped into
-  # [min_threshold, threshold]; a class the model is unsure of gets more pseudo-labels. False:
-  # one fixed threshold.
-  adaptive_threshold: bool = False
-  min_threshold: float = 0.5
-  # Distribution alignment (after ReMixMatch, Berthelot et al. 2020): each weak view's
-  # probabilities are multiplied by the labeled classes' share over a moving average of the
-  # model's predictions on the pool, and renormalised, before the pseudo-label and its threshold
-  # are taken; a class the model over-predicts loses pseudo-labels to the ones it neglects.
-  distribution_alignment: bool = False
-  # Of the moving averages that the adaptive thresholds and distribution alignment keep, per step.
-  average_momentum: float = 0.999
-  # Train supervised first (the `supervised` method's fit) and start consistency from it: from
-  # scratch the pseudo-labels collapse onto one class for minutes (measured).
-  warm_start: bool = True
-  # Consistency training can lose to its own warm start where labels are plentiful (measured: -3
-  # points at 5,833 labels, one repeat of two); the model that does better on validation is kept.
-  keep_better_on_validation: bool = True
-  ema_momentum: float = 0.99  # weights averaged over steps, taken at each epoch's end; 0: off
-  # A later epoch (and consistency over its warm start) is kept unless validation says worse by
-  # more than its standard error, 0.5 / sqrt(validation images): at 115 labels 23 images tell
-  # 10 points apart at best, while the pool's accuracy was measured rising epoch after epoch.
-  # False: the best validation value wins, however small the difference.
-  prefer_later_epochs: bool = True
-  # After training, batch-norm statistics are recomputed on up to this many clean pool images
-  # (no labels): training's moving statistics come from mixed weak/strong batches under the
-  # weights before averaging (measured: +1.0 and +2.2 test points). 0: keep them.
-  batch_norm_images: int = 10_240
-  weak_translate: float = 2.0
-  strong_rotation: float = 20.0  # degrees
-  strong_scale: float = 0.2
-  strong_shear: float = 15.0  # degrees
-  strong_translate: float = 3.0
-  strong_thickness: float = 0.5  # probability of thicker or thinner strokes
-  strong_cutout: int = 10  # pixels
-  # Pool pictures whose figures lie beyond the labeled pictures' (models/off_topic.py):
-  # "leave_out" of consistency training, "report" only, or "off"; alpha: the share of real
-  # pool pictures the test may flag (at least 1 / (labels + 1)).
-  off_topic: str = "leave_out"
-  off_topic_alpha: float = 0.01
-
-  def __post_init__(self):
-    require(self.off_topic in OFF_TOPIC_MODES,
-            f"consistency off_topic {self.off_topic!r} must be one of "
-            f"{', '.join(OFF_TOPIC_MODES)}")
-    require(0.0 < self.off_topic_alpha < 1.0,
-            f"consistency off_topic_alpha {self.off_topic_alpha!r} must be in (0, 1)")
-    require(0.0 <= self.threshold <= 1.0,
-                       f"consistency threshold {self.threshold!r} must be in [0, 1]")
-    require(isinstance(self.unlabeled_ratio, int) and self.unlabeled_ratio >= 1,
-                       f"consistency unlabeled_ratio {self.unlabeled_ratio!r} must be an "
-                       "integer >= 1")
-    require(self.unlabeled_weight >= 0,
-                       f"consistency unlabeled_weight {self.unlabeled_weight!r} must be >= 0")
-    for name in ("steps", "steps_per_epoch"):
-      value = getattr(self, name)
-      require(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
-              f"consistency {name} {value!r} must be an integer >= 1")
-    require(0.0 <= self.min_threshold <= (self.threshold if self.adaptive_threshold else 1.0),
-            f"consistency min_threshold {self.min_threshold!r} must be in [0, threshold "
-            f"{self.threshold!r}]" if self.adaptive_threshold else
-            f"consistency min_threshold {self.min_threshold!r} must be in [0, 1]")
-    require(0.0 <= self.average_momentum < 1.0,
-            f"consistency average_momentum {self.average_momentum!r} must be in [0, 1)")
-    require(0.0 <= self.ema_momentum < 1.0,
-                       f"consistency ema_momentum {self.ema_momentum!r} must be in [0, 1)")
-    require(isinstance(self.batch_norm_images, int) and self.batch_norm_images >= 0,
-            f"consistency batch_norm_images {self.batch_norm_images!r} must be an integer >= 0")
-    self.weak, self.strong  # the augmentations' own checks
-
-  @property
-  def epochs(self) -> int:
-    """Validation rounds: the steps in whole epochs of steps_per_epoch."""
-    return -(-self.steps // self.steps_per_epoch)
-
-  @property
-  def weak(self) -> Augmentation:
-    return Augmentation(translate_pixels=self.weak_translate)
-
-  @property
-  def strong(self) -> Augmentation:
-    return Augmentation(
-        rotation_degrees=self.strong_rotation, scale=self.strong_scale,
-        shear_degrees=self.strong_shear, translate_pixels=self.strong_translate,
-        thickness=self.strong_thickness, cutout_pixels=self.strong_cutout)

@@ -21,6 +21,7 @@ import tensorflow as tf
 from models import augment
 from models import config as config_lib
 from models import progress
+from models.methods import consistency as consistency_method
 
 ABOVE_THRESHOLD = "above_threshold"
 PSEUDO_LABEL_ACCURACY = "pseudo_label_accuracy"
@@ -106,7 +107,7 @@ class ConsistencyModel(tf.keras.Model):
   """Wraps the classifier (whose weights it trains) with the consistency train step; inference
   and validation are the classifier's own."""
 
-  def __init__(self, classifier: tf.keras.Model, settings: config_lib.ConsistencyConfig,
+  def __init__(self, classifier: tf.keras.Model, settings: consistency_method.ConsistencyConfig,
                num_classes: int, seed: int, pool_labels_known: bool = True,
                target_distribution: Optional[Sequence[float]] = None):
     """`target_distribution`: the class shares that distribution alignment steers the

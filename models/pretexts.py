@@ -48,7 +48,8 @@ def _lstm_stack(x: tf.Tensor, model: config_lib.ModelConfig, depth: int,
                 last_returns_sequences: bool) -> tf.Tensor:
   for index in range(depth):
     x = tf.keras.layers.LSTM(
-        model.lstm_width, return_sequences=last_returns_sequences or index < depth - 1,
+        architectures.settings(model).width,
+        return_sequences=last_returns_sequences or index < depth - 1,
         name=lstm.lstm_layer_name(index))(x)
   return x
 
@@ -67,7 +68,8 @@ def _sequence_autoencoder(depth: int, model: config_lib.ModelConfig) -> tf.keras
   state = _lstm_stack(x, model, depth, last_returns_sequences=False)
   # The decoder's every step and its initial state see the final state and nothing else.
   repeated = tf.keras.layers.RepeatVector(features.IMAGE_SIZE, name="repeat_state")(state)
-  decoded = tf.keras.layers.LSTM(model.lstm_width, return_sequences=True, name="decoder_lstm")(
+  decoded = tf.keras.layers.LSTM(architectures.settings(model).width, return_sequences=True,
+                                 name="decoder_lstm")(
       repeated, initial_state=[state, tf.zeros_like(state)])
   out = tf.keras.layers.TimeDistributed(tf.keras.layers.Dense(features.IMAGE_SIZE), name=HEAD)(
       decoded)
@@ -77,8 +79,9 @@ def _sequence_autoencoder(depth: int, model: config_lib.ModelConfig) -> tf.keras
 def _denoiser(depth: int, model: config_lib.ModelConfig) -> tf.keras.Model:
   """CNN trunk -> two transposed convolutions back to 28 x 28."""
   pixels, x = layers.image_input()
-  x = cnn.trunk(x, model.cnn_width)
-  for index, width in enumerate((2 * model.cnn_width, model.cnn_width)):
+  width = architectures.settings(model).width
+  x = cnn.trunk(x, width)
+  for index, width in enumerate((2 * width, width)):
     x = tf.keras.layers.Conv2DTranspose(width, 3, strides=2, padding="same", activation="relu",
                                         name=f"decoder_{index + 1}")(x)
   x = tf.keras.layers.Conv2D(1, 3, padding="same", name="decoder_out")(x)
@@ -111,7 +114,7 @@ def denoise_targets(pixels: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
 
 
 def _layers(model: config_lib.ModelConfig) -> int:
-  return model.lstm_layers
+  return architectures.settings(model).layers
 
 
 def _last_lstm(depth: int) -> str:

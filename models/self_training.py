@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from models import input_fn
 from models import progress
-from models import config as config_lib
+from models.methods import self_training as self_training_method
 
 MAX_PER_CLASS = 2_000  # the seed's N from 100,000 labels up, in place of 10,000
 
@@ -82,7 +82,7 @@ def run_rounds(train_round: Callable[[input_fn.Examples, int], tf.keras.Model],
                accuracy: Callable[[tf.keras.Model], float],
                predict: Callable[[tf.keras.Model, input_fn.Examples], np.ndarray],
                labeled: input_fn.Examples, pool: Iterator[input_fn.Examples], pool_size: int,
-               config: config_lib.SelfTrainingConfig, num_classes: int) -> Outcome:
+               config: self_training_method.SelfTrainingConfig, num_classes: int) -> Outcome:
   """Self-training over a pool of `pool_size` images that `pool` yields in its refill order
   (chunks of any size); only the current window is held. train_round(examples, round)
   returns a model trained on them."""

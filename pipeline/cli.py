@@ -72,6 +72,7 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
   flags.add_section_flags(parser, config_lib.SECTIONS, more_help={
       "model.architecture": f"One of {', '.join(architectures.names())}.",
       "data.label_budget": "For an image folder the default is all."})
+  flags.add_section_flags(parser, _architecture_settings(), title="{} settings (with --model {})")
   run = parser.add_argument_group("pipeline")
   run.add_argument("--name", default=d.name, help="pipeline name (default: %(default)s)")
   run.add_argument("--beam-runner", default=None, metavar="NAME",
@@ -98,6 +99,25 @@ def _beam_args(args) -> tuple:
   return (f"--runner={args.beam_runner}",) + tuple(args.beam_arg)
 
 
+def _architecture_settings() -> dict:
+  return {name: architectures.get(name).settings for name in architectures.names()}
+
+
+def _model(args, base: config_lib.ModelConfig) -> config_lib.ModelConfig:
+  """The model section's flags, and the chosen architecture's own (`--cnn-width`); another
+  architecture's setting is refused rather than ignored."""
+  model = dataclasses.replace(base, **flags.given(args, "model", config_lib.ModelConfig))
+  for name, settings in _architecture_settings().items():
+    values = flags.given(args, name, settings)
+    if values and name != model.architecture:
+      raise config_lib.ConfigError(
+          f"{flags.flag_names(name, next(iter(values)))[0]} is a setting of architecture "
+          f"{name!r}, and the run's is {model.architecture!r}: add --model {name}")
+    if values:
+      model = dataclasses.replace(model, settings=tuple(values.items()))
+  return model
+
+
 def config_from_args(args, output_dir: str, **overrides) -> config_lib.PipelineConfig:
   base = config_lib.PipelineConfig()
   data = flags.given(args, "data", config_lib.DataConfig)
@@ -108,9 +128,9 @@ def config_from_args(args, output_dir: str, **overrides) -> config_lib.PipelineC
       data[field] = os.path.abspath(data[field])
   config = dataclasses.replace(
       base, name=args.name, output_dir=output_dir, method=args.method, reference=args.reference,
-      data=dataclasses.replace(base.data, **data),
+      data=dataclasses.replace(base.data, **data), model=_model(args, base.model),
       **{section: dataclasses.replace(getattr(base, section), **flags.given(args, section, cls))
-         for section, cls in config_lib.SECTIONS.items() if section != "data"},
+         for section, cls in config_lib.SECTIONS.items() if section not in ("data", "model")},
       beam_pipeline_args=_beam_args(args), **overrides)
   return config_lib.apply_sets(config, args.set)
 

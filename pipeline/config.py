@@ -3,7 +3,7 @@
 Defaults run on a laptop in minutes. The research method's full scale (METHOD.md) is:
   DataConfig(dataset="quickdraw_files/paper", manual_dir=<official .npy files>,
              label_budget=one of label_budget.PRESETS["paper"] ("16.67%" ... "0.33%"))
-  ModelConfig(architecture="lstm", lstm_width=512, lstm_layers=3), method="self_training_layerwise"
+  ModelConfig(architecture="lstm", settings=(("width", 512),)), method="self_training_layerwise"
   TrainingConfig(batch_size="auto", base_learning_rate=0.001)
 """
 import dataclasses
@@ -334,6 +334,13 @@ def apply_sets(config: "PipelineConfig", items: List[str], readable: Sequence[st
       raise ConfigError(f"--set {item!r}: section {section!r} must be one of "
                         f"{', '.join(_SECTIONS)}")
     current = sections.get(section, getattr(config, section))
+    if section == "model" and field not in {f.name for f in dataclasses.fields(ModelConfig)}:
+      # The architecture's own setting (models/architectures/<name>.py Settings).
+      value = parse_value(architectures.get(current.architecture).settings, field, text,
+                          f"architecture {current.architecture!r}")
+      sections[section] = dataclasses.replace(
+          current, settings=tuple({**dict(current.settings), field: value}.items()))
+      continue
     sections[section] = dataclasses.replace(current, **{field: parse_value(
         type(current), field, text, section)})
   return dataclasses.replace(config, method_settings=tuple(sorted(method_settings.items())),

@@ -1,7 +1,8 @@
 """Command-line flags made from the config dataclasses: every field of a section is a flag
-`--SECTION-FIELD`, its help the comment beside or above the field, so that a new setting is one
-field. A few short names are kept beside them (`--labels`, `--epochs`, ...), the flags people
-type and the README shows."""
+`--SECTION-FIELD`, and every field of an architecture's Settings `--ARCHITECTURE-FIELD`
+(`--cnn-width`); the help is the comment beside or above the field, so that a new setting is
+one field. A few short names are kept beside them (`--labels`, `--epochs`, ...), the flags
+people type and the README shows."""
 import argparse
 import dataclasses
 import inspect
@@ -17,8 +18,7 @@ ALIASES = {
     "data.test_split": "--test-split", "data.label_budget": "--labels",
     "data.extra_labels": "--extra-labels", "data.schema_file": "--schema",
     "data.skip_bad_images": "--skip-bad-images", "data.seed": "--seed",
-    "model.architecture": "--model", "model.cnn_width": "--cnn-width",
-    "model.lstm_width": "--lstm-width", "model.lstm_layers": "--lstm-layers",
+    "model.architecture": "--model",
     "training.epochs": "--epochs", "training.batch_size": "--batch-size",
     "training.base_learning_rate": "--learning-rate", "training.warmup_epochs": "--warmup-epochs",
     "training.validation_fraction": "--validation-fraction",
@@ -68,20 +68,23 @@ def flag_names(section: str, field: str) -> List[str]:
 
 
 def add_section_flags(parser: argparse.ArgumentParser, sections: Mapping[str, Type[Any]],
-                      more_help: Mapping[str, str] = ()) -> None:
-  """One argument group a section, one flag a field whose value is a number, a string, a
-  boolean or a comma-separated list; `more_help` adds to a field's comment (SECTION.FIELD:
-  e.g. the names a registry holds today). A flag not given leaves the namespace without it,
-  so the dataclass's default (or one that depends on another setting) stays in charge."""
+                      more_help: Mapping[str, str] = (), title: str = "{} settings") -> None:
+  """One argument group a section (`title` formatted with its name), one flag a field whose
+  value is a number, a string, a boolean or a comma-separated list; `more_help` adds to a
+  field's comment (SECTION.FIELD: e.g. the names a registry holds today). A flag not given
+  leaves the namespace without it, so the dataclass's default (or one that depends on another
+  setting) stays in charge."""
   more_help = dict(more_help)
   for section, cls in sections.items():
-    group = parser.add_argument_group(f"{section} settings",
+    if not dataclasses.fields(cls):
+      continue
+    group = parser.add_argument_group(title.format(section, section),
                                       (inspect.getdoc(cls) or "").split("\n")[0])
     comments, defaults = field_comments(cls), cls()
     for field in dataclasses.fields(cls):
       default = getattr(defaults, field.name)
-      if dataclasses.is_dataclass(default):
-        continue  # a nested setting: `--set` reaches it
+      if dataclasses.is_dataclass(default) or not field.metadata.get("flag", True):
+        continue  # a nested setting, or one made of others' flags
       key = f"{section}.{field.name}"
       shown = ",".join(default) if isinstance(default, tuple) else default
       text = " ".join(filter(None, [comments.get(field.name), more_help.get(key),

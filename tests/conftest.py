@@ -20,9 +20,9 @@ TINY_DATA = "doodles/tiny"
 LABELS = "30%"
 # The CNN, the product's default architecture, in the runs that test the pipeline (it traces
 # and exports in half the LSTM's time); the LSTM where the research methods need it.
-TINY_MODEL = config_lib.ModelConfig(architecture="cnn", cnn_width=8)
+TINY_MODEL = config_lib.ModelConfig(architecture="cnn", settings=(("width", 8),))
 TINY_METHOD = "supervised"
-TINY_LSTM = config_lib.ModelConfig(architecture="lstm", lstm_width=16, lstm_layers=2)
+TINY_LSTM = config_lib.ModelConfig(architecture="lstm", settings=(("layers", 2), ("width", 16)))
 MIN_ACCURACY = 0.25
 # Self-training: window 300, min_pool 0 (the tiny pool is 700), 2 rounds; consistency: 2 epochs
 # of 4 steps (the 2 passes over the tiny pool it trained before its budget was in steps).
@@ -163,8 +163,8 @@ def pair_runs(tiny_config, pairs_output):
   for architecture, method in registry_pairs():
     # One LSTM layer: the pairs show that each method trains on each architecture; how the
     # LSTM's stages build on each other is method_runs' part.
-    model = dataclasses.replace(TINY_LSTM, architecture=architecture, lstm_layers=1,
-                                cnn_width=TINY_MODEL.cnn_width)
+    model = TINY_MODEL if architecture == "cnn" else config_lib.ModelConfig(
+        architecture=architecture, settings=(("layers", 1), ("width", 16)))
     base = dataclasses.replace(
         tiny_config, output_dir=output, push=False, model=model,
         training=dataclasses.replace(tiny_config.training, epochs=2, min_epochs=0),

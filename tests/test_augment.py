@@ -4,7 +4,8 @@ import pytest
 import tensorflow as tf
 
 from models import augment
-from models.config import Augmentation, ConfigError, ConsistencyConfig
+from models.config import Augmentation, ConfigError
+from models.methods.consistency import ConsistencyConfig
 
 
 def _drawings(n=8):

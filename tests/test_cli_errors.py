@@ -33,7 +33,11 @@ class _no_raise:
     (["--labels", "5"], "label budget 5 gives 5 labeled images, fewer than the 10 classes"),
     (["--labels", "0.5%"], "fewer than the 10 classes"),
     (["--beam-runner", "MagicRunner"], "beam runner 'MagicRunner' is unknown"),
-    (["--lstm-width", "0"], "model lstm_width 0"),
+    (["--model", "lstm", "--lstm-width", "0"], "lstm width 0 must be a positive integer"),
+    (["--lstm-width", "32"], "--lstm-width is a setting of architecture 'lstm', and the run's "
+                             "is 'cnn': add --model lstm"),
+    (["--set", "model.depth=3"], "architecture 'cnn' has no setting 'depth': expected one of "
+                                 "width"),
     (["--min-accuracy", "1.5"], "evaluation min_accuracy 1.5"),
     (["--validation-fraction", "1"], "training validation_fraction 1.0"),
     (["--classes", "cat,zebra"], "class 'zebra' is not in the data set's 10 classes"),
@@ -48,7 +52,7 @@ class _no_raise:
     (["--method", "self_training", "--set", "window=0"], "self_training window 0"),
     (["--set", "threshold=2"], "consistency threshold 2.0 must be in [0, 1]"),
     (["--set", "nosuch=1"], "method 'pretrained_consistency' has no setting 'nosuch': expected"),
-    (["--set", "model.cnn_width=wide"], "model cnn_width 'wide' must be an integer"),
+    (["--set", "model.width=wide"], "architecture 'cnn' width 'wide' must be an integer"),
     (["--set", "threshold"], "--set 'threshold' must be [SECTION.]FIELD=VALUE"),
     (["--set", "optimizer.lr=1"], "section 'optimizer' must be one of model, training"),
     (["--model", "rnn"], "architecture 'rnn' does not exist: expected one of cnn, lstm"),

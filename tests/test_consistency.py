@@ -7,7 +7,8 @@ from models import architectures
 from models import consistency
 from models import input_fn
 from models import methods
-from models.config import ConfigError, ConsistencyConfig, ModelConfig, TrainingConfig
+from models.config import ConfigError, ModelConfig, TrainingConfig
+from models.methods.consistency import ConsistencyConfig
 from sources import features
 
 
@@ -154,7 +155,7 @@ def _examples(labeled=40, unlabeled=120):
 
 def _request(log_dir, settings, true_labels=None):
   """Consistency training of a 4-wide CNN on `_examples()`, one warm-start epoch."""
-  model_config = ModelConfig(architecture="cnn", cnn_width=4)
+  model_config = ModelConfig(architecture="cnn", settings=(("width", 4),))
   labeled, pool = input_fn.in_memory(_examples())
   return methods.TrainRequest(
       labeled=labeled, pool=pool, build_model=lambda: architectures.build(3, model_config),

@@ -5,6 +5,7 @@ import dataclasses
 
 import pytest
 
+from models import architectures
 from pipeline import cli
 from pipeline import config as config_lib
 from pipeline import flags
@@ -42,6 +43,19 @@ def test_every_number_and_switch_of_a_section_reaches_the_config_by_its_flag(sec
   others = {f.name for f in dataclasses.fields(config_lib.SECTIONS[section])} - {field}
   assert all(getattr(getattr(config, section), f) == getattr(getattr(untouched, section), f)
              for f in others if f != "label_budget")
+
+
+@pytest.mark.parametrize("architecture", architectures.names())
+def test_every_setting_of_an_architecture_is_a_flag_of_its_name(architecture):
+  settings = architectures.get(architecture).settings
+  for field in dataclasses.fields(settings):
+    value = getattr(settings(), field.name) + 1
+    args = cli.build_parser().parse_args(
+        ["run", "--model", architecture, f"--{architecture}-{field.name.replace('_', '-')}",
+         str(value)])
+    model = cli.config_from_args(args, "out").model
+    assert getattr(architectures.settings(model), field.name) == value
+    assert dict(model.settings) == {field.name: value}  # the others keep their defaults
 
 
 def test_the_short_names_and_lists_reach_the_same_fields(tmp_path, monkeypatch):

@@ -40,7 +40,7 @@ def run(tmp_path_factory, tfds_dir):
       name="fewlabels-own", output_dir=output,
       data=config_lib.DataConfig(dataset="image_folder", tfds_data_dir=tfds_dir, manual_dir=root,
                                  label_budget="all"),
-      model=config_lib.ModelConfig(architecture="cnn", cnn_width=8),
+      model=config_lib.ModelConfig(architecture="cnn", settings=(("width", 8),)),
       training=config_lib.TrainingConfig(epochs=6, min_epochs=0),
       evaluation=config_lib.EvaluationConfig(min_accuracy=0.5)), "consistency")
   summary = local_runner.run(config)

@@ -9,6 +9,7 @@ import tensorflow as tf
 from tfx.utils import path_utils
 
 from components.layerwise_pretrainer import executor as pretrainer_executor
+from models import architectures
 from models import methods
 from models import pretexts
 from models import run_fn
@@ -39,7 +40,7 @@ def test_every_method_runs_end_to_end_to_an_evaluation(method_runs):
 def test_pretrainer_writes_an_encoder_and_each_stage_loss_to_ml_metadata(method_runs):
   pretrainer = method_runs["layerwise"].components[pipeline_lib.PRETRAINER]
   model = pretrainer.output("model")
-  depth = TINY_LSTM.lstm_layers
+  depth = architectures.settings(TINY_LSTM).layers
   losses = [run_results.custom_value(model, f"stage_{k}_loss") for k in range(1, depth + 1)]
   assert all(isinstance(loss, float) and loss > 0 for loss in losses), losses
   assert os.path.isfile(os.path.join(path_utils.serving_model_dir(model.uri),

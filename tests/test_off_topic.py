@@ -10,7 +10,8 @@ from models import architectures
 from models import input_fn
 from models import methods
 from models import off_topic
-from models.config import ConfigError, ConsistencyConfig, ModelConfig, TrainingConfig
+from models.config import ConfigError, ModelConfig, TrainingConfig
+from models.methods.consistency import ConsistencyConfig
 from sources import doodle_drawing
 from sources import features
 from sources import mnist_idx
@@ -84,7 +85,7 @@ def _request(tmp_path, pool_pixels, warm_start=True):
                               np.arange(30, dtype=np.int64))
   return methods.TrainRequest(
       labeled=labeled, pool=_pool(pool_pixels),
-      build_model=lambda: architectures.build(3, ModelConfig(architecture="cnn", cnn_width=4)),
+      build_model=lambda: architectures.build(3, ModelConfig(architecture="cnn", settings=(("width", 4),))),
       training=TrainingConfig(epochs=1, batch_size=8, validation_fraction=0.2,
                               min_steps_per_epoch=0),
       settings=ConsistencyConfig(steps=4, steps_per_epoch=2, warm_start=warm_start),

@@ -50,8 +50,7 @@ def test_transform_rejects_an_image_of_another_size():
 
 @pytest.mark.parametrize("width,layers,classes", [(8, 1, 10), (16, 3, 345)])
 def test_classifier_outputs_class_probabilities(width, layers, classes):
-  model = architectures.build(classes, ModelConfig(architecture="lstm", lstm_width=width,
-                                                   lstm_layers=layers))
+  model = architectures.build(classes, ModelConfig(architecture="lstm", settings=(("layers", layers), ("width", width))))
   out = model(np.zeros((4, 28, 28), np.uint8)).numpy()
   assert out.shape == (4, classes)
   assert np.allclose(out.sum(axis=1), 1.0, atol=1e-5)
@@ -99,7 +98,7 @@ def _losses_after_training():
   x = rng.integers(0, 256, (128, 28, 28), dtype=np.uint8)
   y = rng.integers(0, 10, 128)
   tf.keras.utils.set_random_seed(0)
-  model = architectures.build(10, ModelConfig(architecture="lstm", lstm_width=8, lstm_layers=2))
+  model = architectures.build(10, ModelConfig(architecture="lstm", settings=(("layers", 2), ("width", 8))))
   model.compile(tf.keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
   return model.fit(x, y, batch_size=32, epochs=2, shuffle=False, verbose=0).history["loss"]
 
@@ -124,7 +123,7 @@ def test_skipping_autograph_for_tf_keras_trains_identically():
 def test_every_lstm_of_the_classifier_and_its_pretexts_can_take_the_cudnn_kernel(pretext):
   from models import architectures
   from models import pretexts
-  model = config_lib.ModelConfig(architecture="lstm", lstm_width=8)
+  model = config_lib.ModelConfig(architecture="lstm", settings=(("width", 8),))
   built = [architectures.build(3, model)]
   chosen = pretexts.resolve(pretext, model)
   built += [chosen.build(depth, model) for depth in range(1, chosen.stages(model) + 1)]
@@ -154,7 +153,7 @@ def test_under_mixed_float16_the_classifier_trains_and_answers_in_float32():
   from models import architectures
   from models import precision
   with precision.policy("mixed_float16"):
-    model = architectures.build(3, config_lib.ModelConfig(architecture="cnn", cnn_width=4))
+    model = architectures.build(3, config_lib.ModelConfig(architecture="cnn", settings=(("width", 4),)))
     model.compile("adam", "sparse_categorical_crossentropy")
     assert isinstance(model.optimizer, tf.keras.mixed_precision.LossScaleOptimizer)
     pixels = np.random.default_rng(0).integers(0, 256, (16, 28, 28), dtype=np.uint8)

@@ -16,8 +16,8 @@ from models import weights
 from models.config import ConfigError, ModelConfig, PretrainingConfig, TrainingConfig
 from sources import features
 
-LSTM = ModelConfig(architecture="lstm", lstm_width=8, lstm_layers=2)
-CNN = ModelConfig(architecture="cnn", cnn_width=4)
+LSTM = ModelConfig(architecture="lstm", settings=(("layers", 2), ("width", 8)))
+CNN = ModelConfig(architecture="cnn", settings=(("width", 4),))
 
 
 def _examples(n, labeled):
@@ -135,7 +135,7 @@ def test_base_model_of_another_size_is_a_one_line_error(tmp_path):
   spec = pretexts.PRETEXTS["reconstruct"]
   pretexts.save_encoder(pretexts.encoder_of(spec, spec.build(2, LSTM), 2), str(tmp_path))
   loaded = pretexts.load_encoder(str(tmp_path))
-  model = architectures.build(10, ModelConfig(architecture="lstm", lstm_width=16))
+  model = architectures.build(10, ModelConfig(architecture="lstm", settings=(("width", 16),)))
   with pytest.raises(weights.BaseModelError) as error:
     weights.transfer(loaded, model, str(tmp_path))
   message = str(error.value)

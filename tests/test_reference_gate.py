@@ -50,7 +50,7 @@ def _pool_config(base, **evaluation):
   return dataclasses.replace(
       base, method="consistency",
       method_settings=(("steps", 1), ("steps_per_epoch", 1), ("warm_start", False)),
-      model=config_lib.ModelConfig(architecture="cnn", cnn_width=4),
+      model=config_lib.ModelConfig(architecture="cnn", settings=(("width", 4),)),
       training=dataclasses.replace(base.training, epochs=6),
       evaluation=config_lib.EvaluationConfig(min_accuracy=0.0, max_regression=1.0, **evaluation))
 

@@ -27,8 +27,8 @@ def test_the_registries_hold_the_research_methods_and_the_new_ones():
 
 @pytest.mark.parametrize("architecture", ["cnn", "lstm"])
 def test_every_architecture_maps_pixels_to_class_probabilities(architecture):
-  model = architectures.build(7, ModelConfig(architecture=architecture, cnn_width=4,
-                                             lstm_width=4, lstm_layers=1))
+  model = architectures.build(7, ModelConfig(architecture=architecture, settings=(
+      (("width", 4),) if architecture == "cnn" else (("layers", 1), ("width", 4)))))
   out = model(np.zeros((3, 28, 28), np.uint8)).numpy()
   assert out.shape == (3, 7) and np.allclose(out.sum(axis=1), 1.0, atol=1e-5)
 
@@ -78,7 +78,7 @@ def test_a_new_method_is_one_spec_and_every_consumer_takes_it(tmp_path):
                                          labels, np.arange(60))
     labeled, pool = input_fn.in_memory(examples)
     request = methods.TrainRequest(
-        labeled=labeled, pool=pool, build_model=lambda: architectures.build(2, ModelConfig(cnn_width=4)),
+        labeled=labeled, pool=pool, build_model=lambda: architectures.build(2, ModelConfig(settings=(("width", 4),))),
         training=TrainingConfig(validation_fraction=0.0), settings=config.settings,
         num_classes=2, log_dir=str(tmp_path), strategy=tf.distribute.get_strategy())
     trained = methods.train("majority", request)

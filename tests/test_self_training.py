@@ -4,7 +4,7 @@ import pytest
 
 from models import input_fn
 from models import self_training
-from models.config import SelfTrainingConfig
+from models.methods.self_training import SelfTrainingConfig
 from sources import features
 
 

@@ -32,11 +32,11 @@ _READ = textwrap.dedent("""
 """)
 _TRAIN = _READ + textwrap.dedent("""
     labeled, pool = input_fn.read([sys.argv[1]], TransformOutput())
-    model = config.ModelConfig(architecture="cnn", cnn_width=4)
+    model = config.ModelConfig(architecture="cnn", settings=(("width", 4),))
     trained = methods.train("consistency", methods.TrainRequest(
         labeled=labeled, pool=pool, build_model=lambda: architectures.build(3, model),
         training=config.TrainingConfig(epochs=1, batch_size=32, min_steps_per_epoch=0),
-        settings=config.ConsistencyConfig(steps=30, steps_per_epoch=10),
+        settings=methods.get("consistency").settings(steps=30, steps_per_epoch=10),
         num_classes=3, log_dir=sys.argv[2], strategy=tf.distribute.get_strategy()))
     print(json.dumps({"pool": trained.history["pool"], "steps": trained.history["steps"],
                       "scored": trained.history["off_topic"]["scored"],

@@ -5,7 +5,8 @@ import pytest
 
 from models import architectures
 from models import methods
-from models.config import ConfigError, ConsistencyConfig, ModelConfig, TrainingConfig
+from models.config import ConfigError, ModelConfig, TrainingConfig
+from models.methods.consistency import ConsistencyConfig
 from tests.test_consistency import _request
 
 
@@ -33,7 +34,7 @@ def test_a_warm_start_keeps_its_training_and_a_reference_that_saw_validation_is_
   assert all("val_accuracy" not in epoch for epoch in own["warm_start"]["epochs"])
   assert own["kept"] in ("consistency", "warm start")  # its warm start never saw validation
   request = _request(tmp_path / "reference", settings)
-  request.warm_start = architectures.build(3, ModelConfig(architecture="cnn", cnn_width=4))
+  request.warm_start = architectures.build(3, ModelConfig(architecture="cnn", settings=(("width", 4),)))
   from_reference = methods.train("consistency", request).history
   assert from_reference["warm_start_saw_validation"] is True and "kept" not in from_reference
 

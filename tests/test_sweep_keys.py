@@ -32,7 +32,7 @@ def _replace(config, section, **changes):
     lambda c: _replace(c, "pretraining", pretext="denoise"),
     lambda c: _replace(c, "training", epochs=3),
     lambda c: _replace(c, "training", translate_pixels=0.0),
-    lambda c: _replace(c, "model", cnn_width=8),
+    lambda c: _replace(c, "model", settings=(("width", 8),)),
     lambda c: _replace(c, "evaluation", min_accuracy=0.9),
     lambda c: dataclasses.replace(c, method="supervised"),
     lambda c: dataclasses.replace(c, method="consistency", method_settings=(("threshold", 0.9),)),

@@ -79,7 +79,7 @@ _TWO_REPLICAS = textwrap.dedent("""
     train, validation = examples(64), examples(65)
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
-      model = architectures.build(3, config.ModelConfig(architecture="cnn", cnn_width=4))
+      model = architectures.build(3, config.ModelConfig(architecture="cnn", settings=(("width", 4),)))
     result = training_loop.fit(
         model, train, validation, config.TrainingConfig(epochs=1, batch_size=64),
         "sparse_categorical_crossentropy", ["accuracy"], "logs", strategy, "two replicas")

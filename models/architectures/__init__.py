@@ -6,7 +6,7 @@ here imports TensorFlow inside `build`, not at its top (models/methods/__init__.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Callable, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Tuple, Type
 
 from models import config as config_lib
 from models import registry
@@ -16,11 +16,19 @@ if TYPE_CHECKING:
 
 
 @dataclasses.dataclass(frozen=True)
+class NoSettings:
+  """For the architectures that have no settings of their own."""
+
+
+@dataclasses.dataclass(frozen=True)
 class ArchitectureSpec:
   name: str
-  # build(num_classes, ModelConfig) -> a Keras model from uint8 [n, 28, 28] pixels to softmax.
-  build: Callable[[int, config_lib.ModelConfig], tf.keras.Model]
+  # build(num_classes, settings) -> a Keras model from uint8 [n, 28, 28] pixels to softmax.
+  build: Callable[[int, Any], tf.keras.Model]
   pretexts: Tuple[str, ...]  # pre-training pretexts that fit it (models/pretexts.py); first: default
+  # Its own frozen dataclass of settings (widths, depths), free of TensorFlow like the module's
+  # top: every field is a flag --<name>-<field> and `--set model.<field>=VALUE`.
+  settings: Type[Any] = NoSettings
 
 
 _SPECS = registry.load(__name__, __path__)
@@ -49,5 +57,12 @@ def pretext_name(name: str, model: config_lib.ModelConfig) -> str:
   return name
 
 
+def settings(model: config_lib.ModelConfig) -> Any:
+  """The architecture's Settings with the model's values; one line naming a wrong one."""
+  spec = get(model.architecture)
+  return config_lib.from_dict(spec.settings, dict(model.settings),
+                              f"architecture {model.architecture!r}")
+
+
 def build(num_classes: int, model: config_lib.ModelConfig) -> tf.keras.Model:
-  return get(model.architecture).build(num_classes, model)
+  return get(model.architecture).build(num_classes, settings(model))

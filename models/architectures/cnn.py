@@ -1,10 +1,11 @@
 """A small convolutional classifier: two blocks of two 3x3 convolutions, one more, average pool.
 
-Widths w, 2w, 4w (`cnn_width`), batch norm and ReLU after each convolution. At w = 24 one epoch
+Widths w, 2w, 4w (`width`), batch norm and ReLU after each convolution. At w = 24 one epoch
 over 35,000 drawings takes well under a minute on 2 cores (docs/BENCHMARKS.md).
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING
 
 from models import config as config_lib
@@ -20,6 +21,16 @@ TRUNK = (("conv_1", 1, False), ("conv_2", 1, True), ("conv_3", 2, False), ("conv
          ("conv_5", 4, False))
 
 
+@dataclasses.dataclass(frozen=True)
+class Settings:
+  """The CNN's width."""
+  width: int = 24  # channels of the first block; 24 keeps an epoch of 35,000 images < 1 min
+
+  def __post_init__(self):
+    config_lib.require(isinstance(self.width, int) and not isinstance(self.width, bool)
+                       and self.width > 0, f"cnn width {self.width!r} must be a positive integer")
+
+
 def trunk(x: tf.Tensor, width: int) -> tf.Tensor:
   """[n, 28, 28] scaled pixels -> [n, 7, 7, 4 * width] features."""
   import tensorflow as tf  # not at the top: see the package's docstring
@@ -33,14 +44,14 @@ def trunk(x: tf.Tensor, width: int) -> tf.Tensor:
   return x
 
 
-def build(num_classes: int, model: config_lib.ModelConfig) -> tf.keras.Model:
+def build(num_classes: int, settings: Settings) -> tf.keras.Model:
   import tensorflow as tf
   from models import layers
   pixels, x = layers.image_input()
-  x = tf.keras.layers.GlobalAveragePooling2D(name="pool")(trunk(x, model.cnn_width))
+  x = tf.keras.layers.GlobalAveragePooling2D(name="pool")(trunk(x, settings.width))
   return tf.keras.Model(pixels, layers.class_probabilities(x, num_classes), name="cnn_classifier")
 
 
 from models.architectures import ArchitectureSpec  # noqa: E402  (the registry imports this module)
 
-SPEC = ArchitectureSpec(config_lib.CNN, build, ("denoise",))
+SPEC = ArchitectureSpec(config_lib.CNN, build, ("denoise",), Settings)

@@ -5,7 +5,7 @@ test: the pipeline, `fewlabels workers`, the CLI, the sweep, the benchmark and t
 the specs. `train(name, request)` checks the request against the spec and trains.
 
 A method module imports TensorFlow-backed code inside `train`, never at its top, and keeps its
-settings class in `models/config.py`: the CLI reads every SPEC to check a command line before
+settings class beside it, free of TensorFlow: the CLI reads every SPEC to check a command line before
 TensorFlow loads, so that a mistake is answered in about a second (a test holds this).
 """
 from __future__ import annotations
@@ -114,7 +114,7 @@ def starts_from_reference(name: str, settings: Any) -> bool:
 def check(name: str, model: config_lib.ModelConfig, training: config_lib.TrainingConfig) -> None:
   """A method x architecture x training combination that cannot work: one line naming it."""
   spec = get(name)
-  architectures.get(model.architecture)  # one that exists
+  architectures.settings(model)  # one that exists, with settings it has
   config_lib.require(not spec.architectures or model.architecture in spec.architectures,
                      f"method {name!r} does not train architecture {model.architecture!r}: "
                      f"it trains {', '.join(spec.architectures)}")

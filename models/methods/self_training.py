@@ -3,8 +3,28 @@ predictions of a window of the pool -> train again (rules in models/self_trainin
 import dataclasses
 import os
 
-from models import config as config_lib
 from models import methods
+from models.config import require
+
+
+@dataclasses.dataclass(frozen=True)
+class SelfTrainingConfig:
+  """Rounds of pseudo-labels. The seed's values are the defaults but max_rounds (it had none)."""
+  window: int = 50_000  # unlabeled images predicted per round, refilled from the pool
+  min_pool: int = 5_000  # stop when fewer unlabeled images than this are left
+  max_accuracy_drop: float = 0.10  # stop when validation accuracy falls this far below round 1
+  max_rounds: int = 5  # 0: until a stop rule fires (the seed's setting)
+  per_class: int = 0  # pseudo-labels per class and round; 0: the seed's rule (see self_training)
+
+  def __post_init__(self):
+    require(isinstance(self.window, int) and self.window > 0,
+             f"self_training window {self.window!r} must be a positive integer")
+    for name in ("min_pool", "max_rounds", "per_class"):
+      value = getattr(self, name)
+      require(isinstance(value, int) and value >= 0,
+               f"self_training {name} {value!r} must be an integer >= 0")
+    require(0.0 < self.max_accuracy_drop <= 1.0,
+             f"self_training max_accuracy_drop {self.max_accuracy_drop!r} must be in (0, 1]")
 
 
 def train(request: methods.TrainRequest) -> methods.Trained:
@@ -42,4 +62,4 @@ def train(request: methods.TrainRequest) -> methods.Trained:
 SPEC = methods.MethodSpec(
     name="self_training", description="rounds of confident pseudo-labels from the pool",
     uses_unlabeled=True, needs_encoder=False, train=train,
-    settings=config_lib.SelfTrainingConfig, needs_validation=True)
+    settings=SelfTrainingConfig, needs_validation=True)
