@@ -1,6 +1,7 @@
 """The method and architecture registries: one module each, found by name; a new method is one
 spec, and every consumer (config, pipeline, CLI) takes it."""
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from models import methods
 from models.config import ConfigError, ModelConfig, TrainingConfig
 from pipeline import config as config_lib
 from pipeline import pipeline as pipeline_lib
+from sources import image_builder
 
 
 def test_the_registries_hold_the_research_methods_and_the_new_ones():
@@ -111,3 +113,94 @@ def test_models_never_import_the_pipeline_or_tfds():
     assert "from pipeline" not in text and "import pipeline" not in text, path
   config_text = (root / "config.py").read_text()
   assert "tensorflow_datasets" not in config_text and "tfx" not in config_text
+
+
+@dataclasses.dataclass(frozen=True)
+class _FlatSettings:
+  """A contributor's architecture settings."""
+  hidden: int = 8  # units of the hidden layer
+
+
+def _build_flat(num_classes: int, settings: _FlatSettings) -> tf.keras.Model:
+  from models import layers
+  pixels, x = layers.image_input()
+  x = tf.keras.layers.Flatten()(x)
+  x = tf.keras.layers.Dense(settings.hidden, activation="relu", name="hidden")(x)
+  return tf.keras.Model(pixels, layers.class_probabilities(x, num_classes), name="flat")
+
+
+def test_a_new_architecture_is_one_spec_and_its_settings_are_flags():
+  from pipeline import cli
+  architectures.register(architectures.ArchitectureSpec("flat", _build_flat, (), _FlatSettings))
+  try:
+    args = cli.build_parser().parse_args(["run", "--model", "flat", "--flat-hidden", "5",
+                                          "--method", "supervised"])
+    config = cli.config_from_args(args, "out")
+    assert architectures.settings(config.model) == _FlatSettings(hidden=5)
+    model = architectures.build(3, config.model)
+    assert model.get_layer("hidden").units == 5 and model.output_shape == (None, 3)
+    assert "units of the hidden layer" in cli.build_parser()._subparsers._group_actions[
+        0].choices["run"].format_help()
+    with pytest.raises(ConfigError, match="architecture 'flat' has no setting 'width'"):
+      architectures.settings(ModelConfig(architecture="flat", settings=(("width", 3),)))
+  finally:
+    architectures._SPECS.pop("flat")
+
+
+def _report_majority(history):
+  return methods.ReportSection("Majority vote", ("One class & its share.",), ("round", "share"),
+                               ((1, 0.75), (2, None)), bars=((3, 1), (2, 2)), bars_x=(1, 2),
+                               x_label="round", y_label="votes")
+
+
+def test_a_new_methods_report_section_is_drawn_from_its_spec():
+  from components.evaluation_report import executor as report
+  spec = methods.MethodSpec(name="majority", description="the most frequent class",
+                            uses_unlabeled=False, needs_encoder=False, train=_train_majority,
+                            report=_report_majority)
+  methods.register(spec)
+  try:
+    page = report._training_section({"method": "majority"}, None)
+  finally:
+    methods._SPECS.pop("majority")
+  assert "<h3>Majority vote</h3>" in page and "<p>One class &amp; its share.</p>" in page
+  assert "<td>0.7500</td>" in page and "<td>n/a</td>" in page  # the report formats the values
+  assert page.count("<img") == 1  # the bars
+  # A method without a section of its own: only the curves every method gets.
+  assert "<h3>" not in report._training_section({"method": "supervised"}, None)
+
+
+class RegistryStripes(image_builder.ImageClassBuilder):
+  """A contributor's data source: horizontal or vertical stripes."""
+
+  def class_names(self):
+    return ("horizontal", "vertical")
+
+  def _split_generators(self, dl_manager):
+    return {"train": self._generate_examples(60, 0), "test": self._generate_examples(20, 1)}
+
+  def _generate_examples(self, count, seed):
+    rng = np.random.default_rng(seed)
+    for index in range(count):
+      label = index % 2
+      image = np.zeros((28, 28), np.uint8)
+      lines = slice(int(rng.integers(0, 4)), None, 4)
+      image[lines] = 255
+      yield index, {"image": (image.T if label else image)[..., None], "label": label}
+
+
+def test_a_new_data_source_is_a_tfds_builder_and_example_gen_reads_it(tmp_path):
+  from tfx.types import standard_artifacts
+  from components.tfds_example_gen import executor, spec
+  from sources import splits
+  RegistryStripes(data_dir=str(tmp_path / "tfds")).download_and_prepare()  # as `tfds build`
+  output = standard_artifacts.Examples()
+  output.uri = str(tmp_path / "examples")
+  executor.Executor().Do({}, {spec.EXAMPLES_KEY: [output]}, {
+      spec.DATASET_KEY: "registry_stripes", spec.TFDS_DATA_DIR_KEY: str(tmp_path / "tfds"),
+      spec.LABEL_BUDGET_KEY: "10", spec.SEED_KEY: 0, spec.TRAIN_SPLIT_KEY: "train",
+      spec.TEST_SPLIT_KEY: "test"})
+  counts = json.loads(output.get_string_custom_property(spec.SPLIT_COUNTS_PROPERTY))
+  assert counts == {splits.LABELED_SPLIT: 10, splits.UNLABELED_SPLIT: 50, splits.TEST_SPLIT: 20}
+  assert json.loads(output.get_string_custom_property(spec.CLASS_NAMES_PROPERTY)) == [
+      "horizontal", "vertical"]

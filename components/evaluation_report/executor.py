@@ -33,7 +33,6 @@ ANOMALIES_KEY = "anomalies"
 MODEL_RUN_KEY = "model_run"
 PRETRAINED_MODEL_KEY = "pretrained_model"
 MODEL_KEY = "model"  # the Trainer's: the pictures it gets wrong, the pseudo-labels it accepts
-NO_POOL_LABELS = "no labels"  # the pool came without labels: pseudo-labels cannot be scored
 REFERENCE_EVALUATION_KEY = "reference_evaluation"  # the candidate against the reference
 DECISION_KEY = "decision"  # PushGate's: what was pushed and why
 SERVING_CHECK_KEY = "serving_check"  # ServingCheck's decision: whether the Pusher was cleared
@@ -223,41 +222,38 @@ def _curves(epochs: List[Dict[str, float]], title: str):
   return render.figure_tag(fig, title)
 
 
-def _consistency_section(history: dict) -> str:
-  """Per epoch: share of the pool above the threshold, their pseudo-labels' accuracy where the
-  pool's labels are known, and the classes they went to (a collapse shows as one colour)."""
-  epochs, counts = history["epochs"], np.array(history["accepted_per_class"])
-  scored = history.get("pool_labels_known", True)
-  rows = [[number, render.fmt(e.get("above_threshold")),
-           (render.fmt(e.get("pseudo_label_accuracy")) if scored else NO_POOL_LABELS)
-           if counts[number - 1].sum() else "-",
-           render.fmt(e.get("pool_accuracy")) if scored else NO_POOL_LABELS,
-           f"{int(counts[number - 1].sum()):,}", render.fmt(e.get("val_accuracy"))]
-          for number, e in enumerate(epochs, start=1)]
-  fig, ax = plt.subplots(figsize=(6.5, 3.4))
-  bottom = np.zeros(len(counts))
-  for cls in range(counts.shape[1]):
-    ax.bar(range(1, len(counts) + 1), counts[:, cls], bottom=bottom, label=f"class {cls}")
-    bottom += counts[:, cls]
-  ax.set_xlabel("epoch")
-  _integer_x(ax)
-  ax.set_ylabel("pseudo-labels accepted")
-  ax.set_title("Consistency training: accepted pseudo-labels per class")
-  kept = ""
-  if "kept" in history:
-    kept = (f"<p>Validation accuracy {render.fmt(history['warm_start_validation_accuracy'])} "
-            f"after the warm start, {render.fmt(history['consistency_validation_accuracy'])} "
-            f"after consistency training: the <b>{render.escape(history['kept'])}</b> model "
-            "is the one trained.</p>")
-  return "".join([
-      f"<h3>Consistency training</h3><p>Pool of {history['pool']:,} unlabeled images; the "
-      "pseudo-label accuracy (of the accepted pseudo-labels) and the pool accuracy (of the weak "
-      "view's class over the whole pool, during training) are diagnostics against the pool's "
-      "true labels where the source has them, never used for a decision.</p>", kept,
-      render.table(["epoch", "share above threshold", "pseudo-label accuracy (diagnostic)",
-                    "pool accuracy (diagnostic)", "accepted", "validation accuracy"], rows,
-                   text_columns=0),
-      render.figure_tag(fig, "accepted pseudo-labels per class and epoch")])
+def _cell(value) -> str:
+  if isinstance(value, bool) or isinstance(value, str):
+    return render.escape(value)
+  if isinstance(value, int):
+    return f"{value:,}"
+  return render.fmt(value)
+
+
+def _method_section(section: methods.ReportSection) -> str:
+  """A method's own section (its spec's `report`), drawn: paragraphs, table, stacked bars."""
+  parts = [f"<h3>{render.escape(section.title)}</h3>"] + [
+      f"<p>{render.escape(text)}</p>" for text in section.paragraphs]
+  if section.rows:
+    parts.append(render.table(section.columns, [[_cell(v) for v in row] for row in section.rows],
+                              text_columns=0))
+  if section.bars:
+    counts = np.array(section.bars, dtype=float)
+    fig, ax = plt.subplots(figsize=(6.5, 3.4))
+    bottom = np.zeros(len(counts))
+    for cls in range(counts.shape[1]):
+      ax.bar(section.bars_x, counts[:, cls], bottom=bottom, label=f"class {cls}")
+      bottom += counts[:, cls]
+    ax.set_xlabel(section.x_label)
+    _integer_x(ax)
+    ax.set_ylabel(section.y_label)
+    if section.line:
+      twin = ax.twinx()
+      twin.plot(section.bars_x, section.line, "k-o")
+      twin.set_ylabel(section.line_label)
+    ax.set_title(f"{section.title}: {section.y_label} per class and {section.x_label}")
+    parts.append(render.figure_tag(fig, f"{section.y_label} per {section.x_label}"))
+  return "".join(parts)
 
 
 def _training_section(history: Optional[dict], pretraining: Optional[dict]) -> str:
@@ -296,34 +292,10 @@ def _training_section(history: Optional[dict], pretraining: Optional[dict]) -> s
     parts += ["<h3>Fine-tuning</h3>",
               f"<p>{history['num_train']:,} training labels{every}, global batch "
               f"{history['batch_size']}.</p>", _curves(history["epochs"], "Fine-tuning")]
-  if history.get("accepted_per_class"):
-    parts.append(_consistency_section(history))
-  report = history.get("self_training")
-  if report:
-    rounds = report["rounds"]
-    rows = [[r["round"], f"{r['num_labeled']:,}", f"{r['pool']:,}", sum(r["added_per_class"]),
-             render.fmt(r["validation_accuracy"]),
-             render.fmt(r["pseudo_label_accuracy"]) if history.get("pool_labels_known", True)
-             else NO_POOL_LABELS]
-            for r in rounds]
-    fig, ax = plt.subplots(figsize=(6.5, 3.4))
-    added = np.array([r["added_per_class"] for r in rounds])
-    bottom = np.zeros(len(rounds))
-    for cls in range(added.shape[1]):
-      ax.bar([r["round"] for r in rounds], added[:, cls], bottom=bottom, label=f"class {cls}")
-      bottom += added[:, cls]
-    ax.set_xlabel("round")
-    _integer_x(ax)
-    ax.set_ylabel("pseudo-labels added")
-    twin = ax.twinx()
-    twin.plot([r["round"] for r in rounds], [r["validation_accuracy"] for r in rounds], "k-o")
-    twin.set_ylabel("validation accuracy")
-    ax.set_title("Self-training: pseudo-labels per class and round")
-    parts += [f"<h3>Self-training</h3><p>Stopped: {render.escape(report['stop_reason'])}; kept "
-              f"round {report['best_round']} (best validation accuracy).</p>",
-              render.table(["round", "labels", "pool left", "added", "validation accuracy",
-                            "pseudo-label accuracy (diagnostic)"], rows, text_columns=0),
-              render.figure_tag(fig, "pseudo-labels added per round")]
+  spec = methods.get(history["method"]) if history.get("method") in methods.names() else None
+  section = spec.report(history) if spec and spec.report else None
+  if section:
+    parts.append(_method_section(section))
   return "".join(parts)
 
 

@@ -34,6 +34,11 @@ class ArchitectureSpec:
 _SPECS = registry.load(__name__, __path__)
 
 
+def register(spec: ArchitectureSpec) -> None:
+  """Adds an architecture from outside this folder (tests, plug-ins)."""
+  _SPECS[spec.name] = spec
+
+
 def names() -> Tuple[str, ...]:
   return tuple(sorted(_SPECS))
 

@@ -68,6 +68,27 @@ class Trained:
   history: Dict[str, Any]  # written to the Trainer's history.json; shown in the report
 
 
+NO_POOL_LABELS = "no labels"  # a diagnostic the pool's missing labels cannot give
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportSection:
+  """What a method shows of its own training in the run's report, as data that the report
+  draws (models never import the report): plain-text paragraphs, a table (None: "n/a", an int
+  with thousands separators, a float to 4 digits, text as it is) and a figure of counts per
+  class at each step (`bars[step][class]`), stacked, with an optional line on its own axis."""
+  title: str
+  paragraphs: Tuple[str, ...] = ()
+  columns: Tuple[str, ...] = ()
+  rows: Tuple[Tuple[Any, ...], ...] = ()
+  bars: Tuple[Tuple[float, ...], ...] = ()
+  bars_x: Tuple[int, ...] = ()  # each step's number
+  x_label: str = ""
+  y_label: str = ""
+  line: Tuple[float, ...] = ()
+  line_label: str = ""
+
+
 @dataclasses.dataclass(frozen=True)
 class MethodSpec:
   name: str
@@ -82,6 +103,9 @@ class MethodSpec:
   # reference in the run, the Trainer starts from the reference's classifier instead
   # (TrainRequest.warm_start) and trains one supervised fit fewer.
   takes_reference_warm_start: bool = False
+  # Its section of the run's report, from the history.json its `train` wrote (None: nothing
+  # beyond the training curves every method gets).
+  report: Optional[Callable[[Dict[str, Any]], Optional[ReportSection]]] = None
 
 
 _SPECS = registry.load(__name__, __path__)

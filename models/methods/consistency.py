@@ -3,6 +3,7 @@ strong view of the same unlabeled image, every step, alongside the labels."""
 import dataclasses
 import math
 import os
+from typing import Optional
 
 from absl import logging
 
@@ -217,9 +218,40 @@ def train(request: methods.TrainRequest) -> methods.Trained:
   return methods.Trained(model, history)
 
 
+def report(history: dict) -> Optional[methods.ReportSection]:
+  """Per epoch: share of the pool above the threshold, their pseudo-labels' accuracy where the
+  pool's labels are known, and the classes they went to (a collapse shows as one colour)."""
+  if not history.get("accepted_per_class"):
+    return None
+  counts = history["accepted_per_class"]
+  scored = history.get("pool_labels_known", True)
+  rows = tuple(
+      (number, e.get("above_threshold"),
+       (e.get("pseudo_label_accuracy") if scored else methods.NO_POOL_LABELS)
+       if sum(counts[number - 1]) else "-",
+       e.get("pool_accuracy") if scored else methods.NO_POOL_LABELS,
+       int(sum(counts[number - 1])), e.get("val_accuracy"))
+      for number, e in enumerate(history["epochs"], start=1))
+  paragraphs = [f"Pool of {history['pool']:,} unlabeled images; the pseudo-label accuracy (of "
+                "the accepted pseudo-labels) and the pool accuracy (of the weak view's class "
+                "over the whole pool, during training) are diagnostics against the pool's true "
+                "labels where the source has them, never used for a decision."]
+  if "kept" in history:
+    paragraphs.append(
+        f"Validation accuracy {history['warm_start_validation_accuracy']:.4f} after the warm "
+        f"start, {history['consistency_validation_accuracy']:.4f} after consistency training: "
+        f"the {history['kept']} model is the one trained.")
+  return methods.ReportSection(
+      "Consistency training", tuple(paragraphs),
+      ("epoch", "share above threshold", "pseudo-label accuracy (diagnostic)",
+       "pool accuracy (diagnostic)", "accepted", "validation accuracy"), rows,
+      bars=tuple(map(tuple, counts)), bars_x=tuple(range(1, len(counts) + 1)),
+      x_label="epoch", y_label="pseudo-labels accepted")
+
+
 SPEC = methods.MethodSpec(
     name="consistency",
     description="supervised warm start, then weak-view pseudo-labels teach strong views (FixMatch)",
     uses_unlabeled=True, needs_encoder=False, train=train,
     settings=ConsistencyConfig, needs_validation=False,
-    takes_reference_warm_start=True)
+    takes_reference_warm_start=True, report=report)

@@ -2,6 +2,7 @@
 predictions of a window of the pool -> train again (rules in models/self_training.py)."""
 import dataclasses
 import os
+from typing import Optional
 
 from models import methods
 from models.config import require
@@ -59,7 +60,28 @@ def train(request: methods.TrainRequest) -> methods.Trained:
   return methods.Trained(outcome.best_model, history)
 
 
+def report(history: dict) -> Optional[methods.ReportSection]:
+  """Per round: labels, pool left, pseudo-labels added per class, validation accuracy."""
+  rounds = history.get("self_training", {}).get("rounds")
+  if not rounds:
+    return None
+  scored = history.get("pool_labels_known", True)
+  best = history["self_training"]
+  return methods.ReportSection(
+      "Self-training",
+      (f"Stopped: {best['stop_reason']}; kept round {best['best_round']} (best validation "
+       "accuracy).",),
+      ("round", "labels", "pool left", "added", "validation accuracy",
+       "pseudo-label accuracy (diagnostic)"),
+      tuple((r["round"], r["num_labeled"], r["pool"], sum(r["added_per_class"]),
+             r["validation_accuracy"],
+             r["pseudo_label_accuracy"] if scored else methods.NO_POOL_LABELS) for r in rounds),
+      bars=tuple(tuple(r["added_per_class"]) for r in rounds),
+      bars_x=tuple(r["round"] for r in rounds), x_label="round", y_label="pseudo-labels added",
+      line=tuple(r["validation_accuracy"] for r in rounds), line_label="validation accuracy")
+
+
 SPEC = methods.MethodSpec(
     name="self_training", description="rounds of confident pseudo-labels from the pool",
     uses_unlabeled=True, needs_encoder=False, train=train,
-    settings=SelfTrainingConfig, needs_validation=True)
+    settings=SelfTrainingConfig, needs_validation=True, report=report)
