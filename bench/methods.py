@@ -40,8 +40,11 @@ pipeline.set_tensorflow_environment()  # before TensorFlow is imported
 
 import measure  # noqa: E402  (bench/measure.py: no heavy imports)
 
-from models import config as config_lib  # noqa: E402  (no TensorFlow)
-from models.architectures import cnn  # noqa: E402  (its settings: no TensorFlow)
+from models import architectures  # noqa: E402  (the registries and configs: no TensorFlow)
+from models import config as config_lib  # noqa: E402
+from models import methods  # noqa: E402
+from pipeline import config as pipeline_config  # noqa: E402
+from pipeline import flags  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -69,15 +72,11 @@ def parse_args():
   parser.add_argument("--cells", nargs="+", default=DEFAULT_CELLS)
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--only-repeats", type=int, nargs="+", default=None)
-  parser.add_argument("--lstm-width", type=int, default=32)
-  parser.add_argument("--cnn-width", type=int, default=cnn.Settings().width)
-  parser.add_argument("--epochs", type=int, default=40)
-  parser.add_argument("--pretrain-steps", type=int,
-                      default=config_lib.PretrainingConfig().steps_per_stage)
   parser.add_argument("--set", action="extend", nargs="+", default=[],
-                      metavar="METHOD.FIELD=VALUE",
-                      help="a method setting, e.g. consistency.threshold=0.9, or a training "
-                           "one, e.g. training.class_balance=batches (recorded per row)")
+                      metavar="[SECTION.]FIELD=VALUE",
+                      help="as `fewlabels run --set`: FIELD=VALUE reaches every cell's method "
+                           "that has the field (e.g. threshold=0.9), SECTION.FIELD=VALUE the "
+                           "model, training or pretraining settings (recorded per row)")
   parser.add_argument("--reference-warm-start", action="store_true",
                       help="methods that can (consistency) start from the same repeat and "
                            "budget's supervised cell's classifier, as in a pipeline run with the "
@@ -95,19 +94,69 @@ def parse_args():
                            "of them, and of the real pool pictures, the off-topic check flags")
   parser.add_argument("--mix-dir", type=pathlib.Path, default=SHARED / "mnist",
                       help="the MNIST IDX files of --pool-mix (default: %(default)s)")
-  parser.add_argument("--validation-fraction", type=float, default=0.2)
   parser.add_argument("--curves", type=pathlib.Path, nargs="*", default=[],
                       help="with the report: test accuracy against seconds, one curve per cell "
                            "of this CSV and of these (e.g. another setting's, run one after the "
                            "other on the same machine)")
   measure.add_result_args(parser, "methods_grid.csv")
+  # The CLI's own settings and defaults: `--epochs`, `--validation-fraction`, `--cnn-width`, ...
+  flags.add_section_flags(parser, {name: pipeline_config.SECTIONS[name]
+                                   for name in ("model", "training", "pretraining")})
+  flags.add_section_flags(parser, {name: architectures.get(name).settings
+                                   for name in architectures.names()})
   return parser.parse_args()
 
 
+def cell_config(args, architecture: str, method: str) -> "pipeline_config.PipelineConfig":
+  """A cell's settings as `fewlabels run` would make them from the same flags: the CLI's
+  defaults, the section and architecture flags, and `--set` (a method's own FIELD=VALUE only
+  where the method has the field, as in a sweep)."""
+  base = pipeline_config.PipelineConfig()
+  fields = {f.name for f in dataclasses.fields(methods.get(method).settings)}
+  sets = [item for item in args.set if "." in item.partition("=")[0]
+          or item.partition("=")[0] in fields]
+  try:
+    model = config_lib.ModelConfig(architecture=architecture, settings=tuple(flags.given(
+        args, architecture, architectures.get(architecture).settings).items()))
+    model = dataclasses.replace(model, **flags.given(args, "model", config_lib.ModelConfig))
+    return pipeline_config.apply_sets(dataclasses.replace(
+        base, method=method, model=model,
+        **{section: dataclasses.replace(getattr(base, section), **flags.given(
+            args, section, pipeline_config.SECTIONS[section]))
+           for section in ("training", "pretraining")}), sets)
+  except config_lib.ConfigError as e:
+    sys.exit(f"methods bench: {e}")
+
+
+def cell_configs(args) -> dict:
+  """{(architecture, method): cell_config} of every cell; a method's own `--set` that no
+  cell's method has is refused rather than ignored."""
+  configs = {}
+  for text in args.cells:
+    architecture, _, rest = text.partition(":")
+    method = rest.partition(":")[0]
+    if method not in methods.names():
+      sys.exit(f"methods bench: cell {text!r}: method {method!r} does not exist: expected one "
+               f"of {', '.join(methods.names())}")
+    configs[(architecture, method)] = cell_config(args, architecture, method)
+  for item in args.set:
+    field = item.partition("=")[0]
+    if "." not in field and not any(field in dict(c.method_settings) for c in configs.values()):
+      sys.exit(f"methods bench: --set {item!r}: no cell's method has the setting {field!r}")
+  return configs
+
+
+def _given_settings(args) -> dict:
+  """Every setting given on the command line, for the provenance of rows and caches."""
+  return {"set": sorted(args.set), **{key: value for key, value in sorted(vars(args).items())
+                                      if "." in key}}
+
+
 def _data_and_widths(args) -> dict:
-  """What every cached or recorded result depends on: the images and the model's widths."""
+  """What every cached or recorded result depends on: the images and the model's settings."""
   return {"train_per_class": args.train_per_class, "test_per_class": args.test_per_class,
-          "lstm_width": args.lstm_width, "cnn_width": args.cnn_width,
+          "model": {name: dataclasses.asdict(architectures.settings(
+              cell_config(args, name, "supervised").model)) for name in architectures.names()},
           **({"imbalance": args.imbalance} if args.imbalance != 1.0 else {}),
           **({"pool_mix": args.pool_mix} if args.pool_mix else {})}
 
@@ -115,8 +164,7 @@ def _data_and_widths(args) -> dict:
 def provenance(args):
   """measure.provenance of everything on the command line that changes a cell's result."""
   return measure.provenance(
-      {**_data_and_widths(args), "set": sorted(args.set), "epochs": args.epochs,
-       "pretrain_steps": args.pretrain_steps, "validation_fraction": args.validation_fraction,
+      {**_data_and_widths(args), **_given_settings(args),
        **({"reference_warm_start": True} if args.reference_warm_start else {})},
       CELL_CODE)
 
@@ -127,21 +175,22 @@ def encoder_cache(args) -> pathlib.Path:
   the budget or the fine-tuning settings: pre-training sees every training image without its
   label, so one encoder serves every budget."""
   return args.work_dir / "encoders" / measure.digest(measure.provenance(
-      {**_data_and_widths(args), "pretrain_steps": args.pretrain_steps}, CELL_CODE))
+      {**_data_and_widths(args), "pretraining": dataclasses.asdict(
+          cell_config(args, config_lib.CNN, "supervised").pretraining)}, CELL_CODE))
 
 
 def reference_cache(args) -> pathlib.Path:
   """Where supervised cells keep their classifiers, for --reference-warm-start: keyed by what
   the supervised fit depends on (the data, its training settings, the widths, the code)."""
   return args.work_dir / "references" / measure.digest(measure.provenance(
-      {**_data_and_widths(args), "epochs": args.epochs,
-       "validation_fraction": args.validation_fraction,
-       "training": sorted(s for s in args.set if s.startswith("training."))}, CELL_CODE))
+      {**_data_and_widths(args), "training": dataclasses.asdict(
+          cell_config(args, config_lib.CNN, "supervised").training)}, CELL_CODE))
 
 
 # Before the heavy imports: `--help`, a bad flag and a CSV it must not resume answer at once.
 ARGS = parse_args() if __name__ == "__main__" else None
 if ARGS is not None and not ARGS.report_only:
+  cell_configs(ARGS)
   measure.check_resumable(ARGS.csv, COLUMNS, provenance(ARGS), "methods bench")
 
 
@@ -150,7 +199,7 @@ import tensorflow as tf  # noqa: E402
 import tensorflow_datasets as tfds  # noqa: E402
 
 from components.evaluation_report import render  # noqa: E402
-from models import classifier, input_fn, methods, pretexts, pretraining  # noqa: E402
+from models import classifier, input_fn, pretexts, pretraining  # noqa: E402
 from models import consistency  # noqa: E402
 from models import run_fn  # noqa: E402
 from models import training_loop  # noqa: E402
@@ -296,14 +345,7 @@ def figure(rows, data, path):
 def main(args):
   logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", force=True)
   cells = [parse_cell(c) for c in args.cells]
-  overrides = {}  # by settings class: `consistency.epochs` also sets pretrained_consistency's
-  for item in args.set:
-    key, _, value = item.partition("=")
-    method, _, field = key.partition(".")
-    settings_class = (config_lib.TrainingConfig if method == "training"
-                      else methods.get(method).settings)
-    overrides.setdefault(settings_class, {})[field] = config_lib.parse_value(
-        settings_class, field, value, f"method {method!r}")
+  configs = cell_configs(args)
   if args.report_only:
     return report(args)
   data_dir = args.data_dir or SHARED / args.data
@@ -323,9 +365,6 @@ def main(args):
   test_x, test_y = load_split(builder, "test")
   test = input_fn.Examples(test_x, test_y, np.arange(len(test_y)))
   num_classes = len(tfds_source.class_names(source.dataset, source.data_dir))
-  training = config_lib.TrainingConfig(epochs=args.epochs, early_stopping_patience=10,
-                                       min_epochs=15, validation_fraction=args.validation_fraction,
-                                       **overrides.get(config_lib.TrainingConfig, {}))
   strategy = tf.distribute.get_strategy()
   machine = measure.machine()
   logging.info("machine: %s; data: %d train, %d test images", machine, len(train_y), len(test))
@@ -351,8 +390,8 @@ def main(args):
       key = (args.data, repeat, budget, arch, method, pretext)
       if key in done:
         continue
-      model = config_lib.ModelConfig(architecture=arch, settings=(
-          ("width", args.cnn_width if arch == config_lib.CNN else args.lstm_width),))
+      config = configs[(arch, method)]
+      model, training = config.model, config.training
       count = label_budget.LabelBudget(budget).count(len(train_y), num_classes)
       mask = (proportional_labels(train_y, count, seed=repeat) if args.imbalance != 1.0
               else label_budget.select_labeled(train_y, count, seed=repeat))
@@ -383,8 +422,7 @@ def main(args):
           cpu_started -= cost["cpu_seconds"]
           pretraining_reused = True
         else:
-          pretraining_config = config_lib.PretrainingConfig(pretext=pretext,
-                                                            steps_per_stage=args.pretrain_steps)
+          pretraining_config = dataclasses.replace(config.pretraining, pretext=pretext)
           images = pretraining.pretraining_images(labeled, pool, pretraining_config, repeat)
           shutil.rmtree(args.work_dir / "pretrain_logs", ignore_errors=True)
           encoder = pretraining.pretrain(images, model, pretraining_config, repeat,
@@ -413,7 +451,7 @@ def main(args):
           labeled=labeled, pool=pool,
           build_model=run_fn.model_builder(model, num_classes, encoder, "pre-trained encoder",
                                            strategy),
-          training=cell_training, settings=methods.settings(method, overrides.get(methods.get(method).settings, {})),
+          training=cell_training, settings=config.settings,
           num_classes=num_classes, log_dir=str(log_dir), strategy=strategy,
           true_labels=lambda ids: np.where(ids < len(train_y), train_y[np.minimum(
               ids, len(train_y) - 1)], features.NO_LABEL),
