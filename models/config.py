@@ -239,3 +239,27 @@ class Augmentation:
   @property
   def is_identity(self) -> bool:
     return not any(dataclasses.astuple(self))
+
+
+@dataclasses.dataclass(frozen=True)
+class PhotoAugmentation:
+  """A view of photos (models/photo_augment.py): flip and shift, then a RandAugment-style
+  policy and cutout."""
+  flip: bool = False  # horizontal, with probability 1/2
+  translate: float = 0.0  # a shift of up to this fraction of each side, in whole pixels
+  ops: int = 0  # policy operations per image (RandAugment's N)
+  magnitude: float = 0.0  # each one's strength, drawn uniformly in [0, this]; 1: the strongest
+  cutout: float = 0.0  # the side of one grey square, a fraction of the shorter side
+
+  def __post_init__(self):
+    require(isinstance(self.ops, int) and not isinstance(self.ops, bool) and 0 <= self.ops <= 4,
+            f"photo augmentation ops {self.ops!r} must be an integer in [0, 4]")
+    for name in ("translate", "magnitude", "cutout"):
+      value = getattr(self, name)
+      require(isinstance(value, (int, float)) and 0.0 <= value <= 1.0,
+              f"photo augmentation {name} {value!r} must be in [0, 1]")
+
+  @property
+  def is_identity(self) -> bool:
+    return not (self.flip or self.translate or self.ops or self.cutout)
+

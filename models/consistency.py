@@ -20,6 +20,7 @@ import tensorflow as tf
 
 from models import augment
 from models import config as config_lib
+from models import photo_augment
 from models import progress
 from models.methods import consistency as consistency_method
 
@@ -149,16 +150,21 @@ class ConsistencyModel(tf.keras.Model):
   def call(self, pixels, training=False):
     return self.classifier(pixels, training=training)
 
-  def _augmented(self, pixels: tf.Tensor, spec: config_lib.Augmentation, view: int) -> tf.Tensor:
+  def _augmented(self, pixels: tf.Tensor, spec, view: int) -> tf.Tensor:
     seed = tf.stack([tf.constant(self.seed * 3 + view, tf.int64),
                      tf.cast(self.optimizer.iterations, tf.int64)])
+    if isinstance(spec, config_lib.PhotoAugmentation):
+      grey = pixels.shape.rank == 3  # [n, rows, columns]: one channel
+      out = photo_augment.augment(pixels[..., None] if grey else pixels, spec, seed)
+      return out[..., 0] if grey else out
     return augment.augment(pixels, spec, seed)
 
   def train_step(self, data):
     (labeled, labels), (unlabeled, truth) = data
     s = self.settings
-    views = [self._augmented(labeled, s.weak, 0), self._augmented(unlabeled, s.weak, 1),
-             self._augmented(unlabeled, s.strong, 2)]
+    weak, strong = s.views(1 if labeled.shape.rank == 3 else labeled.shape[-1])
+    views = [self._augmented(labeled, weak, 0), self._augmented(unlabeled, weak, 1),
+             self._augmented(unlabeled, strong, 2)]
     n_labeled, n_unlabeled = tf.shape(labeled)[0], tf.shape(unlabeled)[0]
     replicas = tf.distribute.get_strategy().num_replicas_in_sync
     with tf.GradientTape() as tape:

@@ -3,7 +3,7 @@ strong view of the same unlabeled image, every step, alongside the labels."""
 import dataclasses
 import math
 import os
-from typing import Optional
+from typing import Any, Optional, Tuple
 
 from absl import logging
 
@@ -11,8 +11,9 @@ from models import config as config_lib
 from models import methods
 from models.config import require
 
-
-OFF_TOPIC_MODES = ("off", "report", "leave_out")
+OFF_TOPIC_MODES = ("off", "report", "leave_out")  # what the off-topic check does with its finds
+DRAWING, PHOTO = "drawing", "photo"
+AUGMENTATIONS = (config_lib.AUTO, DRAWING, PHOTO)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,8 +72,21 @@ class ConsistencyConfig:
   # pool pictures the test may flag (at least 1 / (labels + 1)).
   off_topic: str = "leave_out"
   off_topic_alpha: float = 0.01
+  # Which views: "drawing" (the strengths above), "photo" (a flip and a shift of up to
+  # photo_translate of the side for both; for the strong one also photo_ops RandAugment-style
+  # operations of magnitude up to photo_magnitude, and a cutout of photo_cutout of the side, as
+  # FixMatch), or "auto": photo for colour pictures, drawing for grey ones.
+  augmentation: str = "auto"
+  photo_translate: float = 0.125
+  photo_ops: int = 2
+  photo_magnitude: float = 1.0
+  photo_cutout: float = 0.5
 
   def __post_init__(self):
+    require(self.augmentation in AUGMENTATIONS,
+            f"consistency augmentation {self.augmentation!r} must be one of "
+            f"{', '.join(AUGMENTATIONS)}")
+    self.views(1), self.views(3)  # the photo strengths' own checks
     require(self.off_topic in OFF_TOPIC_MODES,
             f"consistency off_topic {self.off_topic!r} must be one of "
             f"{', '.join(OFF_TOPIC_MODES)}")
@@ -105,6 +119,17 @@ class ConsistencyConfig:
   def epochs(self) -> int:
     """Validation rounds: the steps in whole epochs of steps_per_epoch."""
     return -(-self.steps // self.steps_per_epoch)
+
+  def views(self, channels: int) -> Tuple[Any, Any]:
+    """(weak, strong) for pictures of `channels` channels: Augmentation or PhotoAugmentation."""
+    kind = self.augmentation
+    if kind == config_lib.AUTO:
+      kind = PHOTO if channels == 3 else DRAWING
+    if kind == DRAWING:
+      return self.weak, self.strong
+    weak = config_lib.PhotoAugmentation(flip=True, translate=self.photo_translate)
+    return weak, dataclasses.replace(weak, ops=self.photo_ops, magnitude=self.photo_magnitude,
+                                     cutout=self.photo_cutout)
 
   @property
   def weak(self) -> config_lib.Augmentation:
