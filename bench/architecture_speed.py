@@ -13,6 +13,7 @@ and the rate they are done at. Prints the machine and the figures.
   python bench/architecture_speed.py --precisions float32 mixed_bfloat16 --xla
 """
 import argparse
+import dataclasses
 import math
 import tempfile
 import time
@@ -50,10 +51,11 @@ from models.methods import consistency as consistency_method  # noqa: E402
 import measure  # noqa: E402  (bench/measure.py)
 
 
-def _examples(n, labeled=True):
+def _examples(n, labeled=True, image_shape=(28, 28, 1)):
   rng = np.random.default_rng(0)
   labels = rng.integers(0, 10, n) if labeled else np.full(n, -1)
-  return input_fn.Examples(rng.integers(0, 256, (n, 28, 28), dtype=np.uint8),
+  shape = image_shape[:2] if image_shape[2] == 1 else image_shape
+  return input_fn.Examples(rng.integers(0, 256, (n,) + tuple(shape), dtype=np.uint8),
                            labels.astype(np.int64), np.arange(n))
 
 
@@ -142,17 +144,21 @@ def step_flops(model_config, images):
 
 
 def main(args):
-  examples = _examples(args.images)
   print(f"machine: {measure.machine()}")
+  photos = (32, 32, 3)
   for config in () if args.consistency_only else (
       ModelConfig(architecture="cnn"), ModelConfig(architecture="lstm", settings=(("width", 32),)),
-      ModelConfig(architecture="lstm")):
+      ModelConfig(architecture="lstm"), ModelConfig(architecture="resnet"),
+      ModelConfig(architecture="cnn", image_shape=photos),
+      ModelConfig(architecture="resnet", image_shape=photos)):
+    examples = _examples(args.images, image_shape=config.image_shape)
     seconds = epoch_seconds(config, examples, args.batch_size)
-    settings = architectures.settings(config)
-    size = (f"cnn width {settings.width}" if config.architecture == "cnn"
-            else f"lstm width {settings.width} x {settings.layers}")
-    print(f"{config.architecture} ({size}): one epoch of {args.images:,} images at batch "
-          f"{args.batch_size}: {seconds:.0f} s ({args.images / seconds:,.0f} images/s)")
+    size = ", ".join(f"{k} {v}" for k, v in dataclasses.asdict(
+        architectures.settings(config)).items())
+    weights = architectures.build(10, config).count_params()
+    print(f"{config.architecture} ({size}; {weights / 1e6:.2f} M weights), "
+          f"{' x '.join(map(str, config.image_shape))} pictures: one epoch of {args.images:,} "
+          f"at batch {args.batch_size}: {seconds:.0f} s ({args.images / seconds:,.0f} images/s)")
   pool_steps = math.ceil(args.images / (args.batch_size * 7))
   flops = step_flops(ModelConfig(architecture="cnn"), args.batch_size * 15)
   for name in args.precisions:

@@ -270,10 +270,10 @@ def parse_cell(text):
     sys.exit(f"methods bench: cell {text!r} must be ARCHITECTURE:METHOD[:PRETEXT]")
   model = config_lib.ModelConfig(architecture=parts[0])
   spec = methods.get(parts[1])
+  methods.check(spec.name, model, config_lib.TrainingConfig())
   pretext = ""
   if spec.needs_encoder:
     pretext = pretexts.resolve(parts[2] if len(parts) == 3 else config_lib.AUTO, model).name
-  methods.check(spec.name, model, config_lib.TrainingConfig())
   return parts[0], spec.name, pretext
 
 

@@ -7,7 +7,6 @@ import tensorflow as tf
 from models import config as config_lib
 from models import input_fn
 from models import training_loop
-from sources import features
 
 _PREDICT_BATCH = 1024
 
@@ -53,7 +52,7 @@ def predict_probabilities(model: tf.keras.Model, examples: input_fn.Examples) ->
   """Class probabilities for every example, computed whole on each worker so that every worker
   of a multi-worker run takes the same decisions."""
   predict = tf.function(lambda pixels: model(pixels, training=False), input_signature=[
-      tf.TensorSpec([None, features.IMAGE_SIZE, features.IMAGE_SIZE], tf.uint8)])
+      tf.TensorSpec(model.input.shape, tf.uint8)])
   out = [predict(tf.constant(examples.pixels[start:start + _PREDICT_BATCH])).numpy()
          for start in range(0, len(examples), _PREDICT_BATCH)]
   return np.concatenate(out) if out else np.zeros((0, model.output_shape[-1]), np.float32)

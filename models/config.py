@@ -12,12 +12,15 @@ import dataclasses
 import math
 from typing import Any, Dict, Mapping, Tuple, Type, TypeVar, Union
 
+from sources import features  # names and the pictures' geometry: no imports of its own
+
 AUTO = "auto"
 BALANCED_BATCHES = "batches"
 UNBALANCED = "none"
 CLASS_BALANCES = (AUTO, UNBALANCED, BALANCED_BATCHES)
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 LSTM, CNN = "lstm", "cnn"  # the architectures' registry names (models/architectures/)
+DRAWING_SHAPE = features.DRAWING_SHAPE
 
 
 class ConfigError(ValueError):
@@ -77,10 +80,29 @@ class ModelConfig:
   # The architecture's own settings (its module's Settings) that differ from their defaults,
   # as (field, value) pairs: `--cnn-width 32`, `--set model.width=32`.
   settings: Tuple[Tuple[str, Any], ...] = dataclasses.field(default=(), metadata={"flag": False})
+  # The pictures' (height, width, channels): the data's, set by the pipeline from the source.
+  image_shape: Tuple[int, int, int] = dataclasses.field(default=DRAWING_SHAPE,
+                                                        metadata={"flag": False})
 
   def __post_init__(self):
     # Sorted pairs whatever they came as (JSON gives lists): one config, one cache key.
     object.__setattr__(self, "settings", tuple(sorted((str(k), v) for k, v in self.settings)))
+    require(not isinstance(self.image_shape, str),
+            f"model image_shape {self.image_shape!r} is the data's: the pipeline sets it")
+    shape = tuple(self.image_shape)
+    require(len(shape) == 3 and all(isinstance(v, int) and v > 0 for v in shape),
+            f"model image_shape {shape!r} must be (height, width, channels)")
+    check_image_shape(shape, "the pictures")
+    object.__setattr__(self, "image_shape", shape)
+
+
+def check_image_shape(shape: Tuple[int, ...], what: str) -> None:
+  """A one-line error for pictures this project cannot train on."""
+  height, width, channels = shape
+  require(channels in features.CHANNELS,
+          f"{what} have {channels} channels: expected 1 (grey) or 3 (RGB)")
+  require(max(height, width) <= features.MAX_IMAGE_SIDE,
+          f"{what} are {height} x {width}: at most {features.MAX_IMAGE_SIDE} pixels a side")
 
 
 @dataclasses.dataclass(frozen=True)

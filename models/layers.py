@@ -3,15 +3,23 @@ from typing import Tuple
 
 import tensorflow as tf
 
+from models import config as config_lib
 from models import preprocessing
-from sources import features
 
 PROBABILITIES = "probabilities"
 
 
-def image_input() -> Tuple[tf.Tensor, tf.Tensor]:
-  """The models' input, uint8 image rows (Transform's pixels), and the rows scaled to [-1, 1]."""
-  pixels = tf.keras.Input(shape=(features.IMAGE_SIZE, features.IMAGE_SIZE), dtype=tf.uint8,
+def pixels_shape(image_shape: Tuple[int, int, int]) -> Tuple[int, ...]:
+  """One picture as the models take it: grey ones as rows [height, width] (the LSTM reads
+  them row by row), colour ones [height, width, channels]."""
+  height, width, channels = image_shape
+  return (height, width) if channels == 1 else (height, width, channels)
+
+
+def image_input(image_shape: Tuple[int, int, int] = config_lib.DRAWING_SHAPE
+                ) -> Tuple[tf.Tensor, tf.Tensor]:
+  """The models' input, uint8 pictures (Transform's pixels), and them scaled to [-1, 1]."""
+  pixels = tf.keras.Input(shape=pixels_shape(image_shape), dtype=tf.uint8,
                           name=preprocessing.PIXELS_KEY)
   return pixels, preprocessing.scaling_layer()(pixels)
 

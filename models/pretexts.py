@@ -26,7 +26,6 @@ from models import preprocessing
 from models import weights
 from models.architectures import cnn
 from models.architectures import lstm
-from sources import features
 
 ENCODER_FILE = "encoder.keras"  # inside the Model artifact's serving dir (the Trainer's base_model)
 HEAD = "pretext_head"
@@ -55,37 +54,40 @@ def _lstm_stack(x: tf.Tensor, model: config_lib.ModelConfig, depth: int,
 
 
 def _per_row(depth: int, model: config_lib.ModelConfig) -> tf.keras.Model:
-  """LSTM x depth (sequences out) -> Dense(28) per row."""
-  pixels, x = layers.image_input()
+  """LSTM x depth (sequences out) -> Dense(width) per row."""
+  pixels, x = layers.image_input(model.image_shape)
   x = _lstm_stack(x, model, depth, last_returns_sequences=True)
-  out = tf.keras.layers.TimeDistributed(tf.keras.layers.Dense(features.IMAGE_SIZE), name=HEAD)(x)
+  out = tf.keras.layers.TimeDistributed(tf.keras.layers.Dense(model.image_shape[1]), name=HEAD)(x)
   return tf.keras.Model(pixels, out, name=f"pretext_stage_{depth}")
 
 
 def _sequence_autoencoder(depth: int, model: config_lib.ModelConfig) -> tf.keras.Model:
-  """LSTM x depth, the last one's final state only -> decoder LSTM over 28 steps -> rows."""
-  pixels, x = layers.image_input()
+  """LSTM x depth, the last one's final state only -> decoder LSTM over the rows -> rows."""
+  pixels, x = layers.image_input(model.image_shape)
+  height, width, _ = model.image_shape
   state = _lstm_stack(x, model, depth, last_returns_sequences=False)
   # The decoder's every step and its initial state see the final state and nothing else.
-  repeated = tf.keras.layers.RepeatVector(features.IMAGE_SIZE, name="repeat_state")(state)
+  repeated = tf.keras.layers.RepeatVector(height, name="repeat_state")(state)
   decoded = tf.keras.layers.LSTM(architectures.settings(model).width, return_sequences=True,
                                  name="decoder_lstm")(
       repeated, initial_state=[state, tf.zeros_like(state)])
-  out = tf.keras.layers.TimeDistributed(tf.keras.layers.Dense(features.IMAGE_SIZE), name=HEAD)(
-      decoded)
+  out = tf.keras.layers.TimeDistributed(tf.keras.layers.Dense(width), name=HEAD)(decoded)
   return tf.keras.Model(pixels, out, name=f"sequence_autoencoder_{depth}")
 
 
 def _denoiser(depth: int, model: config_lib.ModelConfig) -> tf.keras.Model:
-  """CNN trunk -> two transposed convolutions back to 28 x 28."""
-  pixels, x = layers.image_input()
+  """CNN trunk -> two transposed convolutions back to the pictures' size."""
+  height, image_width, channels = model.image_shape
+  pixels, x = layers.image_input(model.image_shape)
   width = architectures.settings(model).width
-  x = cnn.trunk(x, width)
+  x = cnn.trunk(x, width, model.image_shape)
   for index, width in enumerate((2 * width, width)):
     x = tf.keras.layers.Conv2DTranspose(width, 3, strides=2, padding="same", activation="relu",
                                         name=f"decoder_{index + 1}")(x)
-  x = tf.keras.layers.Conv2D(1, 3, padding="same", name="decoder_out")(x)
-  out = tf.keras.layers.Reshape((features.IMAGE_SIZE, features.IMAGE_SIZE), name=HEAD)(x)
+  x = tf.keras.layers.Conv2D(channels, 3, padding="same", name="decoder_out")(x)
+  if (x.shape[1], x.shape[2]) != (height, image_width):  # a side that 4 does not divide
+    x = tf.keras.layers.Resizing(height, image_width, name="decoder_resize")(x)
+  out = tf.keras.layers.Reshape(layers.pixels_shape(model.image_shape), name=HEAD)(x)
   return tf.keras.Model(pixels, out, name="denoiser")
 
 
@@ -101,15 +103,21 @@ def next_row_targets(pixels: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
 
 
 def denoise_targets(pixels: tf.Tensor) -> Tuple[tf.Tensor, tf.Tensor]:
-  """(corrupted drawing, the clean drawing scaled)."""
+  """(corrupted picture, the clean picture scaled): pixels dropped, and a square cut out."""
   keep = tf.random.uniform(tf.shape(pixels)) >= DENOISE_DROP
   corrupted = tf.where(keep, pixels, tf.zeros_like(pixels))
-  size = features.IMAGE_SIZE
-  corner = tf.random.uniform([tf.shape(pixels)[0], 2], 0, size - DENOISE_CUTOUT, dtype=tf.int32)
-  coords = tf.range(size)
-  rows = (coords[None] >= corner[:, :1]) & (coords[None] < corner[:, :1] + DENOISE_CUTOUT)
-  cols = (coords[None] >= corner[:, 1:]) & (coords[None] < corner[:, 1:] + DENOISE_CUTOUT)
-  corrupted = tf.where(rows[:, :, None] & cols[:, None, :], tf.zeros_like(pixels), corrupted)
+  n, height, width = tf.shape(pixels)[0], tf.shape(pixels)[1], tf.shape(pixels)[2]
+  # Within the shorter side's square (all of a drawing): one draw of both corners, as before.
+  corner = tf.random.uniform([n, 2], 0, tf.minimum(height, width) - DENOISE_CUTOUT,
+                             dtype=tf.int32)
+  rows = (tf.range(height)[None] >= corner[:, :1]) & (
+      tf.range(height)[None] < corner[:, :1] + DENOISE_CUTOUT)
+  cols = (tf.range(width)[None] >= corner[:, 1:]) & (
+      tf.range(width)[None] < corner[:, 1:] + DENOISE_CUTOUT)
+  inside = rows[:, :, None] & cols[:, None, :]
+  if pixels.shape.rank == 4:  # colour: every channel of the square
+    inside = inside[..., None]
+  corrupted = tf.where(inside, tf.zeros_like(pixels), corrupted)
   return corrupted, preprocessing.scale_pixels(pixels)
 
 

@@ -1,5 +1,11 @@
-"""The tf.Example features every data source is written as, and that the model reads."""
-IMAGE_SIZE = 28
+"""The tf.Example features every data source is written as, and that the model reads, and the
+pictures' geometry."""
+IMAGE_SIZE = 28  # drawings' and digits' side
+# (height, width, channels) is a property of the data set: the pipeline reads it from the source
+# (sources/tfds_source.py) and gives it to the model (ModelConfig.image_shape).
+DRAWING_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
+MAX_IMAGE_SIDE = 512  # larger pictures need models and memory this project does not size for
+CHANNELS = (1, 3)  # grey or RGB
 IMAGE_KEY = "image"  # 784 raw uint8 bytes, row-major 28x28, 0 = background, 255 = ink
 LABEL_KEY = "label"  # int64 class index; NO_LABEL in the `unlabeled` split
 NO_LABEL = -1

@@ -22,6 +22,7 @@ LABELS = "30%"
 # and exports in half the LSTM's time); the LSTM where the research methods need it.
 TINY_MODEL = config_lib.ModelConfig(architecture="cnn", settings=(("width", 8),))
 TINY_METHOD = "supervised"
+TINY_RESNET = config_lib.ModelConfig(architecture="resnet", settings=(("blocks", 1), ("width", 4)))
 TINY_LSTM = config_lib.ModelConfig(architecture="lstm", settings=(("layers", 2), ("width", 16)))
 MIN_ACCURACY = 0.25
 # Self-training: window 300, min_pool 0 (the tiny pool is 700), 2 rounds; consistency: 2 epochs
@@ -136,11 +137,14 @@ def tfx_copies() -> set:
 def registry_pairs():
   """Method x architecture pairs beyond those the other fixtures run (the research methods on the
   LSTM in method_runs, the tiny config's own in runs), the CNN's consistency training last (the
-  two-worker test trains from its settings)."""
+  two-worker test trains from its settings). The residual network's pairs are here only where
+  they are refused (it has no pretext): it trains by the CNN's pipeline path, and
+  tests/test_registry.py trains it by every method that can, in memory."""
   from models import architectures, methods
   def run_elsewhere(architecture, method):
     return ((architecture == "lstm" and method in methods.RESEARCH)
-            or (architecture, method) == (TINY_MODEL.architecture, TINY_METHOD))
+            or (architecture, method) == (TINY_MODEL.architecture, TINY_METHOD)
+            or (architecture == "resnet" and not methods.get(method).needs_encoder))
   last = ("cnn", "consistency")
   pairs = [(a, m) for a in architectures.names() for m in methods.names()
            if not run_elsewhere(a, m) and (a, m) != last]
@@ -163,7 +167,7 @@ def pair_runs(tiny_config, pairs_output):
   for architecture, method in registry_pairs():
     # One LSTM layer: the pairs show that each method trains on each architecture; how the
     # LSTM's stages build on each other is method_runs' part.
-    model = TINY_MODEL if architecture == "cnn" else config_lib.ModelConfig(
+    model = {"cnn": TINY_MODEL, "resnet": TINY_RESNET}.get(architecture) or config_lib.ModelConfig(
         architecture=architecture, settings=(("layers", 1), ("width", 16)))
     base = dataclasses.replace(
         tiny_config, output_dir=output, push=False, model=model,

@@ -52,7 +52,7 @@ def test_every_setting_of_an_architecture_is_a_flag_of_its_name(architecture):
     value = getattr(settings(), field.name) + 1
     args = cli.build_parser().parse_args(
         ["run", "--model", architecture, f"--{architecture}-{field.name.replace('_', '-')}",
-         str(value)])
+         str(value), "--method", "supervised"])
     model = cli.config_from_args(args, "out").model
     assert getattr(architectures.settings(model), field.name) == value
     assert dict(model.settings) == {field.name: value}  # the others keep their defaults

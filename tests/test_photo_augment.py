@@ -97,7 +97,7 @@ def test_a_bad_photo_setting_is_one_line(kwargs, message):
 def test_consistency_trains_drawings_with_the_photo_policy_when_asked(tmp_path):
   from models import consistency
   from models.architectures import cnn
-  classifier = cnn.build(3, cnn.Settings(width=4))
+  classifier = cnn.build(3, cnn.Settings(width=4), (28, 28, 1))
   settings = dataclasses.replace(ConsistencyConfig(threshold=0.0), augmentation="photo")
   model = consistency.ConsistencyModel(classifier, settings, 3, seed=0)
   model.compile(optimizer=tf.keras.optimizers.Adam(1e-3))

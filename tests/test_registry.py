@@ -20,19 +20,59 @@ from sources import image_builder
 def test_the_registries_hold_the_research_methods_and_the_new_ones():
   assert set(methods.RESEARCH) <= set(methods.names())
   assert {"consistency", "pretrained_consistency"} <= set(methods.names())
-  assert set(architectures.names()) == {"cnn", "lstm"}
+  assert set(architectures.names()) == {"cnn", "lstm", "resnet"}
   for name in methods.names():
     spec = methods.get(name)
     assert spec.name == name and spec.description
     spec.settings()  # every method's settings have defaults
 
 
-@pytest.mark.parametrize("architecture", ["cnn", "lstm"])
-def test_every_architecture_maps_pixels_to_class_probabilities(architecture):
-  model = architectures.build(7, ModelConfig(architecture=architecture, settings=(
-      (("width", 4),) if architecture == "cnn" else (("layers", 1), ("width", 4)))))
-  out = model(np.zeros((3, 28, 28), np.uint8)).numpy()
+_TINY = {"cnn": (("width", 4),), "lstm": (("layers", 1), ("width", 4)),
+         "resnet": (("blocks", 1), ("width", 4))}
+
+
+@pytest.mark.parametrize("architecture", ["cnn", "lstm", "resnet"])
+@pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3), (30, 44, 3), (45, 21, 1)])
+def test_every_architecture_maps_pictures_of_the_datas_shape_to_class_probabilities(
+    architecture, shape):
+  model = ModelConfig(architecture=architecture, settings=_TINY[architecture], image_shape=shape)
+  if shape[2] not in architectures.get(architecture).channels:
+    with pytest.raises(ConfigError, match=f"architecture '{architecture}' cannot read pictures "
+                                          f"of 3 channels .* use one of cnn, resnet"):
+      architectures.build(7, model)
+    return
+  built = architectures.build(7, model)
+  pictures = np.zeros((3,) + (shape[:2] if shape[2] == 1 else shape), np.uint8)
+  out = built(pictures).numpy()
   assert out.shape == (3, 7) and np.allclose(out.sum(axis=1), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("method", ["supervised", "consistency", "self_training"])
+def test_the_residual_network_trains_by_every_method_without_a_pretext(method, tmp_path):
+  """In memory, on colour pictures whose class is their colour: what the pipeline's CNN path
+  does for it (tests/test_registry_pipeline.py refuses its pretext methods in one line)."""
+  rng = np.random.default_rng(0)
+  colours = np.array([[220, 40, 40], [40, 200, 60]], np.uint8)
+  labels = np.array([0, 1] * 10 + [-1] * 40)
+  truth = np.arange(60) % 2
+  pictures = np.clip(colours[truth][:, None, None, :] + rng.integers(-30, 30, (60, 16, 16, 3)),
+                     0, 255).astype(np.uint8)
+  labeled, pool = input_fn.in_memory(input_fn.Examples(pictures, labels, np.arange(60)))
+  model = ModelConfig(architecture="resnet", settings=_TINY["resnet"], image_shape=(16, 16, 3))
+  settings = methods.settings(method, {"consistency": {"steps": 2, "steps_per_epoch": 2, "photo_ops": 1,
+                                                       "batch_norm_images": 32},
+                                       "self_training": {"max_rounds": 1, "min_pool": 0,
+                                                         "window": 40}}.get(method, {}))
+  request = methods.TrainRequest(
+      labeled=labeled, pool=pool, build_model=lambda: architectures.build(2, model),
+      training=TrainingConfig(epochs=1, min_epochs=0, validation_fraction=0.2,
+                              min_validation_to_select=0, translate_pixels=0.0,
+                              min_steps_per_epoch=2),
+      settings=settings, num_classes=2, log_dir=str(tmp_path),
+      strategy=tf.distribute.get_strategy())
+  trained = methods.train(method, request)
+  assert trained.model.input_shape == (None, 16, 16, 3)
+  assert trained.model.predict(pictures[:4], verbose=0).shape == (4, 2)
 
 
 def test_a_method_that_cannot_train_an_architecture_is_refused_naming_both():
@@ -121,9 +161,9 @@ class _FlatSettings:
   hidden: int = 8  # units of the hidden layer
 
 
-def _build_flat(num_classes: int, settings: _FlatSettings) -> tf.keras.Model:
+def _build_flat(num_classes: int, settings: _FlatSettings, image_shape) -> tf.keras.Model:
   from models import layers
-  pixels, x = layers.image_input()
+  pixels, x = layers.image_input(image_shape)
   x = tf.keras.layers.Flatten()(x)
   x = tf.keras.layers.Dense(settings.hidden, activation="relu", name="hidden")(x)
   return tf.keras.Model(pixels, layers.class_probabilities(x, num_classes), name="flat")

@@ -23,12 +23,14 @@ class NoSettings:
 @dataclasses.dataclass(frozen=True)
 class ArchitectureSpec:
   name: str
-  # build(num_classes, settings) -> a Keras model from uint8 [n, 28, 28] pixels to softmax.
-  build: Callable[[int, Any], tf.keras.Model]
+  # build(num_classes, settings, image_shape) -> a Keras model from uint8 pictures of that
+  # (height, width, channels) (grey ones as rows: layers.image_input) to class probabilities.
+  build: Callable[[int, Any, Tuple[int, int, int]], tf.keras.Model]
   pretexts: Tuple[str, ...]  # pre-training pretexts that fit it (models/pretexts.py); first: default
   # Its own frozen dataclass of settings (widths, depths), free of TensorFlow like the module's
   # top: every field is a flag --<name>-<field> and `--set model.<field>=VALUE`.
   settings: Type[Any] = NoSettings
+  channels: Tuple[int, ...] = (1, 3)  # the pictures it can read: grey, colour
 
 
 _SPECS = registry.load(__name__, __path__)
@@ -69,5 +71,18 @@ def settings(model: config_lib.ModelConfig) -> Any:
                               f"architecture {model.architecture!r}")
 
 
+def check(model: config_lib.ModelConfig) -> None:
+  """An architecture that exists, with settings it has, for pictures it can read."""
+  spec = get(model.architecture)
+  settings(model)
+  height, width, channels = model.image_shape
+  config_lib.require(channels in spec.channels,
+                     f"architecture {model.architecture!r} cannot read pictures of {channels} "
+                     f"channels ({height} x {width} x {channels}): it reads "
+                     f"{' or '.join(map(str, spec.channels))}-channel ones; use one of "
+                     f"{', '.join(n for n in names() if channels in get(n).channels)}")
+
+
 def build(num_classes: int, model: config_lib.ModelConfig) -> tf.keras.Model:
-  return get(model.architecture).build(num_classes, settings(model))
+  check(model)
+  return get(model.architecture).build(num_classes, settings(model), model.image_shape)

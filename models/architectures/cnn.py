@@ -31,10 +31,11 @@ class Settings:
                        and self.width > 0, f"cnn width {self.width!r} must be a positive integer")
 
 
-def trunk(x: tf.Tensor, width: int) -> tf.Tensor:
-  """[n, 28, 28] scaled pixels -> [n, 7, 7, 4 * width] features."""
+def trunk(x: tf.Tensor, width: int, image_shape=config_lib.DRAWING_SHAPE) -> tf.Tensor:
+  """Scaled pictures of `image_shape` -> [n, height / 4, width / 4, 4 * width] features (7 x 7
+  for drawings)."""
   import tensorflow as tf  # not at the top: see the package's docstring
-  x = tf.keras.layers.Reshape((28, 28, 1), name="channels")(x)
+  x = tf.keras.layers.Reshape(tuple(image_shape), name="channels")(x)
   for name, multiple, pool in TRUNK:
     x = tf.keras.layers.Conv2D(width * multiple, 3, padding="same", use_bias=False, name=name)(x)
     x = tf.keras.layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
@@ -44,11 +45,11 @@ def trunk(x: tf.Tensor, width: int) -> tf.Tensor:
   return x
 
 
-def build(num_classes: int, settings: Settings) -> tf.keras.Model:
+def build(num_classes: int, settings: Settings, image_shape) -> tf.keras.Model:
   import tensorflow as tf
   from models import layers
-  pixels, x = layers.image_input()
-  x = tf.keras.layers.GlobalAveragePooling2D(name="pool")(trunk(x, settings.width))
+  pixels, x = layers.image_input(image_shape)
+  x = tf.keras.layers.GlobalAveragePooling2D(name="pool")(trunk(x, settings.width, image_shape))
   return tf.keras.Model(pixels, layers.class_probabilities(x, num_classes), name="cnn_classifier")
 
 

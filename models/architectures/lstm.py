@@ -30,10 +30,10 @@ def lstm_layer_name(index: int) -> str:
   return f"lstm_{index + 1}"
 
 
-def build(num_classes: int, settings: Settings) -> tf.keras.Model:
+def build(num_classes: int, settings: Settings, image_shape) -> tf.keras.Model:
   import tensorflow as tf  # not at the top: see the package's docstring
   from models import layers
-  pixels, x = layers.image_input()
+  pixels, x = layers.image_input(image_shape)  # grey: rows, one timestep each
   for index in range(settings.layers):
     x = tf.keras.layers.LSTM(settings.width, return_sequences=index < settings.layers - 1,
                              name=lstm_layer_name(index))(x)
@@ -45,4 +45,4 @@ def build(num_classes: int, settings: Settings) -> tf.keras.Model:
 from models.architectures import ArchitectureSpec  # noqa: E402  (the registry imports this module)
 
 SPEC = ArchitectureSpec(config_lib.LSTM, build, ("reconstruct", "sequence_autoencoder", "next_row"),
-                        Settings)
+                        Settings, channels=(1,))

@@ -138,10 +138,14 @@ def starts_from_reference(name: str, settings: Any) -> bool:
 def check(name: str, model: config_lib.ModelConfig, training: config_lib.TrainingConfig) -> None:
   """A method x architecture x training combination that cannot work: one line naming it."""
   spec = get(name)
-  architectures.settings(model)  # one that exists, with settings it has
+  architectures.check(model)  # one that exists, with settings it has, for these pictures
   config_lib.require(not spec.architectures or model.architecture in spec.architectures,
                      f"method {name!r} does not train architecture {model.architecture!r}: "
                      f"it trains {', '.join(spec.architectures)}")
+  config_lib.require(not spec.needs_encoder or architectures.get(model.architecture).pretexts,
+                     f"method {name!r} starts from an encoder that a pretext pre-trains, and "
+                     f"architecture {model.architecture!r} has no pretext: use a method that "
+                     f"does not ({', '.join(n for n in names() if not get(n).needs_encoder)})")
   config_lib.require(not spec.needs_validation or training.validation_fraction > 0,
                      f"method {name!r} decides on a validation part of the labeled split: "
                      f"training validation_fraction {training.validation_fraction!r} must be > 0")
