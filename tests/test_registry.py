@@ -47,7 +47,7 @@ def test_every_architecture_maps_pictures_of_the_datas_shape_to_class_probabilit
   assert out.shape == (3, 7) and np.allclose(out.sum(axis=1), 1.0, atol=1e-5)
 
 
-@pytest.mark.parametrize("method", ["supervised", "consistency", "self_training"])
+@pytest.mark.parametrize("method", ["consistency", "self_training"])  # consistency warm-starts supervised
 def test_the_residual_network_trains_by_every_method_without_a_pretext(method, tmp_path):
   """In memory, on colour pictures whose class is their colour: what the pipeline's CNN path
   does for it (tests/test_registry_pipeline.py refuses its pretext methods in one line)."""
