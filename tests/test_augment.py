@@ -73,3 +73,14 @@ def test_thickness_dilates_or_erodes_the_strokes():
 def test_bad_strengths_are_one_line_errors(kwargs, fragment):
   with pytest.raises(ConfigError, match=fragment):
     Augmentation(**kwargs)
+
+
+@pytest.mark.parametrize("shape", [(8, 20, 36), (8, 32, 32, 3)])
+def test_pictures_of_another_shape_keep_it_and_a_shift_moves_them(shape):
+  images = np.zeros(shape, np.uint8)
+  images[:, 8:12, 10:14] = 200
+  out = augment.augment(tf.constant(images), STRONG, SEED)
+  assert out.shape == shape and out.dtype == tf.uint8
+  shifted = augment.augment(tf.constant(images), Augmentation(translate_pixels=3.0), SEED).numpy()
+  assert shifted.shape == shape and not np.array_equal(shifted, images)
+  assert int(shifted.astype(int).sum()) > 0  # the square moved, it did not vanish
