@@ -20,7 +20,6 @@ ALIASES = {"doodles": doodles.NAME}
 # they can be prepared wherever the pipeline runs.
 _OFFLINE_BUILDERS = (doodles.FewlabelsDoodles, quickdraw_files.QuickdrawFiles,
                      mnist_idx.MnistIdx, image_folder.ImageFolder)
-IMAGE_SHAPE = (features.IMAGE_SIZE, features.IMAGE_SIZE, 1)
 
 
 def canonical_name(dataset: str) -> str:
@@ -108,6 +107,7 @@ def _check_layout(source: SourceSpec, builder: tfds.core.DatasetBuilder) -> None
           f"data set {source.dataset!r} has no split {split!r}: it has {sorted(info.splits)}")
   builder_class_names(builder, source.dataset)
   image = info.features[info.supervised_keys[0]]
-  if tuple(image.shape) != IMAGE_SHAPE or image.np_dtype != np.uint8:
+  if tuple(image.shape) != features.DRAWING_SHAPE or image.np_dtype != np.uint8:
     raise DataSourceError(f"data set {source.dataset!r} has {image.np_dtype} images of shape "
-                          f"{tuple(image.shape)}: expected uint8 of shape {IMAGE_SHAPE}")
+                          f"{tuple(image.shape)}: expected uint8 of shape "
+                          f"{features.DRAWING_SHAPE}")
