@@ -98,11 +98,8 @@ class ModelConfig:
 
 def check_image_shape(shape: Tuple[int, ...], what: str) -> None:
   """A one-line error for pictures this project cannot train on."""
-  height, width, channels = shape
-  require(channels in features.CHANNELS,
-          f"{what} have {channels} channels: expected 1 (grey) or 3 (RGB)")
-  require(max(height, width) <= features.MAX_IMAGE_SIDE,
-          f"{what} are {height} x {width}: at most {features.MAX_IMAGE_SIDE} pixels a side")
+  problem = features.shape_problem(shape)
+  require(not problem, f"{what} have {problem}")
 
 
 @dataclasses.dataclass(frozen=True)

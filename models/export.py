@@ -46,6 +46,8 @@ class _ServingModule(tf.Module):
                class_names: Sequence[str], polarity: str):
     super().__init__()
     self.model = model
+    shape = tuple(int(v) for v in model.input.shape[1:])
+    self._image_shape = shape if len(shape) == 3 else shape + (1,)  # grey pictures come as rows
     self.transform_layer = tft_output.transform_features_layer()
     raw_spec = tft_output.raw_feature_spec()
     self._serving_spec = {features.IMAGE_KEY: raw_spec[features.IMAGE_KEY]}
@@ -54,6 +56,9 @@ class _ServingModule(tf.Module):
     self._polarity = drawing_image.check_polarity(polarity)
     # Kept in the model: how `serving_image` reads pictures (the serving check feeds it so).
     self.polarity = tf.Variable(polarity, trainable=False, dtype=tf.string, name="polarity")
+    # And the pictures it takes (height, width, channels): what `predict` converts files to.
+    self.image_shape = tf.Variable(list(self._image_shape), trainable=False, dtype=tf.int64,
+                                   name="image_shape")
 
   def _answer(self, pixels: tf.Tensor):
     probabilities = self.model(pixels, training=False)
@@ -65,13 +70,14 @@ class _ServingModule(tf.Module):
   def serve(self, serialized):
     raw = tf.io.parse_example(serialized, self._serving_spec)
     return self._answer(preprocessing.decode_pixels(
-        self.transform_layer(raw)[preprocessing.PIXELS_KEY]))
+        self.transform_layer(raw)[preprocessing.PIXELS_KEY], self._image_shape))
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=IMAGES_INPUT)])
   def serve_images(self, encoded):
-    pixels = tf.map_fn(lambda one: drawing_image.drawing_from_bytes(one, self._polarity),
-                       encoded, fn_output_signature=tf.TensorSpec(
-                           [features.IMAGE_SIZE, features.IMAGE_SIZE], tf.uint8))
+    pixels = tf.map_fn(
+        lambda one: drawing_image.picture_from_bytes(one, self._image_shape, self._polarity),
+        encoded, fn_output_signature=tf.TensorSpec(
+            preprocessing.pixels_shape(self._image_shape), tf.uint8))
     return self._answer(pixels)
 
   @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=CLASSIFY_INPUT)])

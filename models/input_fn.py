@@ -43,7 +43,7 @@ Batches = Callable[[tf.distribute.InputContext], tf.data.Dataset]
 @dataclasses.dataclass
 class Examples:
   """Transformed examples held in memory."""
-  pixels: np.ndarray  # uint8 [n, 28, 28], image rows as Transform passed them on
+  pixels: np.ndarray  # uint8 [n, height, width] (grey: rows) or [n, height, width, channels]
   labels: np.ndarray  # int64 [n]; features.NO_LABEL where unlabeled
   ids: np.ndarray  # int64 [n], the image's index in its source split
 
@@ -51,8 +51,8 @@ class Examples:
     return len(self.labels)
 
   @classmethod
-  def empty(cls) -> "Examples":
-    return cls(np.zeros((0, features.IMAGE_SIZE, features.IMAGE_SIZE), np.uint8),
+  def empty(cls, image_shape=features.DRAWING_SHAPE) -> "Examples":
+    return cls(np.zeros((0,) + preprocessing.pixels_shape(image_shape), np.uint8),
                np.zeros(0, np.int64), np.zeros(0, np.int64))
 
   def subset(self, mask: np.ndarray) -> "Examples":
@@ -66,22 +66,26 @@ def _files(file_patterns: List[str]) -> List[str]:
   return files
 
 
-def _parse(records: tf.Tensor, spec: dict) -> dict:
+def _parse(records: tf.Tensor, spec: dict, image_shape) -> dict:
   parsed = tf.io.parse_example(records, spec)
-  parsed[preprocessing.PIXELS_KEY] = preprocessing.decode_pixels(parsed[preprocessing.PIXELS_KEY])
+  parsed[preprocessing.PIXELS_KEY] = preprocessing.decode_pixels(
+      parsed[preprocessing.PIXELS_KEY], image_shape)
   return parsed
 
 
-def parsed_batches(file_patterns: List[str], tft_output: tft.TFTransformOutput) -> tf.data.Dataset:
-  """Batches of parsed transformed examples (pixels decoded), streamed from the files in order;
-  each batch's FILE_INDEX_KEY is the index of its file among the sorted matches."""
+def parsed_batches(file_patterns: List[str], tft_output: tft.TFTransformOutput,
+                   image_shape=features.DRAWING_SHAPE) -> tf.data.Dataset:
+  """Batches of parsed transformed examples (pixels decoded to pictures of `image_shape`, the
+  data's), streamed from the files in order; each batch's FILE_INDEX_KEY is the index of its
+  file among the sorted matches."""
   files = _files(file_patterns)
   spec = tft_output.transformed_feature_spec()
   ds = tf.data.Dataset.from_tensor_slices((tf.range(len(files), dtype=tf.int64), files)).interleave(
       lambda index, f: tf.data.TFRecordDataset(f, compression_type="GZIP").batch(
           _PARSE_BATCH).map(lambda records: (index, records)),
       num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-  return ds.map(lambda index, records: {**_parse(records, spec), FILE_INDEX_KEY: index},
+  return ds.map(lambda index, records: {**_parse(records, spec, image_shape),
+                                        FILE_INDEX_KEY: index},
                 num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
 
 
@@ -90,9 +94,10 @@ def _examples_of(batch: dict) -> Examples:
                   batch[preprocessing.EXAMPLE_ID_KEY])
 
 
-def load(file_patterns: List[str], tft_output: tft.TFTransformOutput) -> Examples:
+def load(file_patterns: List[str], tft_output: tft.TFTransformOutput,
+         image_shape=features.DRAWING_SHAPE) -> Examples:
   """All examples of the files in memory: for what is small by nature (the labeled split)."""
-  batches = [_examples_of(b) for b in parsed_batches(file_patterns, tft_output)
+  batches = [_examples_of(b) for b in parsed_batches(file_patterns, tft_output, image_shape)
              .as_numpy_iterator()]
   if not batches:
     raise ValueError(f"no transformed examples in {file_patterns}")
@@ -195,12 +200,13 @@ class Pool:
     return concatenate(taken) if taken else Examples.empty()
 
 
-def read(file_patterns: List[str], tft_output: tft.TFTransformOutput) -> Tuple[Examples, Pool]:
+def read(file_patterns: List[str], tft_output: tft.TFTransformOutput,
+         image_shape=features.DRAWING_SHAPE) -> Tuple[Examples, Pool]:
   """(the labeled examples in memory, the unlabeled ones as a Pool) of the files, in one pass:
-  the pool is only counted."""
+  the pool is only counted; pictures of `image_shape`, the data's."""
   files = _files(file_patterns)
   labeled, pool_per_file = [], np.zeros(len(files), np.int64)
-  for batch in parsed_batches(files, tft_output).as_numpy_iterator():
+  for batch in parsed_batches(files, tft_output, image_shape).as_numpy_iterator():
     part = _examples_of(batch)
     unlabeled = part.labels == features.NO_LABEL
     pool_per_file[batch[FILE_INDEX_KEY]] += int(unlabeled.sum())
@@ -211,7 +217,7 @@ def read(file_patterns: List[str], tft_output: tft.TFTransformOutput) -> Tuple[E
   pool_counts = [int(count) for count in pool_per_file if count]
 
   def records_of(paths: List[str]) -> Callable[[], tf.data.Dataset]:
-    return lambda: parsed_batches(paths, tft_output).map(
+    return lambda: parsed_batches(paths, tft_output, image_shape).map(
         lambda b: (b[preprocessing.PIXELS_KEY], b[preprocessing.EXAMPLE_ID_KEY],
                    b[preprocessing.LABEL_KEY])).unbatch().filter(
         lambda pixels, ids, labels: tf.equal(labels, features.NO_LABEL)).map(
@@ -221,9 +227,9 @@ def read(file_patterns: List[str], tft_output: tft.TFTransformOutput) -> Tuple[E
     if len(pool_files) < count:
       return None
     return Pool(records_of(pool_files[index::count]), sum(pool_counts[index::count]))
-  return ((concatenate(labeled) if labeled else Examples.empty()),
+  return ((concatenate(labeled) if labeled else Examples.empty(image_shape)),
           Pool(records_of(pool_files), sum(pool_counts), by_file) if pool_files else
-          Pool.from_examples(Examples.empty()))
+          Pool.from_examples(Examples.empty(image_shape)))
 
 
 def in_memory(examples: Examples) -> Tuple[Examples, Pool]:

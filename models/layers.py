@@ -9,17 +9,10 @@ from models import preprocessing
 PROBABILITIES = "probabilities"
 
 
-def pixels_shape(image_shape: Tuple[int, int, int]) -> Tuple[int, ...]:
-  """One picture as the models take it: grey ones as rows [height, width] (the LSTM reads
-  them row by row), colour ones [height, width, channels]."""
-  height, width, channels = image_shape
-  return (height, width) if channels == 1 else (height, width, channels)
-
-
 def image_input(image_shape: Tuple[int, int, int] = config_lib.DRAWING_SHAPE
                 ) -> Tuple[tf.Tensor, tf.Tensor]:
   """The models' input, uint8 pictures (Transform's pixels), and them scaled to [-1, 1]."""
-  pixels = tf.keras.Input(shape=pixels_shape(image_shape), dtype=tf.uint8,
+  pixels = tf.keras.Input(shape=preprocessing.pixels_shape(image_shape), dtype=tf.uint8,
                           name=preprocessing.PIXELS_KEY)
   return pixels, preprocessing.scaling_layer()(pixels)
 

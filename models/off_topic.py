@@ -105,5 +105,6 @@ def check(labeled_pixels: np.ndarray, pool, mode: str, alpha: float, seed: int =
            "share": len(off_ids) / max(scored, 1), "alpha": alpha,
            "promised_false_share": detector.promised, "cut": detector.cut,
            # The most off-topic, furthest first: (distance, example id, raw pixels as hex).
-           "shown": [[round(d, 3), i, p.hex()] for d, i, p in sorted(worst, reverse=True)]}
+           "shown": [[round(d, 3), i, p.hex(), list(p.shape)]
+                     for d, i, p in sorted(worst, reverse=True)]}
   return (pool.without(off_ids) if mode == "leave_out" else pool), found

@@ -87,7 +87,7 @@ def _denoiser(depth: int, model: config_lib.ModelConfig) -> tf.keras.Model:
   x = tf.keras.layers.Conv2D(channels, 3, padding="same", name="decoder_out")(x)
   if (x.shape[1], x.shape[2]) != (height, image_width):  # a side that 4 does not divide
     x = tf.keras.layers.Resizing(height, image_width, name="decoder_resize")(x)
-  out = tf.keras.layers.Reshape(layers.pixels_shape(model.image_shape), name=HEAD)(x)
+  out = tf.keras.layers.Reshape(preprocessing.pixels_shape(model.image_shape), name=HEAD)(x)
   return tf.keras.Model(pixels, out, name="denoiser")
 
 

@@ -109,7 +109,7 @@ def _train_and_export(fn_args: "FnArgs", method: str, model_config: config_lib.M
   custom = fn_args.custom_config
   strategy = distribution.create_strategy()
   tft_output = tft.TFTransformOutput(fn_args.transform_output)
-  labeled, pool = input_fn.read(fn_args.train_files, tft_output)
+  labeled, pool = input_fn.read(fn_args.train_files, tft_output, model_config.image_shape)
   encoder, warm_start = _base_models(fn_args.base_model)
   request = methods.TrainRequest(
       labeled=labeled, pool=pool,

@@ -301,6 +301,13 @@ class PipelineConfig:
     return os.path.join(self.output_dir, "serving_model")
 
 
+def for_pictures(config: "PipelineConfig", image_shape) -> "PipelineConfig":
+  """`config` with its model built for the data's pictures; an architecture that cannot read
+  them is a one-line error (the PipelineConfig's own checks run again)."""
+  return dataclasses.replace(config, model=dataclasses.replace(config.model,
+                                                               image_shape=tuple(image_shape)))
+
+
 # The config sections whose every field is a command-line flag (pipeline/flags.py).
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "training": TrainingConfig,
             "pretraining": PretrainingConfig, "evaluation": EvaluationConfig}

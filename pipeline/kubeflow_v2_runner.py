@@ -25,8 +25,11 @@ def compile_pipeline(config: config_lib.PipelineConfig, output_file: str) -> str
     raise config_lib.ConfigError(
         f"--schema {config.data.schema_file!r} is a path on this machine: a compiled pipeline "
         "reads it on the cluster; expected a gs:// path")
-  class_names = config.data.classes or tfds_source.class_names(
-      config.data.dataset, config.data.tfds_data_dir, config.data.manual_dir)
+  builder = tfds_source.open_builder(config.data.dataset, config.data.tfds_data_dir,
+                                    config.data.manual_dir)
+  class_names = config.data.classes or tfds_source.builder_class_names(builder,
+                                                                       config.data.dataset)
+  config = config_lib.for_pictures(config, tfds_source.image_shape(builder))
   output_file = os.path.abspath(output_file)
   runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
       config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(default_image=config.image),

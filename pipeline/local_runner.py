@@ -43,6 +43,7 @@ def run(config: config_lib.PipelineConfig,
   `run_options`: TFX's partial run, e.g. `RunOptions(to_nodes=[EXAMPLE_GEN])` to see the splits
   a labels file makes without training."""
   plan = prepare(config)
+  config = config_lib.for_pictures(config, plan.image_shape)
   os.makedirs(config.output_dir, exist_ok=True)
   local_dag_runner.LocalDagRunner().run(pipeline_lib.create_pipeline(
       config, plan.class_names,

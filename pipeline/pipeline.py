@@ -35,6 +35,7 @@ from components.serving_check.component import ServingCheck
 from components.tfds_example_gen.component import TFDSExampleGen
 from models import export
 from models import methods
+from models import preprocessing
 from models import run_fn as run_fn_lib
 from pipeline import config as config_lib
 from pipeline import kept_schema
@@ -140,7 +141,8 @@ def _data_stage(config: config_lib.PipelineConfig, code_version: str) -> List[ba
       splits_config=transform_pb2.SplitsConfig(
           analyze=[splits.LABELED_SPLIT],
           transform=[splits.LABELED_SPLIT, splits.UNLABELED_SPLIT]),
-      custom_config={run_fn_lib.CODE_VERSION_KEY: code_version},
+      custom_config={run_fn_lib.CODE_VERSION_KEY: code_version,
+                     preprocessing.IMAGE_SHAPE_KEY: list(config.model.image_shape)},
       # StatisticsGen already describes the examples, and Transform passes the pixels on as they
       # are: its own pre- and post-transform statistics would only repeat them, and the in-memory
       # runner holds every transformed example until those statistics can start.

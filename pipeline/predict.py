@@ -12,6 +12,7 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from sources import features
 from sources import image_files
 from sources.errors import DataSourceError
 
@@ -103,12 +104,16 @@ class Predictor:
       raise PredictError(f"{model_dir}: not a model pushed by fewlabels (no {missing[0]!r} "
                          "signature; models pushed before class names were kept need a new run)")
     self._loaded = loaded
+    # The pictures it takes (models exported before they kept it take drawings).
+    self.image_shape = (tuple(int(v) for v in loaded.image_shape.numpy())
+                        if hasattr(loaded, "image_shape") else features.DRAWING_SHAPE)
     self._serve = loaded.signatures[export.SERVING_SIGNATURE]
     self.class_names = tuple(n.decode("utf-8") for n in loaded.signatures[
         export.NAMES_SIGNATURE]()[export.NAMES_SIGNATURE].numpy())
 
   def answer(self, drawings: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-    """uint8 [n, 28, 28] -> (class names best first [n, C], scores [n, C])."""
+    """uint8 pictures of the model's shape ([n, 28, 28] drawings) -> (class names best first
+    [n, C], scores [n, C])."""
     from sources import examples as examples_lib
     examples = [examples_lib.image_example(d) for d in drawings]
     out = self._serve(**{self._export.EXAMPLES_INPUT: self._tf.constant(examples)})
@@ -144,12 +149,15 @@ def predict(model_dir: str, paths: Sequence[str], polarity: str = "auto",
     drawings.clear()
 
   for name, item in _inputs(paths):
+    if isinstance(item, np.ndarray) and predictor.image_shape != features.DRAWING_SHAPE:
+      item = DataSourceError(f"{name}: a numpy_bitmap row is a 28 x 28 drawing; the model takes "
+                             f"{' x '.join(map(str, predictor.image_shape))} pictures")
     if isinstance(item, DataSourceError):
       pending.append(Answer(name, error=str(item).split(": ", 1)[-1]))
     else:
       try:
-        drawing = item if isinstance(item, np.ndarray) else drawing_image.to_drawing(
-            item, polarity, name=name)
+        drawing = item if isinstance(item, np.ndarray) else drawing_image.to_picture(
+            item, predictor.image_shape, polarity, name=name)
       except DataSourceError as e:
         pending.append(Answer(name, error=str(e).split(": ", 1)[-1]))
       else:

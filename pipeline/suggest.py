@@ -56,9 +56,14 @@ def uncertainty(probabilities: np.ndarray, strategy: str, rng: np.random.Generat
 
 
 def thumbnails(pixels: np.ndarray) -> np.ndarray:
-  """uint8 [n, 28, 28] -> float32 [n, 196]: 2 x 2 means, for the near-duplicate rule."""
-  n = len(pixels)
-  return pixels.reshape(n, 14, 2, 14, 2).astype(np.float32).mean(axis=(2, 4)).reshape(n, -1)
+  """uint8 [n, H, W] (or [n, H, W, C]: their mean) -> float32 [n, H/2 * W/2]: 2 x 2 means, for
+  the near-duplicate rule (196 values for a drawing)."""
+  grey = pixels.astype(np.float32)
+  if grey.ndim == 4:
+    grey = grey.mean(axis=-1)
+  n, height, width = grey.shape[0], grey.shape[1] // 2 * 2, grey.shape[2] // 2 * 2
+  return grey[:, :height, :width].reshape(n, height // 2, 2, width // 2, 2).mean(
+      axis=(2, 4)).reshape(n, -1)
 
 
 def choose(scores: np.ndarray, predicted: np.ndarray, small: np.ndarray, count: int,
@@ -136,6 +141,8 @@ class Pool:
   seen: int = 0
 
   def add(self, ids, pixels, probabilities, scores, keep: int) -> None:
+    if not self.seen:  # the data's picture shape, from its first batch
+      self.pixels = self.pixels.reshape((0,) + pixels.shape[1:])
     self.ids = np.concatenate([self.ids, ids])
     self.pixels = np.concatenate([self.pixels, pixels])
     self.probabilities = np.concatenate([self.probabilities, probabilities])
@@ -231,16 +238,22 @@ def _source_files(properties) -> Optional[np.ndarray]:
 
 
 def example_batches(files: Sequence[str], batch_size: int = 1024):
-  """(ids, uint8 pixels [n, 28, 28], the serialized tf.Examples) of ExampleGen's files,
-  streamed."""
+  """(ids, uint8 pixels [n, H, W] or [n, H, W, C], the serialized tf.Examples) of ExampleGen's
+  files, streamed; the shape is the one written beside each picture (one a data set)."""
   import tensorflow as tf
   from sources import features
+  sizes = (features.IMAGE_HEIGHT_KEY, features.IMAGE_WIDTH_KEY, features.IMAGE_CHANNELS_KEY)
   spec = {features.IMAGE_KEY: tf.io.FixedLenFeature([], tf.string),
-          features.EXAMPLE_ID_KEY: tf.io.FixedLenFeature([], tf.int64)}
+          features.EXAMPLE_ID_KEY: tf.io.FixedLenFeature([], tf.int64),
+          # 0: examples written before the sizes were (drawings, all of them)
+          **{key: tf.io.FixedLenFeature([], tf.int64, default_value=0) for key in sizes}}
   data = tf.data.TFRecordDataset(list(files), compression_type="GZIP").batch(batch_size)
   for serialized in data:
     parsed = tf.io.parse_example(serialized, spec)
-    pixels = tf.reshape(tf.io.decode_raw(parsed[features.IMAGE_KEY], tf.uint8), [-1, 28, 28])
+    height, width, channels = (tuple(int(parsed[key][0]) for key in sizes)
+                               if int(parsed[sizes[0]][0]) else features.DRAWING_SHAPE)
+    shape = [-1, height, width] + ([channels] if channels > 1 else [])
+    pixels = tf.reshape(tf.io.decode_raw(parsed[features.IMAGE_KEY], tf.uint8), shape)
     yield parsed[features.EXAMPLE_ID_KEY].numpy(), pixels.numpy(), serialized
 
 

@@ -62,6 +62,26 @@ def drawing_from_pixels(pixels: tf.Tensor, polarity: str = "auto") -> tf.Tensor:
   return tf.cast(tf.clip_by_value(tf.round(padded[..., 0]), 0, 255), tf.uint8)
 
 
+def picture_from_pixels(pixels: tf.Tensor, image_shape) -> tf.Tensor:
+  """uint8 [H, W, C] (C: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) -> uint8 pictures of
+  `image_shape` (height, width, channels) for data that are not drawings: colours kept (grey
+  made RGB or RGB made grey as the data's channels want, transparency on white), no polarity
+  change, the aspect ratio kept and the rest padded with black."""
+  height, width, channels = image_shape
+  values = tf.cast(pixels, tf.float32)
+  has_alpha = tf.equal(tf.shape(values)[-1] % 2, 0)
+  colors = tf.cond(has_alpha, lambda: values[..., :-1], lambda: values)
+  alpha = tf.cond(has_alpha, lambda: values[..., -1:] / 255.0, lambda: tf.ones_like(values[..., :1]))
+  colors = colors * alpha + 255.0 * (1.0 - alpha)
+  rgb = tf.cond(tf.shape(colors)[-1] >= 3, lambda: colors[..., :3],
+                lambda: tf.tile(colors[..., :1], [1, 1, 3]))
+  picture = (rgb if channels == 3 else
+             tf.tensordot(rgb, tf.constant([0.299, 0.587, 0.114]), 1)[..., None])
+  fitted = tf.image.resize_with_pad(picture, height, width, antialias=True)
+  out = tf.cast(tf.clip_by_value(tf.round(fitted), 0, 255), tf.uint8)
+  return out[..., 0] if channels == 1 else out  # grey pictures as rows, as the models take them
+
+
 def decode(encoded: tf.Tensor) -> tf.Tensor:
   """PNG, JPEG, GIF (first frame) or BMP bytes -> uint8 [H, W, C], in TensorFlow."""
   return tf.io.decode_image(encoded, dtype=tf.uint8, expand_animations=False)
@@ -70,6 +90,14 @@ def decode(encoded: tf.Tensor) -> tf.Tensor:
 def drawing_from_bytes(encoded: tf.Tensor, polarity: str = "auto") -> tf.Tensor:
   """The image signature's conversion: encoded bytes -> uint8 [28, 28]."""
   return drawing_from_pixels(decode(encoded), polarity)
+
+
+def picture_from_bytes(encoded: tf.Tensor, image_shape, polarity: str = "auto") -> tf.Tensor:
+  """The image signature's conversion for a model of `image_shape`: a drawing's for 28 x 28
+  grey pictures, picture_from_pixels' for any other."""
+  if tuple(image_shape) == features.DRAWING_SHAPE:
+    return drawing_from_bytes(encoded, polarity)
+  return picture_from_pixels(decode(encoded), image_shape)
 
 
 _CONVERT = {polarity: tf.function(lambda e, p=polarity: drawing_from_bytes(e, p),
@@ -98,7 +126,19 @@ def _pillow_pixels(image: Image.Image) -> np.ndarray:
 
 def to_drawing(source: Union[bytes, str], polarity: str = "auto", name: str = "") -> np.ndarray:
   """Encoded image bytes or a file path -> uint8 [28, 28]; a DataSourceError naming it else."""
+  return to_picture(source, features.DRAWING_SHAPE, polarity, name)
+
+
+def to_picture(source: Union[bytes, str], image_shape, polarity: str = "auto",
+               name: str = "") -> np.ndarray:
+  """Encoded image bytes or a file path -> a uint8 picture for a model of `image_shape`
+  (picture_from_bytes' conversion); a DataSourceError naming it else."""
   check_polarity(polarity)
+  drawing = tuple(image_shape) == features.DRAWING_SHAPE
+  from_bytes = _CONVERT[polarity] if drawing else (
+      lambda e: picture_from_bytes(e, image_shape, polarity))
+  from_pixels = _CONVERT_PIXELS[polarity] if drawing else (
+      lambda x: picture_from_pixels(x, image_shape))
   name = name or (source if isinstance(source, str) else "image")
   try:
     encoded = source if isinstance(source, bytes) else open(source, "rb").read()
@@ -111,7 +151,7 @@ def to_drawing(source: Union[bytes, str], polarity: str = "auto", name: str = ""
                               f"{MAX_PIXELS:,} a drawing may have")
       if image.format in _TF_FORMATS and image.mode != "CMYK":
         try:
-          return _CONVERT[polarity](tf.constant(encoded)).numpy()
+          return from_bytes(tf.constant(encoded)).numpy()
         except tf.errors.InvalidArgumentError:
           pass  # a variant TensorFlow does not read (16-bit BMP...): Pillow's turn
       image.load()
@@ -123,4 +163,4 @@ def to_drawing(source: Union[bytes, str], polarity: str = "auto", name: str = ""
                           "another format Pillow reads)") from None
   except (OSError, ValueError, SyntaxError) as e:
     raise DataSourceError(f"{name}: not a readable image ({str(e).splitlines()[0]})") from None
-  return _CONVERT_PIXELS[polarity](tf.constant(pixels)).numpy()
+  return from_pixels(tf.constant(pixels)).numpy()

@@ -29,9 +29,18 @@ def picture_figures(pixels: np.ndarray) -> dict:
   return {key: np.array([row[key] for row in rows]) for key in features.PICTURE_KEYS}
 
 
+def picture(feature) -> np.ndarray:
+  """The picture of one example's features (a tf.train.Example's feature map), by the sizes
+  written beside it: uint8 [height, width] for grey ones, [height, width, channels] else."""
+  height, width, channels = (feature[key].int64_list.value[0] for key in (
+      features.IMAGE_HEIGHT_KEY, features.IMAGE_WIDTH_KEY, features.IMAGE_CHANNELS_KEY))
+  pixels = np.frombuffer(feature[features.IMAGE_KEY].bytes_list.value[0], np.uint8)
+  return pixels.reshape((height, width) if channels == 1 else (height, width, channels))
+
+
 def image_example(image: np.ndarray, label: int = features.NO_LABEL, example_id: int = 0,
                   class_name: str = "") -> bytes:
-  """One serialized tf.Example of a uint8 [28, 28] (or [28, 28, 1]) drawing."""
+  """One serialized tf.Example of a uint8 picture [H, W] or [H, W, C] (a drawing: [28, 28])."""
   example = tf.train.Example()
   feature = example.features.feature  # filled in place: a third of the cost of Feature objects
   feature[features.CLASS_NAME_KEY].bytes_list.value.append(class_name.encode("utf-8"))

@@ -6,6 +6,17 @@ IMAGE_SIZE = 28  # drawings' and digits' side
 DRAWING_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 MAX_IMAGE_SIDE = 512  # larger pictures need models and memory this project does not size for
 CHANNELS = (1, 3)  # grey or RGB
+
+
+def shape_problem(shape) -> str:
+  """What is wrong with pictures of `shape` (height, width, channels) for this project, in a
+  few words ("" if nothing)."""
+  height, width, channels = shape
+  if channels not in CHANNELS:
+    return f"{channels} channels: expected 1 (grey) or 3 (RGB)"
+  if max(height, width) > MAX_IMAGE_SIDE:
+    return f"{height} x {width} pixels: at most {MAX_IMAGE_SIDE} a side"
+  return ""
 IMAGE_KEY = "image"  # 784 raw uint8 bytes, row-major 28x28, 0 = background, 255 = ink
 LABEL_KEY = "label"  # int64 class index; NO_LABEL in the `unlabeled` split
 NO_LABEL = -1

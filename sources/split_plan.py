@@ -44,6 +44,7 @@ class SplitPlan:
   test_roles: Optional[np.ndarray]  # per image of the source test split; None with a hold-out
   train_labels: np.ndarray  # output labels of the train split (DROPPED_LABEL, NO_LABEL)
   budget_note: str = ""  # label_budget.uneven_note: the budget could not be balanced
+  image_shape: Tuple[int, int, int] = features.DRAWING_SHAPE  # the pictures', from the source
 
   def count(self, role: int) -> int:
     total = int((self.train_roles == role).sum())
@@ -161,7 +162,8 @@ def make_plan(builder: tfds.core.DatasetBuilder, source: tfds_source.SourceSpec,
   if extra_labels:
     add_extra_labels(roles, labels, extra_labels_lib.read(extra_labels), names, extra_labels)
   plan = SplitPlan(names, mapping, roles, test_roles, labels,
-                   label_budget.uneven_note(labels[pool], count, names))
+                   label_budget.uneven_note(labels[pool], count, names),
+                   tfds_source.image_shape(builder))
   if not plan.count(TEST):
     raise DataSourceError(f"the test split {source.test_split!r} of {source.dataset} holds no "
                           "image of the chosen classes: the Evaluator needs test images")

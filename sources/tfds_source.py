@@ -107,7 +107,17 @@ def _check_layout(source: SourceSpec, builder: tfds.core.DatasetBuilder) -> None
           f"data set {source.dataset!r} has no split {split!r}: it has {sorted(info.splits)}")
   builder_class_names(builder, source.dataset)
   image = info.features[info.supervised_keys[0]]
-  if tuple(image.shape) != features.DRAWING_SHAPE or image.np_dtype != np.uint8:
+  shape = tuple(image.shape)
+  if image.np_dtype != np.uint8 or len(shape) not in (2, 3) or None in shape:
     raise DataSourceError(f"data set {source.dataset!r} has {image.np_dtype} images of shape "
-                          f"{tuple(image.shape)}: expected uint8 of shape "
-                          f"{features.DRAWING_SHAPE}")
+                          f"{shape}: expected uint8 pictures of one (height, width, channels)")
+  problem = features.shape_problem(image_shape(builder))
+  if problem:
+    raise DataSourceError(f"data set {source.dataset!r}: its pictures have {problem}")
+
+
+def image_shape(builder: tfds.core.DatasetBuilder) -> Tuple[int, int, int]:
+  """(height, width, channels) of the data set's pictures: what every stage is built for."""
+  info = builder.info
+  shape = tuple(int(v) for v in info.features[info.supervised_keys[0]].shape)
+  return shape if len(shape) == 3 else shape + (1,)

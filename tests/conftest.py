@@ -137,13 +137,17 @@ def tfx_copies() -> set:
 def registry_pairs():
   """Method x architecture pairs beyond those the other fixtures run (the research methods on the
   LSTM in method_runs, the tiny config's own in runs), the CNN's consistency training last (the
-  two-worker test trains from its settings). The residual network's pairs are here only where
-  they are refused (it has no pretext): it trains by the CNN's pipeline path, and
+  two-worker test trains from its settings). The methods made of two others (an encoder, then
+  consistency or self-training) run once each, on the architecture whose parts the other runs
+  do not cover already (pretrained_consistency on the CNN, self_training_layerwise on the LSTM
+  in method_runs): every part runs on every architecture. The residual network's pairs are here
+  only where they are refused (it has no pretext): it trains by the CNN's pipeline path, and
   tests/test_registry.py trains it by every method that can, in memory."""
   from models import architectures, methods
   def run_elsewhere(architecture, method):
-    return ((architecture == "lstm" and method in methods.RESEARCH)
-            or (architecture, method) == (TINY_MODEL.architecture, TINY_METHOD)
+    return ((architecture == "lstm" and method in methods.RESEARCH + ("pretrained_consistency",))
+            or (architecture, method) in ((TINY_MODEL.architecture, TINY_METHOD),
+                                          ("cnn", "self_training_layerwise"))
             or (architecture == "resnet" and not methods.get(method).needs_encoder))
   last = ("cnn", "consistency")
   pairs = [(a, m) for a in architectures.names() for m in methods.names()

@@ -9,6 +9,7 @@ from typing import Dict, List, Sequence, Tuple
 import numpy as np
 
 from components.evaluation_report import render
+from sources import examples as examples_lib
 from sources import features
 
 PER_CLASS = 4  # thumbnails per class and section
@@ -55,10 +56,9 @@ def read_split(split_dir: str, limit: int) -> Tuple[List[bytes], np.ndarray, np.
   pixels, labels = [], []
   for record in serialized:
     example = tf.train.Example.FromString(record).features.feature
-    pixels.append(np.frombuffer(example[features.IMAGE_KEY].bytes_list.value[0], np.uint8))
+    pixels.append(examples_lib.picture(example))
     labels.append(example[features.LABEL_KEY].int64_list.value[0])
-  shape = (-1, features.IMAGE_SIZE, features.IMAGE_SIZE)
-  return (serialized, np.stack(pixels).reshape(shape) if pixels else np.zeros((0,) + shape[1:]),
+  return (serialized, np.stack(pixels) if pixels else np.zeros((0,) + features.DRAWING_SHAPE[:2]),
           np.array(labels, dtype=np.int64))
 
 
@@ -74,8 +74,11 @@ def score(model_dir: str, serialized: List[bytes], batch: int = 512) -> np.ndarr
 
 
 def thumbnail(pixels: np.ndarray, caption: str) -> str:
+  """A picture as the report shows it: grey drawings (light ink) as dark ink on white, colour
+  pictures as they are."""
   from PIL import Image
-  picture = Image.fromarray(255 - pixels.astype(np.uint8)).resize(
+  pixels = pixels.astype(np.uint8)
+  picture = Image.fromarray(255 - pixels if pixels.ndim == 2 else pixels).resize(
       (pixels.shape[1] * _SCALE, pixels.shape[0] * _SCALE), Image.NEAREST)
   buffer = io.BytesIO()
   picture.save(buffer, format="PNG")
@@ -132,10 +135,9 @@ def off_topic_section(found: dict) -> str:
   done = {"leave_out": "left out of consistency training", "report": "reported only, "
           "trained on"}.get(found["mode"], found["mode"])
   shown = found.get("shown", [])
-  side = features.IMAGE_SIZE
-  rows = "".join(thumbnail(np.frombuffer(bytes.fromhex(pixels), np.uint8).reshape(side, side),
-                           f"id {example_id}, {distance:.1f}")
-                 for distance, example_id, pixels in shown)
+  rows = "".join(thumbnail(np.frombuffer(bytes.fromhex(pixels), np.uint8).reshape(
+      shape[0] if shape else features.DRAWING_SHAPE[:2]), f"id {example_id}, {distance:.1f}")
+                 for distance, example_id, pixels, *shape in shown)
   return (f"<h3>Off-topic pool pictures</h3><p>{found['flagged']:,} of {found['scored']:,} pool "
           f"pictures ({found['share']:.1%}) lie further from the labeled pictures' figures "
           f"(intensity, ink, the ink's box) than the labeled pictures do themselves: {done}. At "

@@ -59,9 +59,10 @@ def run_pretraining(args: PretrainingArgs) -> Optional[Dict[str, Any]]:
   # Before any other TensorFlow work: a multi-worker strategy must configure the runtime first.
   strategy = distribution.create_strategy()
   tft_output = tft.TFTransformOutput(args.transform_output)
-  _, pool = input_fn.read(args.unlabeled_files, tft_output)
-  labeled = (input_fn.load(args.labeled_files, tft_output)
-             if pretraining_config.include_labeled_images else input_fn.Examples.empty())
+  _, pool = input_fn.read(args.unlabeled_files, tft_output, model_config.image_shape)
+  labeled = (input_fn.load(args.labeled_files, tft_output, model_config.image_shape)
+             if pretraining_config.include_labeled_images
+             else input_fn.Examples.empty(model_config.image_shape))
   images = pretraining.pretraining_images(labeled, pool, pretraining_config, args.seed)
   encoder, stages = pretraining.pretrain(images, model_config, pretraining_config, args.seed,
                                          os.path.join(args.model_dir, LOGS_DIR), strategy)

@@ -44,6 +44,7 @@ def check(model_dir: str, serialized) -> None:
   """Raises Failure naming the first signature that does not serve these examples."""
   import tensorflow as tf
   from models import export
+  from sources import examples as examples_lib
   from sources import features
   loaded = tf.saved_model.load(model_dir)
   signatures = loaded.signatures
@@ -66,11 +67,11 @@ def check(model_dir: str, serialized) -> None:
   if not ((classified[export.CLASSES_KEY] == served[export.CLASSES_KEY]).all() and np.allclose(
       classified[export.SCORES_KEY], served[export.SCORES_KEY], atol=TOLERANCE)):
     raise Failure(f"{export.CLASSIFY_SIGNATURE}: answers differ from {export.SERVING_SIGNATURE}'s")
-  pixels = [np.frombuffer(tf.train.Example.FromString(s).features.feature[
-      features.IMAGE_KEY].bytes_list.value[0], np.uint8).reshape(
-          features.IMAGE_SIZE, features.IMAGE_SIZE, 1) for s in serialized]
-  if polarity == "dark_on_light":
-    pixels = [255 - p for p in pixels]
+  pixels = [examples_lib.picture(tf.train.Example.FromString(s).features.feature)
+            for s in serialized]
+  pixels = [p[..., None] if p.ndim == 2 else p for p in pixels]
+  if polarity == "dark_on_light" and pixels[0].shape == features.DRAWING_SHAPE:
+    pixels = [255 - p for p in pixels]  # only drawings are read with a polarity
   pictures = tf.constant([tf.io.encode_png(p).numpy() for p in pixels])
   by_picture = _call(signatures, export.IMAGE_SIGNATURE, **{export.IMAGES_INPUT: pictures})
   worst = float(np.abs(by_picture[export.PREDICTION_KEY] - probabilities).max())
