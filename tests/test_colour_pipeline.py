@@ -1,7 +1,6 @@
 """The pictures' geometry is read from the data: a data set of 16 x 16 colour pictures runs
 through the same pipeline as the 28 x 28 drawings (every other pipeline test), with a model
 built for it, and the pushed model's image signature and `predict` take a colour PNG."""
-import io
 import json
 
 import numpy as np
