@@ -91,7 +91,7 @@ def check(labeled_pixels: np.ndarray, pool, mode: str, alpha: float, seed: int =
   detector = Detector(figures(labeled_pixels), alpha, seed)
   flagged: List[np.ndarray] = []
   worst: List[Tuple[float, int, bytes]] = []  # a min-heap of the SHOWN largest distances
-  scored = 0
+  scored, shape = 0, list(labeled_pixels.shape[1:])
   for pixels, ids in pool.records().batch(_CHUNK).as_numpy_iterator():
     distance = detector.distance(figures(pixels))
     off = distance > detector.cut
@@ -104,7 +104,7 @@ def check(labeled_pixels: np.ndarray, pool, mode: str, alpha: float, seed: int =
   found = {"mode": mode, "scored": scored, "flagged": int(len(off_ids)),
            "share": len(off_ids) / max(scored, 1), "alpha": alpha,
            "promised_false_share": detector.promised, "cut": detector.cut,
-           # The most off-topic, furthest first: (distance, example id, raw pixels as hex).
-           "shown": [[round(d, 3), i, p.hex(), list(p.shape)]
-                     for d, i, p in sorted(worst, reverse=True)]}
+           # The most off-topic, furthest first: (distance, example id, raw pixels as hex, the
+           # pictures' shape).
+           "shown": [[round(d, 3), i, p.hex(), shape] for d, i, p in sorted(worst, reverse=True)]}
   return (pool.without(off_ids) if mode == "leave_out" else pool), found

@@ -69,10 +69,11 @@ def test_left_out_pictures_are_skipped_on_every_pass_and_reported():
   passed = [set(ids.tolist()) for _, ids in (kept.records().batch(100).as_numpy_iterator())]
   assert len(kept) == 75 - found["flagged"] == len(passed[0])
   assert not passed[0] & blank_ids  # no blank scan left
-  shown = [i for _, i, _ in found["shown"]]
+  shown = [i for _, i, _, _ in found["shown"]]
   assert set(shown) <= set(range(1000, 1075)) and len(shown) == min(off_topic.SHOWN,
                                                                       found["flagged"])
   assert bytes.fromhex(found["shown"][0][2]) == bytes(784)  # a blank scan, most off-topic
+  assert found["shown"][0][3] == [28, 28]  # its shape, for the report to draw it
   reported, found = off_topic.check(_doodles(115, 1), pool, "report", 0.01)
   assert reported is pool and found["flagged"] >= 15
   assert off_topic.check(_doodles(115, 1), pool, "off", 0.01) == (pool, {"mode": "off",
