@@ -61,7 +61,7 @@ def colour_run(tmp_path_factory):
       method="supervised", model=TINY_MODEL,
       data=config_lib.DataConfig(dataset="fewlabels_test_colours", tfds_data_dir=data_dir,
                                  label_budget="60"),
-      training=config_lib.TrainingConfig(epochs=6, min_epochs=0),
+      training=config_lib.TrainingConfig(epochs=3, min_epochs=0),
       evaluation=config_lib.EvaluationConfig(min_accuracy=0.5))
   return config, local_runner.run(config)
 

@@ -36,11 +36,11 @@ def _with_data(args, data):
 
 def test_the_demos_settings_train_the_default_beside_the_reference_and_push(tmp_path, tfds_dir):
   # The gate's accuracy floor is the demo's; ten labels of tiny doodles are not meant to reach it.
-  # A fifth of its training (one epoch of its steps_per_epoch, 8 supervised epochs for the
+  # A fifth of its training (one epoch of its steps_per_epoch, 4 supervised epochs for the
   # reference and the warm start), every other setting of the demo whole: what is tested is that
   # they make the run, not how well it trains (docs/BENCHMARKS.md measures the demo itself).
   argv = ["run", *_with_data(demo_args(), TINY_DATA), "--tfds-data-dir", tfds_dir,
-          "--min-accuracy", "0", "--set", "steps=30", "--epochs", "8"]
+          "--min-accuracy", "0", "--set", "steps=30", "--epochs", "4"]
   args = cli.build_parser().parse_args(argv)
   config = cli.config_from_args(args, str(tmp_path / "demo_output"))
   assert config.method == cli.config_lib.PipelineConfig().method  # the default method
