@@ -13,6 +13,7 @@ import math
 import tensorflow as tf
 
 from models.config import PhotoAugmentation
+from sources import drawing_image
 
 GREY = 128.0  # what shifted-in borders and cutout squares are filled with
 # The policy's operations, by index: each maps (float images in [0, 255], per-image magnitude
@@ -47,7 +48,7 @@ def _signed(magnitude: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
 def _grey(x: tf.Tensor) -> tf.Tensor:
   if x.shape[-1] == 1:
     return x
-  return tf.reduce_sum(x * tf.constant([0.299, 0.587, 0.114]), axis=-1, keepdims=True)
+  return drawing_image.luma(x)
 
 
 def _transform(x: tf.Tensor, transforms: tf.Tensor) -> tf.Tensor:

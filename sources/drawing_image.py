@@ -33,6 +33,11 @@ _TF_FORMATS = ("PNG", "JPEG", "GIF", "BMP")  # what tf.io.decode_image reads (TF
 check_polarity = image_files.check_polarity
 
 
+def luma(rgb: tf.Tensor) -> tf.Tensor:
+  """float [..., 3] RGB -> [..., 1] grey, with the ITU-R 601 weights (as Pillow's "L")."""
+  return tf.tensordot(rgb, tf.constant([0.299, 0.587, 0.114]), 1)[..., None]
+
+
 def drawing_from_pixels(pixels: tf.Tensor, polarity: str = "auto") -> tf.Tensor:
   """uint8 [H, W, C] (C: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) -> uint8 [28, 28]."""
   check_polarity(polarity)
@@ -41,11 +46,10 @@ def drawing_from_pixels(pixels: tf.Tensor, polarity: str = "auto") -> tf.Tensor:
   has_alpha = tf.equal(channels % 2, 0)
   colors = tf.cond(has_alpha, lambda: values[..., :-1], lambda: values)
   alpha = tf.cond(has_alpha, lambda: values[..., -1:] / 255.0, lambda: tf.ones_like(values[..., :1]))
-  luma = tf.cond(tf.shape(colors)[-1] >= 3,
-                 lambda: tf.tensordot(colors[..., :3], tf.constant([0.299, 0.587, 0.114]), 1)[
-                     ..., None],
-                 lambda: colors[..., :1])
-  gray = luma * alpha + 255.0 * (1.0 - alpha)  # transparent parts are paper, as a viewer shows
+  lightness = tf.cond(tf.shape(colors)[-1] >= 3,
+                      lambda: luma(colors[..., :3]),
+                      lambda: colors[..., :1])
+  gray = lightness * alpha + 255.0 * (1.0 - alpha)  # transparent parts are paper, as a viewer shows
   if polarity == "auto":
     border = tf.concat([gray[0], gray[-1], gray[:, 0], gray[:, -1]], axis=0)
     dark_on_light = tf.reduce_mean(border) > 127.5
@@ -76,7 +80,7 @@ def picture_from_pixels(pixels: tf.Tensor, image_shape) -> tf.Tensor:
   rgb = tf.cond(tf.shape(colors)[-1] >= 3, lambda: colors[..., :3],
                 lambda: tf.tile(colors[..., :1], [1, 1, 3]))
   picture = (rgb if channels == 3 else
-             tf.tensordot(rgb, tf.constant([0.299, 0.587, 0.114]), 1)[..., None])
+             luma(rgb))
   fitted = tf.image.resize_with_pad(picture, height, width, antialias=True)
   out = tf.cast(tf.clip_by_value(tf.round(fitted), 0, 255), tf.uint8)
   return out[..., 0] if channels == 1 else out  # grey pictures as rows, as the models take them
