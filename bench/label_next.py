@@ -4,16 +4,19 @@ A simulated labeler (the true labels of ../shared/data/quickdraw answer): start 
 labels (class-balanced, the pipeline's choice), then --rounds rounds of --add labels, chosen
 by each of --arms: a `suggest` strategy (pipeline/suggest.py: margin, entropy, diverse; each
 with its class cap and no near-duplicates) from the model trained on the labels so far, or
-`random`, at random from the pool. Same method, architecture and seed for every arm; the test split is read once per trained model, for the
-table only. One CSV row per trained model as it finishes, with the settings, a hash of the code
+`random`, at random from the pool. Same method, architecture and seed for every arm, trained
+with `fewlabels run`'s settings and the same flags (`--epochs`, `--validation-fraction`,
+`--cnn-width`, `--set ...`); the test split is read once per trained model, for the table only. One CSV row per trained model as it finishes, with the settings, a hash of the code
 and the machine (a rerun resumes only a CSV of the same settings and code), then the table.
 
   python bench/label_next.py [--repeats 3] [--method supervised] [--arms margin diverse random]
+                             [--model cnn] [--epochs 60] [--set training.min_epochs=10]
 
 Quick, Draw! data: Google, CC BY 4.0.
 """
 import argparse
 import csv
+import dataclasses
 import pathlib
 import sys
 import time
@@ -22,7 +25,10 @@ import pipeline
 
 pipeline.set_tensorflow_environment()  # before TensorFlow is imported
 
+import cell_settings  # noqa: E402  (bench/cell_settings.py: no heavy imports)
 import measure  # noqa: E402  (bench/measure.py: no heavy imports)
+
+from models import config as config_lib  # noqa: E402  (no TensorFlow)
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 COLUMNS = ["repeat", "arm", "round", "labels", "test_accuracy",
@@ -42,15 +48,24 @@ def parse_args():
   parser.add_argument("--method", default="supervised")
   parser.add_argument("--arms", nargs="+", default=["margin", "diverse", "random"],
                       help="suggest strategies, and random (a plain draw from the pool)")
-  parser.add_argument("--epochs", type=int, default=40)
   measure.add_result_args(parser, "label_next.csv")
+  cell_settings.add_flags(parser)
   return parser.parse_args()
+
+
+def settings(args):
+  """The trained models' settings: `fewlabels run`'s for the same flags."""
+  return cell_settings.cell_config(args, getattr(args, "model.architecture", config_lib.CNN),
+                                   args.method, "label_next bench")
 
 
 def provenance(args):
   """measure.provenance of the flags that change a row's result."""
+  config = settings(args)
   return measure.provenance({"start": args.start, "add": args.add, "method": args.method,
-                             "epochs": args.epochs}, ROW_CODE)
+                             "model": dataclasses.asdict(config.model),
+                             "training": dataclasses.asdict(config.training),
+                             "method_settings": dict(config.method_settings)}, ROW_CODE)
 
 
 # Before the heavy imports: `--help`, a bad flag and a CSV it must not resume answer at once.
@@ -66,7 +81,6 @@ import tensorflow_datasets as tfds  # noqa: E402
 
 from components.evaluation_report import render  # noqa: E402
 from models import classifier  # noqa: E402
-from models import config as config_lib  # noqa: E402
 from models import input_fn  # noqa: E402
 from models import methods  # noqa: E402
 from models import run_fn  # noqa: E402
@@ -91,16 +105,14 @@ def train(args, x, y, labeled, repeat, num_classes, log_dir):
   """A model trained on the `labeled` mask (the rest is the method's pool)."""
   strategy = tf.distribute.get_strategy()
   tf.keras.utils.set_random_seed(repeat)
-  training = config_lib.TrainingConfig(epochs=args.epochs, early_stopping_patience=10,
-                                       min_epochs=15, validation_fraction=0.2, seed=repeat)
+  config = settings(args)
   examples, pool = input_fn.in_memory(
       input_fn.Examples(x, np.where(labeled, y, features.NO_LABEL), np.arange(len(y))))
   request = methods.TrainRequest(
       labeled=examples, pool=pool,
-      build_model=run_fn.model_builder(config_lib.ModelConfig(architecture="cnn"), num_classes,
-                                       None, "", strategy),
-      training=training, settings=methods.settings(args.method, {}), num_classes=num_classes,
-      log_dir=log_dir, strategy=strategy)
+      build_model=run_fn.model_builder(config.model, num_classes, None, "", strategy),
+      training=dataclasses.replace(config.training, seed=repeat),
+      settings=config.settings, num_classes=num_classes, log_dir=log_dir, strategy=strategy)
   return methods.train(args.method, request, has_encoder=False).model
 
 
@@ -172,7 +184,8 @@ def report(args):
           for labels in {int(r["labels"]) for r in rows}
           for acc in [[float(r["test_accuracy"]) for r in rows
                        if r["arm"] == arm and int(r["labels"]) == labels]] if acc}
-  print(f"\nmachine: {measure.machine()}\nmethod {args.method}, CNN; start {args.start} labels, "
+  print(f"\nmachine: {measure.machine()}\nmethod {args.method}, {settings(args).model.architecture}; "
+        f"start {args.start} labels, "
         f"+{args.add} a round; Quick, Draw! (Google, CC BY 4.0)")
   print("| labels | " + " | ".join(f"{arm} (mean of n)" for arm in arms) + " |")
   print("|---|" + "---|" * len(arms))

@@ -38,13 +38,13 @@ import pipeline
 
 pipeline.set_tensorflow_environment()  # before TensorFlow is imported
 
+import cell_settings  # noqa: E402  (bench/cell_settings.py: no heavy imports)
 import measure  # noqa: E402  (bench/measure.py: no heavy imports)
 
 from models import architectures  # noqa: E402  (the registries and configs: no TensorFlow)
 from models import config as config_lib  # noqa: E402
 from models import methods  # noqa: E402
 from pipeline import config as pipeline_config  # noqa: E402
-from pipeline import flags  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
@@ -72,11 +72,6 @@ def parse_args():
   parser.add_argument("--cells", nargs="+", default=DEFAULT_CELLS)
   parser.add_argument("--repeats", type=int, default=3)
   parser.add_argument("--only-repeats", type=int, nargs="+", default=None)
-  parser.add_argument("--set", action="extend", nargs="+", default=[],
-                      metavar="[SECTION.]FIELD=VALUE",
-                      help="as `fewlabels run --set`: FIELD=VALUE reaches every cell's method "
-                           "that has the field (e.g. threshold=0.9), SECTION.FIELD=VALUE the "
-                           "model, training or pretraining settings (recorded per row)")
   parser.add_argument("--reference-warm-start", action="store_true",
                       help="methods that can (consistency) start from the same repeat and "
                            "budget's supervised cell's classifier, as in a pipeline run with the "
@@ -99,33 +94,12 @@ def parse_args():
                            "of this CSV and of these (e.g. another setting's, run one after the "
                            "other on the same machine)")
   measure.add_result_args(parser, "methods_grid.csv")
-  # The CLI's own settings and defaults: `--epochs`, `--validation-fraction`, `--cnn-width`, ...
-  flags.add_section_flags(parser, {name: pipeline_config.SECTIONS[name]
-                                   for name in ("model", "training", "pretraining")})
-  flags.add_section_flags(parser, {name: architectures.get(name).settings
-                                   for name in architectures.names()})
+  cell_settings.add_flags(parser)  # the CLI's own settings, defaults and --set
   return parser.parse_args()
 
 
 def cell_config(args, architecture: str, method: str) -> "pipeline_config.PipelineConfig":
-  """A cell's settings as `fewlabels run` would make them from the same flags: the CLI's
-  defaults, the section and architecture flags, and `--set` (a method's own FIELD=VALUE only
-  where the method has the field, as in a sweep)."""
-  base = pipeline_config.PipelineConfig()
-  fields = {f.name for f in dataclasses.fields(methods.get(method).settings)}
-  sets = [item for item in args.set if "." in item.partition("=")[0]
-          or item.partition("=")[0] in fields]
-  try:
-    model = config_lib.ModelConfig(architecture=architecture, settings=tuple(flags.given(
-        args, architecture, architectures.get(architecture).settings).items()))
-    model = dataclasses.replace(model, **flags.given(args, "model", config_lib.ModelConfig))
-    return pipeline_config.apply_sets(dataclasses.replace(
-        base, method=method, model=model,
-        **{section: dataclasses.replace(getattr(base, section), **flags.given(
-            args, section, pipeline_config.SECTIONS[section]))
-           for section in ("training", "pretraining")}), sets)
-  except config_lib.ConfigError as e:
-    sys.exit(f"methods bench: {e}")
+  return cell_settings.cell_config(args, architecture, method, "methods bench")
 
 
 def cell_configs(args) -> dict:
@@ -146,12 +120,6 @@ def cell_configs(args) -> dict:
   return configs
 
 
-def _given_settings(args) -> dict:
-  """Every setting given on the command line, for the provenance of rows and caches."""
-  return {"set": sorted(args.set), **{key: value for key, value in sorted(vars(args).items())
-                                      if "." in key}}
-
-
 def _data_and_widths(args) -> dict:
   """What every cached or recorded result depends on: the images and the model's settings."""
   return {"train_per_class": args.train_per_class, "test_per_class": args.test_per_class,
@@ -164,7 +132,7 @@ def _data_and_widths(args) -> dict:
 def provenance(args):
   """measure.provenance of everything on the command line that changes a cell's result."""
   return measure.provenance(
-      {**_data_and_widths(args), **_given_settings(args),
+      {**_data_and_widths(args), **cell_settings.given(args),
        **({"reference_warm_start": True} if args.reference_warm_start else {})},
       CELL_CODE)
 

@@ -271,7 +271,7 @@ def _preflight(output_dir: str, data: config_lib.DataConfig) -> None:
     raise config_lib.ConfigError(f"--output {output_dir!r} is a file: expected a directory "
                                  "(new, or the output of an earlier run)")
   from sources import local_files  # TFDS's builders, without TensorFlow: about a second
-  local_files.check(data.dataset, data.manual_dir, data.test_split)
+  local_files.check(data.source_name, data.manual_dir, data.test_split)
   local_files.check_budget(data.dataset, data.manual_dir, data.label_budget, data.classes,
                            data.test_split)
   if data.extra_labels:

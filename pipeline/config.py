@@ -14,7 +14,9 @@ from models import architectures
 from models import methods
 from models.config import (AUTO, ConfigError, ModelConfig, PretrainingConfig, TrainingConfig,
                            parse_value, require as _require, to_dict)
+from sources import image_files
 from sources import label_budget
+from sources.errors import DataSourceError
 
 if TYPE_CHECKING:
   from sources import tfds_source
@@ -45,9 +47,10 @@ def check_image(image: str) -> None:
 class DataConfig:
   """Where the images come from and how many keep their labels."""
   # The TFDS data set: `doodles[/CONFIG]` (generated offline; CONFIG is tiny, demo,
-  # seed_scale or train<N>_test<M>_seed<S>); `image_folder[/auto|light_on_dark|dark_on_light]`
-  # with manual_dir (your pictures, the ink polarity); `quickdraw_files` or `mnist_idx` with
-  # manual_dir; or a catalog name such as `mnist` prepared in tfds_data_dir.
+  # seed_scale, color or train<N>_test<M>_seed<S>[_color]);
+  # `image_folder[/auto|light_on_dark|dark_on_light]` with manual_dir (your pictures, the ink
+  # polarity of grey ones); `quickdraw_files` or `mnist_idx` with manual_dir; or a catalog name
+  # such as `mnist` prepared in tfds_data_dir.
   dataset: str = "doodles/demo"
   tfds_data_dir: Optional[str] = None  # None: TFDS's default (~/tensorflow_datasets)
   # Source files for builders that read local files, e.g. the official Quick, Draw!
@@ -63,6 +66,11 @@ class DataConfig:
   test_split: str = "test"
   classes: Tuple[str, ...] = ()  # keep only these classes (e.g. 10 of quickdraw_bitmap's 345)
   skip_bad_images: bool = False  # image folders: skip unreadable pictures, counted (else fail)
+  # Image folders: the side, in pixels, every picture is fitted into (aspect ratio kept,
+  # padded); other data sets have their own.
+  image_size: int = 28
+  # Image folders: keep the pictures' colours (RGB, no ink polarity), for photos; else grey.
+  color: bool = False
   # A labels.csv (`fewlabels suggest`, label.html): its examples move from unlabeled to labeled.
   extra_labels: Optional[str] = None
   # A schema the user keeps (`fewlabels schema --write FILE`): the data are validated against
@@ -81,25 +89,57 @@ class DataConfig:
                f"test split {self.test_split!r} must be holdout:N with N a positive count")
     for index, name in enumerate(self.classes):
       _require(name not in self.classes[:index], f"class {name!r} is listed twice in classes")
+    if self.image_folder:
+      self.source_name  # one line naming a bad image size, polarity or --color with one
+    else:
+      _require(self.image_size == DataConfig.image_size and not self.color,
+               f"--image-size and --color apply to image folders: data set {self.dataset!r} "
+               "has its own pictures' geometry")
+
+  @property
+  def image_folder(self) -> bool:
+    return self.dataset.partition("/")[0] == image_files.NAME
+
+  @property
+  def source_name(self) -> str:
+    """The data set's name as its builder is opened: an image folder's says how its pictures
+    are made (`image_folder/color-64`)."""
+    if not self.image_folder:
+      return self.dataset
+    polarity = self.dataset.partition("/")[2]
+    try:
+      _require(not (self.color and polarity), f"--color keeps the pictures' colours: the ink "
+               f"polarity {polarity!r} of {self.dataset!r} applies to grey drawings only")
+      return f"{image_files.NAME}/" + image_files.config_name(polarity or "auto",
+                                                              self.image_size, self.color)
+    except DataSourceError as e:
+      raise ConfigError(str(e)) from None
+
+  @property
+  def picture_shape(self) -> Optional[Tuple[int, int, int]]:
+    """The pictures' (height, width, channels) where the settings alone say it (image
+    folders), before any file is read; None for data sets that hold their own."""
+    if not self.image_folder:
+      return None
+    return image_files.parse_config(self.source_name.partition("/")[2])[1]
 
   @property
   def source(self) -> "tfds_source.SourceSpec":
     from sources import tfds_source  # TensorFlow: not before the command line is checked
-    return tfds_source.SourceSpec(self.dataset, self.tfds_data_dir, self.manual_dir,
+    return tfds_source.SourceSpec(self.source_name, self.tfds_data_dir, self.manual_dir,
                                   self.train_split, self.test_split, self.classes,
                                   self.skip_bad_images)
 
   @property
   def image_polarity(self) -> str:
     """How pictures given to the model are read: an image folder's polarity, else `auto`."""
-    name, _, polarity = self.dataset.partition("/")
-    return (polarity or "auto") if name == "image_folder" else "auto"
+    return (self.dataset.partition("/")[2] or "auto") if self.image_folder else "auto"
 
 
 def default_label_budget(dataset: str) -> str:
   """`all` for an image folder (its unlabeled pool is real: every label is kept); else the
   simulated budget of DataConfig's default."""
-  return "all" if dataset.partition("/")[0] == "image_folder" else DataConfig.label_budget
+  return "all" if dataset.partition("/")[0] == image_files.NAME else DataConfig.label_budget
 
 
 TF_SERVING_CHECKS = ("none", "docker")
@@ -258,6 +298,9 @@ class PipelineConfig:
   def __post_init__(self):
     _require(bool(self.name) and all(c.isalnum() or c in "-_" for c in self.name),
              f"pipeline name {self.name!r} must be letters, digits, '-' or '_'")
+    if self.data.picture_shape:  # known before any file is read: checked against the model now
+      object.__setattr__(self, "model", dataclasses.replace(
+          self.model, image_shape=self.data.picture_shape))
     methods.check(self.method, self.model, self.training)
     self.settings  # the method's own checks
     _require(self.reference in (REFERENCE, NO_REFERENCE),

@@ -18,6 +18,7 @@ ALIASES = {
     "data.test_split": "--test-split", "data.label_budget": "--labels",
     "data.extra_labels": "--extra-labels", "data.schema_file": "--schema",
     "data.skip_bad_images": "--skip-bad-images", "data.seed": "--seed",
+    "data.image_size": "--image-size", "data.color": "--color",
     "model.architecture": "--model",
     "training.epochs": "--epochs", "training.batch_size": "--batch-size",
     "training.base_learning_rate": "--learning-rate", "training.warmup_epochs": "--warmup-epochs",

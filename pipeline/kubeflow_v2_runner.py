@@ -25,7 +25,7 @@ def compile_pipeline(config: config_lib.PipelineConfig, output_file: str) -> str
     raise config_lib.ConfigError(
         f"--schema {config.data.schema_file!r} is a path on this machine: a compiled pipeline "
         "reads it on the cluster; expected a gs:// path")
-  builder = tfds_source.open_builder(config.data.dataset, config.data.tfds_data_dir,
+  builder = tfds_source.open_builder(config.data.source_name, config.data.tfds_data_dir,
                                     config.data.manual_dir)
   class_names = config.data.classes or tfds_source.builder_class_names(builder,
                                                                        config.data.dataset)

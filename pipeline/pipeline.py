@@ -109,7 +109,7 @@ def _data_stage(config: config_lib.PipelineConfig, code_version: str) -> List[ba
   """ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> gate -> Transform."""
   data = config.data
   example_gen = TFDSExampleGen(
-      dataset=data.dataset, tfds_data_dir=data.tfds_data_dir, manual_dir=data.manual_dir,
+      dataset=data.source_name, tfds_data_dir=data.tfds_data_dir, manual_dir=data.manual_dir,
       label_budget=data.label_budget, seed=data.seed, train_split=data.train_split,
       test_split=data.test_split, classes=data.classes, skip_bad_images=data.skip_bad_images,
       # The examples' code is part of it too: a changed writer must not reuse old examples.

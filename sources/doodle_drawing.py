@@ -1,4 +1,6 @@
-"""Procedural Quick, Draw!-style doodles: 10 classes of jittered strokes on a 28x28 canvas.
+"""Procedural Quick, Draw!-style doodles: 10 classes of jittered strokes on a 28x28 canvas,
+and their colour kind (`draw_colour`, 32x32x3): the same strokes in a random colour on a
+random coloured, textured background, so that the class is in the shape alone.
 
 Classes come in look-alike pairs (cat/dog, clock/flower, house/book, banana/rainbow,
 airplane/bird) and every drawing is distorted (stroke jitter, rotation, scale, stretch,
@@ -10,6 +12,7 @@ from typing import Callable, Dict, List
 import numpy as np
 
 IMAGE_SIZE = 28
+COLOUR_SIDE = 32
 CLASS_NAMES = (
     "airplane", "banana", "bird", "book", "cat",
     "clock", "dog", "flower", "house", "rainbow",
@@ -143,12 +146,12 @@ def _distort(strokes: List[Stroke], rng: np.random.Generator) -> List[Stroke]:
   return [s @ transform.T + shift + rng.normal(0.0, 0.06, size=s.shape) for s in kept]
 
 
-def _render(strokes: List[Stroke], thickness: float) -> np.ndarray:
+def _render(strokes: List[Stroke], thickness: float, side: int = IMAGE_SIZE) -> np.ndarray:
   # Stamp anti-aliased discs at points every half pixel along each stroke: only the pixels
   # near a stroke are touched, several times faster than distances to every segment.
   points = []
   for stroke in strokes:
-    pixels = (stroke + 1.0) * 13.0 + 1.0  # Canvas units [-1, 1] onto pixels [1, 27].
+    pixels = (stroke + 1.0) * (side / 2 - 1) + 1.0  # Canvas units [-1, 1] onto [1, side - 1].
     seg = np.diff(pixels, axis=0)
     steps = np.maximum(np.ceil(np.hypot(seg[:, 0], seg[:, 1]) * 2.0), 1).astype(int)
     fractions = np.concatenate([np.arange(n) / n for n in steps])
@@ -160,16 +163,57 @@ def _render(strokes: List[Stroke], thickness: float) -> np.ndarray:
   dist = np.hypot(*(cells + 0.5 - points[:, None, :]).transpose(2, 0, 1))
   ink = np.clip(thickness - dist + 0.5, 0.0, 1.0).ravel()
   cells = cells.reshape(-1, 2)
-  inside = ((cells >= 0) & (cells < IMAGE_SIZE)).all(axis=1)
-  image = np.zeros(IMAGE_SIZE * IMAGE_SIZE)
-  np.maximum.at(image, cells[inside, 1] * IMAGE_SIZE + cells[inside, 0], ink[inside])
-  return (image * 255.0).round().astype(np.uint8).reshape(IMAGE_SIZE, IMAGE_SIZE)
+  inside = ((cells >= 0) & (cells < side)).all(axis=1)
+  image = np.zeros(side * side)
+  np.maximum.at(image, cells[inside, 1] * side + cells[inside, 0], ink[inside])
+  return (image * 255.0).round().astype(np.uint8).reshape(side, side)
 
 
 def draw(label: int, rng: np.random.Generator) -> np.ndarray:
   """One doodle of class `label` as a (28, 28) uint8 image, 0 = background, 255 = ink."""
   strokes = CLASS_DRAWERS[CLASS_NAMES[label]](rng)
   return _render(_distort(strokes, rng), thickness=rng.uniform(0.6, 1.6))
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+  return rgb @ np.array([0.299, 0.587, 0.114])
+
+
+def _background(rng: np.random.Generator, side: int) -> np.ndarray:
+  """float [side, side, 3]: a gradient between two colours under one of four textures."""
+  y, x = np.mgrid[0:side, 0:side] / side
+  angle = rng.uniform(0, 2 * np.pi)
+  along = np.clip(np.cos(angle) * (x - 0.5) + np.sin(angle) * (y - 0.5) + 0.5, 0, 1)[..., None]
+  first, second = rng.uniform(0, 255, (2, 3))
+  picture = first * (1 - along) + second * along
+  texture = rng.integers(4)
+  if texture == 1:  # stripes
+    turn = rng.uniform(0, np.pi)
+    wave = np.sin((np.cos(turn) * x + np.sin(turn) * y) * side * rng.uniform(0.3, 0.9))
+    picture = picture + rng.uniform(15, 40) * wave[..., None]
+  elif texture == 2:  # checks
+    cell = int(rng.integers(3, 9))
+    checks = ((np.mgrid[0:side, 0:side] // cell).sum(0) % 2) * 2.0 - 1.0
+    picture = picture + rng.uniform(15, 40) * checks[..., None]
+  elif texture == 3:  # blotches: coarse noise, enlarged
+    coarse = rng.normal(0, 1, (side // 8 + 1, side // 8 + 1, 3))
+    picture = picture + rng.uniform(15, 35) * np.kron(coarse, np.ones((8, 8, 1)))[:side, :side]
+  return picture
+
+
+def draw_colour(label: int, rng: np.random.Generator, side: int = COLOUR_SIDE) -> np.ndarray:
+  """One colour doodle of class `label` as a (side, side, 3) uint8 image: the strokes in a
+  colour whose lightness differs from the background's by at least a third of the range."""
+  strokes = CLASS_DRAWERS[CLASS_NAMES[label]](rng)
+  ink = _render(_distort(strokes, rng), rng.uniform(0.6, 1.6) * side / IMAGE_SIZE,
+                side)[..., None] / 255.0
+  background = _background(rng, side)
+  shade = _luma(background.mean(axis=(0, 1)))
+  colour = rng.uniform(0, 255, 3)
+  while abs(_luma(colour) - shade) < 85:
+    colour = rng.uniform(0, 255, 3)
+  picture = background * (1 - ink) + colour * ink + rng.normal(0, 4, background.shape)
+  return np.clip(picture, 0, 255).round().astype(np.uint8)
 
 
 def example_rng(seed: int, split_index: int, index: int) -> np.random.Generator:

@@ -1,17 +1,21 @@
-"""Any picture to a drawing the model reads: uint8 [28, 28], light ink on a dark background.
+"""Any picture to what the model reads: a grey drawing (uint8 [H, W], light ink on a dark
+background; 28 x 28 for drawings and digits) or a colour picture (uint8 [H, W, 3]).
 
 One conversion for every entry point that takes pictures: the image-folder source, the model's
-image signature and `fewlabels predict` all call `drawing_from_pixels`, in TensorFlow, so that
-TF Serving can run it inside the SavedModel and all three give the same pixels for the same file.
-Steps: decode (`decode`: PNG, JPEG, GIF, BMP in TensorFlow; WebP and what TensorFlow cannot read
-by Pillow, on the file side only), transparent parts composited over white paper, grayscale
-(ITU-R 601 luma), 16-bit scaled to 8, ink polarity made Quick, Draw!'s (light ink on dark;
-`auto` flips a picture whose border is light, as scanned or drawn dark-on-light pictures are),
-then fitted into 28 x 28 with its aspect ratio kept (padding with the background, never
-stretching). Files larger than `MAX_PIXELS` are refused from their header, before decoding.
+image signature and `fewlabels predict` all call `picture_from_bytes` / `to_picture`, in
+TensorFlow, so that TF Serving can run it inside the SavedModel and all three give the same
+pixels for the same file. Grey pictures are read as drawings (`drawing_from_pixels`): decode
+(`decode`: PNG, JPEG, GIF, BMP in TensorFlow; WebP and what TensorFlow cannot read by Pillow, on
+the file side only), transparent parts composited over white paper, grayscale (ITU-R 601 luma),
+16-bit scaled to 8, ink polarity made Quick, Draw!'s (light ink on dark; `auto` flips a picture
+whose border is light, as scanned or drawn dark-on-light pictures are), then fitted into the
+model's size with the aspect ratio kept (padding with the background, never stretching). Colour
+pictures (`picture_from_pixels`) keep their colours and have no polarity. Files larger than
+`MAX_PIXELS` are refused from their header, before decoding.
 """
+import functools
 import io
-from typing import Union
+from typing import Tuple, Union
 
 import numpy as np
 import tensorflow as tf
@@ -21,13 +25,13 @@ from sources import features
 from sources import image_files
 from sources.errors import DataSourceError
 
-SIZE = features.IMAGE_SIZE
 MAX_PIXELS = 100_000_000  # 10,000 x 10,000: bigger pictures are refused, named, before decoding
 POLARITIES = image_files.POLARITIES
 # Pillow's own guard would refuse big pictures with a message that does not say their size;
-# `to_drawing` checks MAX_PIXELS from the header itself, before anything is decoded.
+# `to_picture` checks MAX_PIXELS from the header itself, before anything is decoded.
 Image.MAX_IMAGE_PIXELS = None
 _TF_FORMATS = ("PNG", "JPEG", "GIF", "BMP")  # what tf.io.decode_image reads (TF Serving too)
+_GREY_MODES = ("1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F")  # Pillow's
 
 
 check_polarity = image_files.check_polarity
@@ -38,8 +42,9 @@ def luma(rgb: tf.Tensor) -> tf.Tensor:
   return tf.tensordot(rgb, tf.constant([0.299, 0.587, 0.114]), 1)[..., None]
 
 
-def drawing_from_pixels(pixels: tf.Tensor, polarity: str = "auto") -> tf.Tensor:
-  """uint8 [H, W, C] (C: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) -> uint8 [28, 28]."""
+def drawing_from_pixels(pixels: tf.Tensor, polarity: str = "auto",
+                        size: Tuple[int, int] = features.DRAWING_SHAPE[:2]) -> tf.Tensor:
+  """uint8 [H, W, C] (C: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) -> uint8 `size` (28 x 28)."""
   check_polarity(polarity)
   values = tf.cast(pixels, tf.float32)
   channels = tf.shape(values)[-1]
@@ -56,22 +61,22 @@ def drawing_from_pixels(pixels: tf.Tensor, polarity: str = "auto") -> tf.Tensor:
   else:
     dark_on_light = tf.constant(polarity == "dark_on_light")
   ink = tf.where(dark_on_light, 255.0 - gray, gray)
-  height, width = tf.shape(ink)[0], tf.shape(ink)[1]
-  scale = SIZE / tf.cast(tf.maximum(height, width), tf.float32)
-  size = tf.maximum(1, tf.cast(tf.round(tf.cast(tf.stack([height, width]), tf.float32) * scale),
-                               tf.int32))
-  resized = tf.image.resize(ink, size, method="bilinear", antialias=True)
-  padded = tf.image.pad_to_bounding_box(resized, (SIZE - size[0]) // 2, (SIZE - size[1]) // 2,
-                                        SIZE, SIZE)
+  out_height, out_width = size
+  shape = tf.cast(tf.shape(ink)[:2], tf.float32)
+  scale = tf.minimum(out_height / shape[0], out_width / shape[1])
+  fitted = tf.minimum(tf.maximum(1, tf.cast(tf.round(shape * scale), tf.int32)),
+                      tf.constant([out_height, out_width]))
+  resized = tf.image.resize(ink, fitted, method="bilinear", antialias=True)
+  padded = tf.image.pad_to_bounding_box(resized, (out_height - fitted[0]) // 2,
+                                        (out_width - fitted[1]) // 2, out_height, out_width)
   return tf.cast(tf.clip_by_value(tf.round(padded[..., 0]), 0, 255), tf.uint8)
 
 
-def picture_from_pixels(pixels: tf.Tensor, image_shape) -> tf.Tensor:
-  """uint8 [H, W, C] (C: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) -> uint8 pictures of
-  `image_shape` (height, width, channels) for data that are not drawings: colours kept (grey
-  made RGB or RGB made grey as the data's channels want, transparency on white), no polarity
+def picture_from_pixels(pixels: tf.Tensor, size: Tuple[int, int]) -> tf.Tensor:
+  """uint8 [H, W, C] (C: 1 gray, 2 gray+alpha, 3 RGB, 4 RGBA) -> uint8 [height, width, 3]
+  colour pictures of `size`: colours kept (grey made RGB, transparency on white), no polarity
   change, the aspect ratio kept and the rest padded with black."""
-  height, width, channels = image_shape
+  height, width = size
   values = tf.cast(pixels, tf.float32)
   has_alpha = tf.equal(tf.shape(values)[-1] % 2, 0)
   colors = tf.cond(has_alpha, lambda: values[..., :-1], lambda: values)
@@ -79,11 +84,8 @@ def picture_from_pixels(pixels: tf.Tensor, image_shape) -> tf.Tensor:
   colors = colors * alpha + 255.0 * (1.0 - alpha)
   rgb = tf.cond(tf.shape(colors)[-1] >= 3, lambda: colors[..., :3],
                 lambda: tf.tile(colors[..., :1], [1, 1, 3]))
-  picture = (rgb if channels == 3 else
-             luma(rgb))
-  fitted = tf.image.resize_with_pad(picture, height, width, antialias=True)
-  out = tf.cast(tf.clip_by_value(tf.round(fitted), 0, 255), tf.uint8)
-  return out[..., 0] if channels == 1 else out  # grey pictures as rows, as the models take them
+  fitted = tf.image.resize_with_pad(rgb, height, width, antialias=True)
+  return tf.cast(tf.clip_by_value(tf.round(fitted), 0, 255), tf.uint8)
 
 
 def decode(encoded: tf.Tensor) -> tf.Tensor:
@@ -92,25 +94,31 @@ def decode(encoded: tf.Tensor) -> tf.Tensor:
 
 
 def drawing_from_bytes(encoded: tf.Tensor, polarity: str = "auto") -> tf.Tensor:
-  """The image signature's conversion: encoded bytes -> uint8 [28, 28]."""
+  """A 28 x 28 drawing's conversion: encoded bytes -> uint8 [28, 28]."""
   return drawing_from_pixels(decode(encoded), polarity)
 
 
+def from_pixels(pixels: tf.Tensor, image_shape, polarity: str = "auto") -> tf.Tensor:
+  """uint8 [H, W, C] -> a picture for a model of `image_shape`: a drawing (rows, [H, W]) for
+  grey ones, a colour picture ([H, W, 3]) for RGB ones."""
+  height, width, channels = image_shape
+  if channels == 1:
+    return drawing_from_pixels(pixels, polarity, (height, width))
+  return picture_from_pixels(pixels, (height, width))
+
+
 def picture_from_bytes(encoded: tf.Tensor, image_shape, polarity: str = "auto") -> tf.Tensor:
-  """The image signature's conversion for a model of `image_shape`: a drawing's for 28 x 28
-  grey pictures, picture_from_pixels' for any other."""
-  if tuple(image_shape) == features.DRAWING_SHAPE:
-    return drawing_from_bytes(encoded, polarity)
-  return picture_from_pixels(decode(encoded), image_shape)
+  """The image signature's conversion for a model of `image_shape`."""
+  return from_pixels(decode(encoded), image_shape, polarity)
 
 
-_CONVERT = {polarity: tf.function(lambda e, p=polarity: drawing_from_bytes(e, p),
-                                  input_signature=[tf.TensorSpec([], tf.string)])
-            for polarity in POLARITIES}
-_CONVERT_PIXELS = {polarity: tf.function(lambda x, p=polarity: drawing_from_pixels(x, p),
-                                         input_signature=[tf.TensorSpec([None, None, None],
-                                                                        tf.uint8)])
-                   for polarity in POLARITIES}
+@functools.lru_cache(maxsize=None)
+def _converters(image_shape: Tuple[int, int, int], polarity: str):
+  """(from bytes, from pixels), traced once per geometry and polarity."""
+  return (tf.function(lambda e: picture_from_bytes(e, image_shape, polarity),
+                      input_signature=[tf.TensorSpec([], tf.string)]),
+          tf.function(lambda x: from_pixels(x, image_shape, polarity),
+                      input_signature=[tf.TensorSpec([None, None, None], tf.uint8)]))
 
 
 def _pillow_pixels(image: Image.Image) -> np.ndarray:
@@ -137,12 +145,15 @@ def to_picture(source: Union[bytes, str], image_shape, polarity: str = "auto",
                name: str = "") -> np.ndarray:
   """Encoded image bytes or a file path -> a uint8 picture for a model of `image_shape`
   (picture_from_bytes' conversion); a DataSourceError naming it else."""
+  return read_picture(source, image_shape, polarity, name)[0]
+
+
+def read_picture(source: Union[bytes, str], image_shape, polarity: str = "auto",
+                 name: str = "") -> Tuple[np.ndarray, bool]:
+  """to_picture's picture, and whether the file itself was grey (its header's mode), so that a
+  colour data set can count the grey files it made colour."""
   check_polarity(polarity)
-  drawing = tuple(image_shape) == features.DRAWING_SHAPE
-  from_bytes = _CONVERT[polarity] if drawing else (
-      lambda e: picture_from_bytes(e, image_shape, polarity))
-  from_pixels = _CONVERT_PIXELS[polarity] if drawing else (
-      lambda x: picture_from_pixels(x, image_shape))
+  from_bytes, from_pixels_ = _converters(tuple(image_shape), polarity)
   name = name or (source if isinstance(source, str) else "image")
   try:
     encoded = source if isinstance(source, bytes) else open(source, "rb").read()
@@ -152,10 +163,11 @@ def to_picture(source: Union[bytes, str], image_shape, polarity: str = "auto",
     with Image.open(io.BytesIO(encoded)) as image:  # the header only, so far
       if image.width * image.height > MAX_PIXELS:
         raise DataSourceError(f"{name}: {image.width} x {image.height} pixels, more than the "
-                              f"{MAX_PIXELS:,} a drawing may have")
+                              f"{MAX_PIXELS:,} a picture may have")
+      grey = image.mode in _GREY_MODES
       if image.format in _TF_FORMATS and image.mode != "CMYK":
         try:
-          return from_bytes(tf.constant(encoded)).numpy()
+          return from_bytes(tf.constant(encoded)).numpy(), grey
         except tf.errors.InvalidArgumentError:
           pass  # a variant TensorFlow does not read (16-bit BMP...): Pillow's turn
       image.load()
@@ -167,4 +179,4 @@ def to_picture(source: Union[bytes, str], image_shape, polarity: str = "auto",
                           "another format Pillow reads)") from None
   except (OSError, ValueError, SyntaxError) as e:
     raise DataSourceError(f"{name}: not a readable image ({str(e).splitlines()[0]})") from None
-  return from_pixels(tf.constant(pixels)).numpy()
+  return from_pixels_(tf.constant(pixels)).numpy(), grey

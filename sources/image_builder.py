@@ -1,7 +1,8 @@
-"""What the project's TFDS builders share: 28x28x1 uint8 images with a class label, and config
-names that are parsed (any size) when they are not one of the presets."""
+"""What the project's TFDS builders share: uint8 images (28x28x1 unless a builder says
+otherwise) with a class label, and config names that are parsed (any size) when they are not
+one of the presets."""
 import abc
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -28,12 +29,15 @@ class ImageClassBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True)
   def class_names(self) -> Sequence[str]:
     """The labels, in class-index order."""
 
+  def image_shape(self) -> Tuple[int, int, int]:
+    """The pictures' (height, width, channels)."""
+    return features.DRAWING_SHAPE
+
   def _info(self) -> tfds.core.DatasetInfo:
     return self.dataset_info_from_configs(
         features=tfds.features.FeaturesDict({
             # Raw uint8 storage: PNG encoding would dominate the preparation time.
-            "image": tfds.features.Tensor(
-                shape=(features.IMAGE_SIZE, features.IMAGE_SIZE, 1), dtype=np.uint8),
+            "image": tfds.features.Tensor(shape=self.image_shape(), dtype=np.uint8),
             "label": tfds.features.ClassLabel(names=list(self.class_names())),
         }),
         supervised_keys=("image", "label"),

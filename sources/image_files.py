@@ -12,11 +12,16 @@ import hashlib
 import os
 from typing import Iterator, List, Tuple
 
+from sources import features
 from sources.errors import DataSourceError
 
 NAME = "image_folder"
 LABELED, UNLABELED, TEST = "labeled", "unlabeled", "test"
 POLARITIES = ("auto", "light_on_dark", "dark_on_light")  # the ink; `auto`: from the border
+# The prepared data's config name says how the pictures were made: POLARITY (28 x 28 grey
+# drawings), POLARITY-SIDE (grey drawings of that side) or color-SIDE (colour pictures).
+COLOR = "color"
+MIN_SIDE = 8  # the architectures' pooling needs at least this many pixels a side
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp")
 
 
@@ -114,6 +119,38 @@ def fingerprint(root: str, extra: str = "") -> str:
         digest.update(f"{os.path.relpath(path, root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n"
                       .encode("utf-8", "surrogateescape"))
   return digest.hexdigest()[:16]
+
+
+def check_side(side) -> int:
+  """An image size the models can be built for: a whole number from MIN_SIDE to the cap."""
+  if isinstance(side, bool) or not isinstance(side, int) or not (
+      MIN_SIDE <= side <= features.MAX_IMAGE_SIDE):
+    raise DataSourceError(f"image size {side!r} must be a whole number of pixels from "
+                          f"{MIN_SIDE} to {features.MAX_IMAGE_SIDE}")
+  return side
+
+
+def config_name(polarity: str, side: int = features.IMAGE_SIZE, color: bool = False) -> str:
+  """The prepared data's config name for pictures made this way (parse_config reads it)."""
+  check_side(side)
+  if color:
+    return f"{COLOR}-{side}"
+  check_polarity(polarity)
+  return polarity if side == features.IMAGE_SIZE else f"{polarity}-{side}"
+
+
+def parse_config(name: str) -> Tuple[str, Tuple[int, int, int]]:
+  """A config name -> (polarity, the pictures' (height, width, channels))."""
+  kind, dash, side_text = (name or "auto").partition("-")
+  side = features.IMAGE_SIZE
+  if dash:
+    if not side_text.isdigit():
+      raise DataSourceError(f"image folder config {name!r}: the size {side_text!r} is not a "
+                            "number of pixels")
+    side = check_side(int(side_text))
+  if kind == COLOR:
+    return "auto", (side, side, 3)
+  return check_polarity(kind), (side, side, 1)
 
 
 def check_polarity(polarity: str) -> str:

@@ -1,8 +1,10 @@
 """TFDS builder `image_folder`: your own pictures, in folders (layout: sources/image_files.py).
 
-`--data image_folder[/POLARITY] --manual-dir DIR`: every picture is converted once, at
-preparation, by the one conversion the model's image signature and `fewlabels predict` use
-(sources/drawing_image.py); POLARITY is `auto` (default), `light_on_dark` or `dark_on_light`.
+`--data image_folder[/POLARITY] --manual-dir DIR [--image-size N] [--color]`: every picture is
+converted once, at preparation, by the one conversion the model's image signature and
+`fewlabels predict` use (sources/drawing_image.py): into N x N grey drawings (28 by default)
+whose ink POLARITY is `auto` (default), `light_on_dark` or `dark_on_light`, or with `--color`
+into N x N colour pictures. The builder's config name says which (image_files.config_name).
 Pictures of `labeled/<class>/` go to the `train` split with their class; those of `unlabeled/`
 go there too, with the label -1 (TFDS's "no label"), so the pipeline's example ids (the index
 in `train`) are unique across both; `test/<class>/` is the `test` split. Each example keeps its
@@ -34,9 +36,10 @@ _PROGRESS_EVERY = 5_000
 _IN_FLIGHT_PER_THREAD = 8  # conversions queued ahead, so that a million files never pile up
 
 
-def _converted(files: Iterable[Tuple[str, int]], polarity: str
+def _converted(files: Iterable[Tuple[str, int]], image_shape, polarity: str
                ) -> Iterator[Tuple[str, int, object]]:
-  """(path, label, pixels or the DataSourceError naming the file), in the files' order.
+  """(path, label, (pixels, the file was grey) or the DataSourceError naming the file), in
+  the files' order.
 
   One thread per core: the conversion's TensorFlow ops and Pillow's header parsing release the
   interpreter lock, so the files convert in parallel while their order stays the walk's.
@@ -53,7 +56,8 @@ def _converted(files: Iterable[Tuple[str, int]], polarity: str
         return path, label, e
 
     for path, label in files:
-      pending.append((path, label, pool.submit(drawing_image.to_drawing, path, polarity, path)))
+      pending.append((path, label, pool.submit(drawing_image.read_picture, path, image_shape,
+                                               polarity, path)))
       if len(pending) >= threads * _IN_FLIGHT_PER_THREAD:
         yield oldest()
     while pending:
@@ -69,18 +73,21 @@ class ImageFolder(image_builder.ImageClassBuilder):
                skip_bad_images: bool = False, **kwargs):
     if not folder:
       raise DataSourceError("data set 'image_folder' needs the folder: --manual-dir DIR")
-    polarity = getattr(config, "name", config) or "auto"
-    self._polarity = drawing_image.check_polarity(polarity)
+    how = getattr(config, "name", config) or "auto"
+    self._polarity, self._shape = image_files.parse_config(how)
     self._folder = os.path.abspath(folder)
     self._skip = skip_bad_images
     self._names = image_files.class_names(self._folder)
-    fingerprint = image_files.fingerprint(self._folder, f"{polarity} {skip_bad_images}")
-    name = f"{polarity}-{'skip' if skip_bad_images else 'strict'}-{fingerprint}"
+    fingerprint = image_files.fingerprint(self._folder, f"{how} {skip_bad_images}")
+    name = f"{how}-{'skip' if skip_bad_images else 'strict'}-{fingerprint}"
     super().__init__(config=tfds.core.BuilderConfig(name=name, description=self._folder),
                      **kwargs)
 
   def class_names(self) -> Tuple[str, ...]:
     return self._names
+
+  def image_shape(self) -> Tuple[int, int, int]:
+    return self._shape
 
   def _info(self) -> tfds.core.DatasetInfo:
     info = super()._info()
@@ -98,22 +105,27 @@ class ImageFolder(image_builder.ImageClassBuilder):
 
   def _generate_examples(self, parts):
     skipped = self.info.metadata.setdefault(SKIPPED_KEY, [])
-    done = 0
+    done = made_colour = 0
     for part in parts:
       files = image_files.files_of(self._folder, part, self._names)
-      for path, label, pixels in _converted(files, self._polarity):
+      for path, label, read in _converted(files, self._shape, self._polarity):
         relative = os.path.relpath(path, self._folder)
-        if isinstance(pixels, DataSourceError):
+        if isinstance(read, DataSourceError):
           if not self._skip:
-            raise DataSourceError(f"{pixels} (or pass --skip-bad-images)") from None
-          logging.warning("skipped: %s", pixels)
+            raise DataSourceError(f"{read} (or pass --skip-bad-images)") from None
+          logging.warning("skipped: %s", read)
           skipped.append(relative)
           continue
+        pixels, grey = read
         done += 1
+        made_colour += grey
         if done % _PROGRESS_EVERY == 0:
           logging.info("image folder: %d pictures converted (%s)", done, part)
-        yield relative, {"image": pixels[..., None].astype(np.uint8), "label": label,
+        yield relative, {"image": pixels.reshape(self._shape).astype(np.uint8), "label": label,
                          PATH_KEY: relative}
+    if made_colour and self._shape[-1] == 3:
+      logging.warning("image folder: %d of %d pictures (%s) were grey: made colour (R = G = "
+                      "B)", made_colour, done, "/".join(parts))
     if skipped:
       logging.warning("image folder: %d unreadable pictures skipped (--skip-bad-images)",
                       len(skipped))

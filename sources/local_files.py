@@ -22,7 +22,7 @@ def check(dataset: str, manual_dir: Optional[str], test_split: str = "test") -> 
   if name == image_files.NAME:
     if not manual_dir:
       raise DataSourceError("data set 'image_folder' needs the folder: --manual-dir DIR")
-    image_files.check_polarity(config or "auto")
+    image_files.parse_config(config)
     image_files.check(manual_dir, test_split)
     return
   if not manual_dir:

@@ -58,3 +58,42 @@ def write(root: str, labeled: Union[int, Sequence[int]] = 40, unlabeled: int = 1
   os.makedirs(os.path.join(root, "unlabeled"), exist_ok=True)
   for index in range(unlabeled):
     save(os.path.join(root, "unlabeled", "batch 1", "deeper"), index % len(classes))
+
+
+COLOURS = {"red": (220, 40, 40), "green": (40, 190, 60), "blue": (40, 70, 220)}
+
+
+def colour_picture(label: int, rng: np.random.Generator) -> Image.Image:
+  """A photo-like file: a square of the class's colour on grey noise, of a random size and
+  aspect ratio."""
+  height, width = (int(v) for v in rng.integers(20, 90, 2))
+  pixels = rng.integers(90, 160, (height, width, 3)).astype(np.uint8)
+  side = max(4, min(height, width) // 2)
+  top, left = int(rng.integers(0, height - side + 1)), int(rng.integers(0, width - side + 1))
+  pixels[top:top + side, left:left + side] = list(COLOURS.values())[label]
+  return Image.fromarray(pixels)
+
+
+def write_colour(root: str, labeled: int = 30, unlabeled: int = 30, test: int = 15,
+                 grey_unlabeled: int = 0, seed: int = 0) -> None:
+  """Colour pictures of COLOURS as PNG and JPEG files; the last `grey_unlabeled` of the pile
+  are grey files, as a folder of photos may hold."""
+  rng = np.random.default_rng(seed)
+  count = 0
+
+  def save(folder, label, grey=False):
+    nonlocal count
+    os.makedirs(folder, exist_ok=True)
+    image = colour_picture(label, rng)
+    image.convert("L" if grey else "RGB").save(
+        os.path.join(folder, f"photo {count:04d}.{'jpg' if count % 2 else 'png'}"))
+    count += 1
+
+  for part, per_class in (("labeled", labeled), ("test", test)):
+    for label, name in enumerate(COLOURS):
+      for _ in range(per_class):
+        save(os.path.join(root, part, name), label)
+  os.makedirs(os.path.join(root, "unlabeled"), exist_ok=True)
+  for index in range(unlabeled):
+    save(os.path.join(root, "unlabeled"), index % len(COLOURS),
+         grey=index >= unlabeled - grey_unlabeled)

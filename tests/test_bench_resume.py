@@ -50,6 +50,10 @@ def test_label_next_bench_settings_follow_its_labels_and_method(monkeypatch):
   assert base != _provenance(label_next_bench, monkeypatch, "--add", "230")
   assert base != _provenance(label_next_bench, monkeypatch, "--method", "consistency")
   assert base == _provenance(label_next_bench, monkeypatch, "--arms", "random", "--repeats", "5")
+  # The models are trained with `fewlabels run`'s settings: its flags are the bench's.
+  assert base != _provenance(label_next_bench, monkeypatch, "--epochs", "7")
+  assert base != _provenance(label_next_bench, monkeypatch, "--cnn-width", "16")
+  assert base != _provenance(label_next_bench, monkeypatch, "--set", "training.min_epochs=2")
 
 
 def test_the_code_hash_follows_the_code_a_row_runs(monkeypatch, tmp_path):

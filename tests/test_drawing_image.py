@@ -88,3 +88,39 @@ def test_a_huge_picture_is_refused_before_decoding(tmp_path, monkeypatch):
   path.write_bytes(_encoded(_bar(width=200, height=200), "PNG"))
   with pytest.raises(DataSourceError, match=r"huge.png: 200 x 200 pixels, more than the 10,000"):
     drawing_image.to_drawing(str(path))
+
+
+def _colour_file(fmt, mode="RGB"):
+  """A 60 x 30 picture: red on its left half, blue on its right."""
+  pixels = np.zeros((30, 60, 3), np.uint8)
+  pixels[:, :30] = (220, 30, 30)
+  pixels[:, 30:] = (30, 30, 220)
+  return _encoded(Image.fromarray(pixels).convert(mode), fmt)
+
+
+@pytest.mark.parametrize("fmt,mode", [("PNG", "RGB"), ("JPEG", "RGB"), ("JPEG", "CMYK"),
+                                      ("WEBP", "RGB"), ("PNG", "RGBA")])
+def test_colour_pictures_keep_their_colours_and_aspect_ratio(fmt, mode):
+  picture = drawing_image.to_picture(_colour_file(fmt, mode), (20, 20, 3))
+  assert picture.shape == (20, 20, 3) and picture.dtype == np.uint8
+  picture = picture.astype(int)
+  red, blue = picture[10, 3], picture[10, 16]
+  assert red[0] > 150 and red[2] < 90 and blue[2] > 150 and blue[0] < 90  # no polarity change
+  assert picture[:4].max() < 20 and picture[-4:].max() < 20  # a wide picture: padded, not stretched
+
+
+def test_grey_and_16_bit_files_become_grey_colour_pictures_said_as_grey():
+  wide = np.full((40, 40), 60000, np.uint16)
+  wide[18:22, 5:35] = 0
+  picture, grey = drawing_image.read_picture(_encoded(Image.fromarray(wide), "PNG"), (16, 16, 3))
+  assert grey and picture.shape == (16, 16, 3)
+  assert (picture[..., 0] == picture[..., 1]).all() and (picture[..., 1] == picture[..., 2]).all()
+  assert picture[1, 1, 0] > 200 and picture[8, 8, 0] < 100  # light paper kept: no polarity
+  assert not drawing_image.read_picture(_colour_file("PNG"), (16, 16, 3))[1]
+
+
+def test_grey_models_of_any_size_read_drawings_with_the_polarity():
+  drawing = drawing_image.to_picture(_encoded(_bar(), "PNG"), (40, 40, 1))
+  assert drawing.shape == (40, 40) and drawing[20, 20] > 200 and drawing[2, 2] < 30
+  np.testing.assert_array_equal(drawing_image.to_picture(_encoded(_bar(), "PNG"), (28, 28, 1)),
+                                drawing_image.to_drawing(_encoded(_bar(), "PNG")))

@@ -35,11 +35,13 @@ def test_every_number_and_switch_of_a_section_reaches_the_config_by_its_flag(sec
                                                                              default):
   value, text = _changed(default)
   name = f"--{section}-{field.replace('_', '-')}"
-  argv = ["run", name, text] if text is not None else ["run", name if value else f"--no-{name[2:]}"]
+  # The pictures' geometry is a setting of image folders only (the others hold their own).
+  base = ["run"] + (["--data", "image_folder"] if field in ("image_size", "color") else [])
+  argv = base + ([name, text] if text is not None else [name if value else f"--no-{name[2:]}"])
   args = cli.build_parser().parse_args(argv)
   config = cli.config_from_args(args, "out")
   assert getattr(getattr(config, section), field) == pytest.approx(value)
-  untouched = cli.config_from_args(cli.build_parser().parse_args(["run"]), "out")
+  untouched = cli.config_from_args(cli.build_parser().parse_args(base), "out")
   others = {f.name for f in dataclasses.fields(config_lib.SECTIONS[section])} - {field}
   assert all(getattr(getattr(config, section), f) == getattr(getattr(untouched, section), f)
              for f in others if f != "label_budget")

@@ -192,3 +192,35 @@ def test_the_report_counts_and_names_the_skipped_pictures():
                                       json.dumps(["labeled/bar across/x é.png"]))
   html = report._data_section(examples, {}, {}, image_folder_data.CLASSES)
   assert "1 unreadable pictures were skipped" in html and "labeled/bar across/x é.png" in html
+
+
+def test_a_colour_folder_keeps_its_colours_at_the_size_asked_and_counts_its_grey_files(
+    tmp_path, caplog):
+  root = str(tmp_path / "photos")
+  image_folder_data.write_colour(root, labeled=3, unlabeled=6, test=2, grey_unlabeled=2)
+  source = _source(root, tmp_path / "tfds", dataset="image_folder/color-24")
+  with caplog.at_level("WARNING"):
+    builder = tfds_source.load_builder(source)
+  assert tfds_source.image_shape(builder) == (24, 24, 3)
+  assert "2 of 15 pictures (labeled/unlabeled) were grey: made colour" in caplog.text
+  paths = image_folder.paths_by_id(builder)
+  for (pixels, label), path in zip(builder.as_dataset(split="train", as_supervised=True,
+                                                      shuffle_files=False), paths):
+    expected = drawing_image.to_picture(os.path.join(root, path), (24, 24, 3))
+    np.testing.assert_array_equal(pixels.numpy(), expected)  # the one conversion's pixels
+  red = [pixels.numpy() for pixels, label in builder.as_dataset(split="test", as_supervised=True)
+         if int(label) == sorted(image_folder_data.COLOURS).index("red")]  # classes by name
+  assert max(int((p[..., 0] > 200).sum()) for p in red) > 20  # red is still red
+  grey = _source(root, tmp_path / "tfds", dataset="image_folder/dark_on_light-40")
+  assert tfds_source.image_shape(tfds_source.load_builder(grey)) == (40, 40, 1)
+
+
+@pytest.mark.parametrize("config,fragment", [
+    ("color-0", "image size 0 must be a whole number of pixels from 8 to 512"),
+    ("color-600", "image size 600 must be"), ("auto-big", "the size 'big' is not a number"),
+    ("sepia", "polarity 'sepia' must be one of")])
+def test_a_bad_geometry_in_the_config_name_is_one_line(tmp_path, config, fragment):
+  root = str(tmp_path / "photos")
+  image_folder_data.write_colour(root, labeled=1, unlabeled=0, test=1)
+  with pytest.raises(DataSourceError, match=fragment):
+    local_files.check(f"image_folder/{config}", root)

@@ -45,7 +45,6 @@ def check(model_dir: str, serialized) -> None:
   import tensorflow as tf
   from models import export
   from sources import examples as examples_lib
-  from sources import features
   loaded = tf.saved_model.load(model_dir)
   signatures = loaded.signatures
   # The examples hold light ink on dark; a model reading pictures as dark ink on light gets
@@ -70,8 +69,8 @@ def check(model_dir: str, serialized) -> None:
   pixels = [examples_lib.picture(tf.train.Example.FromString(s).features.feature)
             for s in serialized]
   pixels = [p[..., None] if p.ndim == 2 else p for p in pixels]
-  if polarity == "dark_on_light" and pixels[0].shape == features.DRAWING_SHAPE:
-    pixels = [255 - p for p in pixels]  # only drawings are read with a polarity
+  if polarity == "dark_on_light" and pixels[0].shape[-1] == 1:
+    pixels = [255 - p for p in pixels]  # only grey pictures (drawings) are read with a polarity
   pictures = tf.constant([tf.io.encode_png(p).numpy() for p in pixels])
   by_picture = _call(signatures, export.IMAGE_SIGNATURE, **{export.IMAGES_INPUT: pictures})
   worst = float(np.abs(by_picture[export.PREDICTION_KEY] - probabilities).max())
