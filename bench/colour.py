@@ -3,14 +3,14 @@ and labels, trained in the same run), on the colour doodles (32 x 32 x 3, colour
 coloured and textured backgrounds), as a TFDS data set and as an image folder of PNG and JPEG
 photo-like files read at two sizes.
 
-Each cell is one `fewlabels run` with `make demo`'s settings (the Makefile's DEMO_ARGS) but its
-data and budget: `--data doodles/color`; or `--data image_folder --color --image-size N` over
+Each cell is one `fewlabels run` with `make demo`'s settings (the Makefile's DEMO_ARGS; or with
+`--settings default`, `fewlabels run`'s own) but its data and budget: `--data doodles/color`; or `--data image_folder --color --image-size N` over
 the same doodles written as files (each enlarged to 48-128 pixels a side with its aspect ratio
 changed, PNG or JPEG at quality 85, all 8,000 training ones in labeled/<class>/ so that the
 budget chooses among them as it does in the data set; test/ the 2,000 test ones). One CSV row
 per cell as it finishes (a stopped run resumes after the last one), then the table.
 
-  python bench/colour.py [--labels 5%] [--seeds 0 1 2] [--sizes 32 48]
+  python bench/colour.py [--labels 5%] [--seeds 0 1 2] [--sizes 32 48] [--settings demo]
 """
 import argparse
 import pathlib
@@ -34,6 +34,8 @@ TFDS_SOURCE = "doodles/color"
 def parse_args():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--labels", default="5%", help="the label budget of every cell")
+  parser.add_argument("--settings", choices=["demo", "default"], default="demo",
+                      help="make demo's flags, or none (fewlabels run's defaults)")
   parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                       help="repeats: the seed that chooses the labels (and trains)")
   parser.add_argument("--sizes", type=int, nargs="+", default=[32, 48],
@@ -42,8 +44,10 @@ def parse_args():
   return parser.parse_args()
 
 
-def demo_args():
-  """`make demo`'s flags, read from the Makefile (one place for them)."""
+def demo_args(args):
+  """`make demo`'s flags, read from the Makefile (one place for them); none for `default`."""
+  if args.settings == "default":
+    return []
   text = (ROOT / "Makefile").read_text()
   match = re.search(r"^DEMO_ARGS := ((?:.*\\\n)*.*)$", text, re.MULTILINE)
   if not match:
@@ -53,8 +57,8 @@ def demo_args():
 
 def cell_argv(args, source: str, seed: int, folder: str) -> list:
   """The cell's `fewlabels run` flags: the demo's, with this cell's data, budget and seed."""
-  argv, demo, skip = [], demo_args(), False
-  for index, flag in enumerate(demo):
+  argv, demo, skip = [], demo_args(args), False
+  for flag in demo:
     if skip:
       skip = False
       continue
@@ -78,7 +82,7 @@ ARGS = parse_args() if __name__ == "__main__" else None
 
 
 def settings(args) -> dict:
-  return {"demo_args": demo_args(), "labels": args.labels}
+  return {"demo_args": demo_args(args), "labels": args.labels}
 
 
 import numpy as np  # noqa: E402
@@ -113,7 +117,7 @@ def run_cell(args, source: str, seed: int, folder: pathlib.Path, tfds_dir: str) 
   from pipeline import cli
   from pipeline import local_runner
   from pipeline import pipeline as pipeline_lib
-  output = args.work_dir / "runs" / f"{source.replace('@', '_')}_seed{seed}"
+  output = args.work_dir / "runs" / f"{args.settings}_{source.replace('@', '_')}_seed{seed}"
   argv = ["run", *cell_argv(args, source, seed, str(folder)), "--tfds-data-dir", tfds_dir]
   config = cli.config_from_args(cli.build_parser().parse_args(argv), str(output))
   started = time.monotonic()

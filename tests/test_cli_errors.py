@@ -78,6 +78,16 @@ class _no_raise:
     (["--training-min-epochs", "-1"], "training min_epochs -1 must be an integer >= 0"),
     (["--evaluation-tf-serving-check", "kubernetes"],
      "evaluation tf_serving_check 'kubernetes' must be one of none, docker"),
+    (["--data", "image_folder", "--image-size", "0"],
+     "image size 0 must be a whole number of pixels from 8 to 512"),
+    (["--data", "image_folder", "--image-size", "513"], "image size 513 must be"),
+    (["--data", "image_folder", "--image-size", "big"], "data image_size 'big' must be an integer"),
+    (["--data", "image_folder", "--color", "--model", "lstm", "--method", "supervised"],
+     "architecture 'lstm' cannot read pictures of 3 channels (28 x 28 x 3)"),
+    (["--data", "image_folder/dark_on_light", "--color"],
+     "--color keeps the pictures' colours: the ink polarity 'dark_on_light'"),
+    (["--color"], "--image-size and --color apply to image folders: data set"),
+    (["--image-size", "64"], "--image-size and --color apply to image folders"),
 ])
 def test_run_refuses_bad_values(capsys, tmp_path, tfds_dir, argv, fragment):
   output = tmp_path / "out"
