@@ -38,8 +38,8 @@ def parse_args():
                       help="make demo's flags, or none (fewlabels run's defaults)")
   parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                       help="repeats: the seed that chooses the labels (and trains)")
-  parser.add_argument("--sizes", type=int, nargs="+", default=[32, 48],
-                      help="--image-size of the image-folder cells")
+  parser.add_argument("--sizes", type=int, nargs="*", default=[32, 48],
+                      help="--image-size of the image-folder cells (none: the data set's only)")
   measure.add_result_args(parser, "colour.csv")
   return parser.parse_args()
 

@@ -1,5 +1,8 @@
 """Headless Chromium for the report tests: a screenshot and the DOM of a local HTML file."""
+import base64
+import io
 import pathlib
+import re
 import shutil
 import subprocess
 
@@ -41,3 +44,12 @@ def plot_pixels(image: np.ndarray) -> int:
   """Pixels in strong colours: plots and images, not text or table lines (grey on white)."""
   spread = image.max(axis=2) - image.min(axis=2)
   return int((spread > 0.25).sum())
+
+
+def thumbnails(html: str):
+  """The thumbnails of a page's galleries as decoded pictures, and the counts they state."""
+  from PIL import Image
+  images = [Image.open(io.BytesIO(base64.b64decode(data))) for data in re.findall(
+      r'<img class="thumb" alt="[^"]*" src="data:image/png;base64,([^"]+)"', html)]
+  stated = [int(n) for n in re.findall(r'<span class="shown">(\d+)</span>', html)]
+  return images, stated

@@ -49,3 +49,17 @@ def test_a_thumbnail_is_a_png_of_the_picture_dark_ink_on_light():
   image = np.asarray(Image.open(io.BytesIO(base64.b64decode(data))))
   assert image.shape == (56, 56) and image[0, 0] == 255 and image[21, 5] == 0
   assert "<figcaption>line as cat 0.99</figcaption>" in html
+
+
+def test_the_pseudo_label_gallery_renders_in_chromium_with_as_many_pictures_as_it_says(tmp_path):
+  from components.evaluation_report import render
+  from tests import browser
+  rng = np.random.default_rng(2)
+  probabilities = rng.dirichlet(np.ones(3) * 0.2, size=200)
+  pixels = rng.integers(0, 256, (200, 16, 16, 3)).astype(np.uint8)  # colour pictures too
+  page = tmp_path / "report.html"
+  page.write_text(render.page("report", [pictures.pseudo_label_section(
+      probabilities, pixels, [0.9, 0.7, 0.8], ("a", "b", "c"))]), encoding="utf-8")
+  images, [stated] = browser.thumbnails(browser.dom(page, tmp_path / "profile"))
+  assert stated == len(images) == 3 * pictures.PER_CLASS  # each class has enough above its bar
+  assert all(image.size == (32, 32) and image.mode == "RGB" for image in images)

@@ -49,6 +49,18 @@ def test_the_pretext_is_recorded_in_ml_metadata_and_shown_in_the_report(pair_run
   assert "pseudo-labels accepted per epoch" in html  # the figure's alt text
 
 
+def test_the_pool_galleries_render_in_chromium_with_pictures_that_decode(pair_runs, tmp_path):
+  summary = pair_runs[("cnn", "consistency")]
+  html = browser.dom(pathlib.Path(summary.report), tmp_path / "profile")
+  for title in ("Pseudo-labels the final model accepts, per class", "Off-topic pool pictures"):
+    part = html.split(f"<h3>{title}</h3>")[1].split("<h3>")[0]
+    images, [stated] = browser.thumbnails(part)
+    assert len(images) == stated  # as many pictures as the page says
+    assert all(image.size == (28 * 2, 28 * 2) for image in images)  # drawings, scaled up
+  off_topic = html.split("<h3>Off-topic pool pictures</h3>")[1].split("<h3>")[0]
+  assert browser.thumbnails(off_topic)[0]  # the most off-topic pictures, shown
+
+
 def test_consistency_reads_the_pool_and_logs_pseudo_labels_per_epoch(pair_runs, tiny_config):
   summary = pair_runs[("cnn", "consistency")]
   trainer = summary.components[pipeline_lib.TRAINER]

@@ -52,24 +52,12 @@ def test_proposed_method_report_has_pretraining_stages_and_self_training_rounds(
   assert browser.plot_pixels(pixels) > 5_000
 
 
-def _thumbnails(html):
-  """The report's thumbnails as decoded pictures, and the counts its galleries state."""
-  import base64
-  import io
-
-  from PIL import Image
-  images = [Image.open(io.BytesIO(base64.b64decode(data))) for data in re.findall(
-      r'<img class="thumb" alt="[^"]*" src="data:image/png;base64,([^"]+)"', html)]
-  stated = [int(n) for n in re.findall(r'<span class="shown">(\d+)</span> pictures shown', html)]
-  return images, stated
-
-
 def test_the_report_shows_the_test_pictures_the_model_got_most_confidently_wrong(runs,
                                                                                 tmp_path):
   from components.evaluation_report import pictures
   html = browser.dom(_report(runs["good"]), tmp_path / "profile")
   assert "Most confidently wrong, per class" in html
-  images, stated = _thumbnails(html)
+  images, stated = browser.thumbnails(html)
   assert len(stated) == 1 and stated[0] == len(images) > 0  # as many as the page says
   assert len(images) <= pictures.PER_CLASS * 10
   for image in images:  # each decodes to a drawing, scaled up
