@@ -93,11 +93,6 @@ def decode(encoded: tf.Tensor) -> tf.Tensor:
   return tf.io.decode_image(encoded, dtype=tf.uint8, expand_animations=False)
 
 
-def drawing_from_bytes(encoded: tf.Tensor, polarity: str = "auto") -> tf.Tensor:
-  """A 28 x 28 drawing's conversion: encoded bytes -> uint8 [28, 28]."""
-  return drawing_from_pixels(decode(encoded), polarity)
-
-
 def from_pixels(pixels: tf.Tensor, image_shape, polarity: str = "auto") -> tf.Tensor:
   """uint8 [H, W, C] -> a picture for a model of `image_shape`: a drawing (rows, [H, W]) for
   grey ones, a colour picture ([H, W, 3]) for RGB ones."""

@@ -20,6 +20,7 @@ from pipeline import local_runner
 from pipeline import pipeline as pipeline_lib
 from pipeline import predict
 from sources import drawing_image
+from sources import features
 from sources import image_folder
 from sources import split_order
 from sources import tfds_source
@@ -123,8 +124,8 @@ def test_source_signature_and_predict_see_the_same_pixels_and_give_the_same_answ
       by_examples[export.SCORES_KEY].numpy()):
     file_pixels = drawing_image.to_drawing(os.path.join(root, path))
     np.testing.assert_array_equal(file_pixels, test[path])  # source == predict's conversion
-    np.testing.assert_array_equal(drawing_image.drawing_from_bytes(tf.constant(data)).numpy(),
-                                  test[path])  # == the image signature's conversion
+    np.testing.assert_array_equal(drawing_image.picture_from_bytes(
+        tf.constant(data), features.DRAWING_SHAPE).numpy(), test[path])  # == the signature's
     assert answer.classes == tuple(c.decode() for c in classes)
     np.testing.assert_allclose(answer.scores, scores, atol=1e-6)
 
