@@ -4,8 +4,8 @@ coloured and textured backgrounds), as a TFDS data set and as an image folder of
 photo-like files read at two sizes.
 
 Each cell is one `fewlabels run` with `make demo`'s settings (the Makefile's DEMO_ARGS; or with
-`--settings default`, `fewlabels run`'s own) but its data and budget: `--data doodles/color`; or `--data image_folder --color --image-size N` over
-the same doodles written as files (each enlarged to 48-128 pixels a side with its aspect ratio
+`--settings default`, `fewlabels run`'s own) but its data and budget: `--data doodles/color`;
+or `--data image_folder --color --image-size N` over the same doodles written as files (each enlarged to 48-128 pixels a side with its aspect ratio
 changed, PNG or JPEG at quality 85, all 8,000 training ones in labeled/<class>/ so that the
 budget chooses among them as it does in the data set; test/ the 2,000 test ones). One CSV row
 per cell as it finishes (a stopped run resumes after the last one), then the table.
@@ -78,11 +78,11 @@ def sources(args) -> list:
   return [TFDS_SOURCE] + [f"image_folder@{size}" for size in args.sizes]
 
 
-ARGS = parse_args() if __name__ == "__main__" else None
-
-
 def settings(args) -> dict:
   return {"demo_args": demo_args(args), "labels": args.labels}
+
+
+ARGS = parse_args() if __name__ == "__main__" else None
 
 
 import numpy as np  # noqa: E402

@@ -131,11 +131,6 @@ def _pillow_pixels(image: Image.Image) -> np.ndarray:
   return pixels[..., None] if pixels.ndim == 2 else pixels
 
 
-def to_drawing(source: Union[bytes, str], polarity: str = "auto", name: str = "") -> np.ndarray:
-  """Encoded image bytes or a file path -> uint8 [28, 28]; a DataSourceError naming it else."""
-  return to_picture(source, features.DRAWING_SHAPE, polarity, name)
-
-
 def to_picture(source: Union[bytes, str], image_shape, polarity: str = "auto",
                name: str = "") -> np.ndarray:
   """Encoded image bytes or a file path -> a uint8 picture for a model of `image_shape`

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from sources import drawing_image
+from sources import features
 from sources import image_files
 from sources import image_folder
 from sources import local_files
@@ -49,8 +50,8 @@ def test_classes_paths_and_the_unlabeled_pile(folder, tmp_path):
   # The stored pixels are the one conversion's, for every file.
   for (pixels, _), path in zip(builder.as_dataset(split="train", as_supervised=True,
                                                   shuffle_files=False).take(5), paths):
-    np.testing.assert_array_equal(pixels.numpy()[..., 0],
-                                  drawing_image.to_drawing(os.path.join(folder, path)))
+    np.testing.assert_array_equal(pixels.numpy()[..., 0], drawing_image.to_picture(
+        os.path.join(folder, path), features.DRAWING_SHAPE))
 
 
 def test_a_budget_still_simulates_a_study_and_never_labels_the_pile(folder, tmp_path):
@@ -160,7 +161,7 @@ def test_a_20000_pixel_square_is_refused_with_its_size_before_decoding(tmp_path)
   path = tmp_path / "huge.png"
   path.write_bytes(_png_header(20_000, 20_000))  # 100 bytes claiming 400 million pixels
   with pytest.raises(DataSourceError, match=r"huge.png: 20000 x 20000 pixels, more than"):
-    drawing_image.to_drawing(str(path))
+    drawing_image.to_picture(str(path), features.DRAWING_SHAPE)
 
 
 def test_a_pool_method_on_a_folder_without_unlabeled_pictures_is_one_line(tmp_path):

@@ -122,7 +122,7 @@ def test_source_signature_and_predict_see_the_same_pixels_and_give_the_same_answ
   for path, data, answer, classes, scores in zip(
       chosen, encoded, answers, by_examples[export.CLASSES_KEY].numpy(),
       by_examples[export.SCORES_KEY].numpy()):
-    file_pixels = drawing_image.to_drawing(os.path.join(root, path))
+    file_pixels = drawing_image.to_picture(os.path.join(root, path), features.DRAWING_SHAPE)
     np.testing.assert_array_equal(file_pixels, test[path])  # source == predict's conversion
     np.testing.assert_array_equal(drawing_image.picture_from_bytes(
         tf.constant(data), features.DRAWING_SHAPE).numpy(), test[path])  # == the signature's
