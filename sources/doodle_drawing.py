@@ -11,6 +11,8 @@ from typing import Callable, Dict, List
 
 import numpy as np
 
+from sources import features
+
 IMAGE_SIZE = 28
 COLOUR_SIDE = 32
 CLASS_NAMES = (
@@ -176,7 +178,7 @@ def draw(label: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _luma(rgb: np.ndarray) -> np.ndarray:
-  return rgb @ np.array([0.299, 0.587, 0.114])
+  return rgb @ np.array(features.LUMA)
 
 
 def _background(rng: np.random.Generator, side: int) -> np.ndarray:

@@ -39,7 +39,7 @@ check_polarity = image_files.check_polarity
 
 def luma(rgb: tf.Tensor) -> tf.Tensor:
   """float [..., 3] RGB -> [..., 1] grey, with the ITU-R 601 weights (as Pillow's "L")."""
-  return tf.tensordot(rgb, tf.constant([0.299, 0.587, 0.114]), 1)[..., None]
+  return tf.tensordot(rgb, tf.constant(features.LUMA), 1)[..., None]
 
 
 def drawing_from_pixels(pixels: tf.Tensor, polarity: str = "auto",

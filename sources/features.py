@@ -6,6 +6,7 @@ IMAGE_SIZE = 28  # drawings' and digits' side
 DRAWING_SHAPE = (IMAGE_SIZE, IMAGE_SIZE, 1)
 MAX_IMAGE_SIDE = 512  # larger pictures need models and memory this project does not size for
 CHANNELS = (1, 3)  # grey or RGB
+LUMA = (0.299, 0.587, 0.114)  # RGB -> grey: ITU-R 601's weights, as Pillow's "L"
 
 
 def shape_problem(shape) -> str:

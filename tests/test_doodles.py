@@ -5,6 +5,7 @@ import pytest
 
 from sources import doodle_drawing
 from sources import doodles
+from sources import features
 
 
 @pytest.mark.parametrize("colour", [False, True])
@@ -24,7 +25,7 @@ def test_colour_doodles_are_32x32x3_strokes_that_stand_out_in_any_colour():
   assert pictures.shape == (300, 32, 32, 3) and pictures.dtype == np.uint8
   # The strokes' lightness stands out of the background's: the few most unusual pixels of
   # every picture are far from its median, lighter or darker.
-  luma = pictures.reshape(300, -1, 3) @ np.array([0.299, 0.587, 0.114])
+  luma = pictures.reshape(300, -1, 3) @ np.array(features.LUMA)
   median = np.median(luma, axis=1)
   contrast = np.maximum(np.percentile(luma, 98, axis=1) - median,
                         median - np.percentile(luma, 2, axis=1))
