@@ -50,9 +50,10 @@ def train_classifier(model: tf.keras.Model, train: input_fn.Examples,
 
 def predict_probabilities(model: tf.keras.Model, examples: input_fn.Examples) -> np.ndarray:
   """Class probabilities for every example, computed whole on each worker so that every worker
-  of a multi-worker run takes the same decisions."""
+  of a multi-worker run takes the same decisions. The signature is the pictures' own: a model
+  may be a training wrapper (consistency training's), which has no input of its own."""
   predict = tf.function(lambda pixels: model(pixels, training=False), input_signature=[
-      tf.TensorSpec(model.input.shape, tf.uint8)])
+      tf.TensorSpec((None, *examples.pixels.shape[1:]), tf.uint8)])
   out = [predict(tf.constant(examples.pixels[start:start + _PREDICT_BATCH])).numpy()
          for start in range(0, len(examples), _PREDICT_BATCH)]
   return np.concatenate(out) if out else np.zeros((0, model.output_shape[-1]), np.float32)
