@@ -83,7 +83,7 @@ def fit(model: tf.keras.Model, train: Union[input_fn.Examples, input_fn.Pool],
         training: config_lib.TrainingConfig, loss: str, metrics: List[str], log_dir: str,
         strategy: tf.distribute.Strategy, stage: str,
         batches: Optional[input_fn.Batches] = None, steps_per_epoch: Optional[int] = None,
-        ema_momentum: float = 0.0, keep_tolerance: float = 0.0,
+        ema_momentum: float = 0.0, keep_tolerance: float = 0.0, cosine_decay: bool = False,
         callbacks: Sequence[tf.keras.callbacks.Callback] = ()) -> Dict[str, Any]:
   """Compiles and fits `model`; returns {"num_train", "batch_size", "epochs": [per-epoch logs],
   "best_epoch": the kept epoch, counted from 1}.
@@ -97,7 +97,8 @@ def fit(model: tf.keras.Model, train: Union[input_fn.Examples, input_fn.Pool],
   `batches` and `steps_per_epoch` (the labeled batch size still follows `training`).
   `ema_momentum` > 0: the weights become their exponential moving average at the end of every
   epoch, before validation, so the validated and kept model is the averaged one.
-  `keep_tolerance`: see KeepBest.
+  `keep_tolerance`: see KeepBest. `cosine_decay`: the rate follows the cosine over the stage's
+  planned steps (training.epochs x steps_per_epoch) instead of the exponential decay.
   """
   autograph_speedup.skip_autograph_for_tf_keras()  # every caller of the one fit loop gains it
   num_train = len(train)
@@ -107,7 +108,8 @@ def fit(model: tf.keras.Model, train: Union[input_fn.Examples, input_fn.Pool],
                                             training.min_steps_per_epoch)
   schedule = lr_schedule.LegwSchedule.for_batch(
       training.base_learning_rate, batch_size, training.base_batch_size, training.warmup_epochs,
-      steps_per_epoch, training.decay_epochs)
+      steps_per_epoch, training.decay_epochs,
+      cosine_steps=training.epochs * steps_per_epoch if cosine_decay else 0)
   logging.info("%s: %d images, global batch %d (%d per replica, %d replicas), %d steps/epoch, "
                "peak LR %.5f, warmup %d steps", stage, num_train, batch_size, per_replica,
                strategy.num_replicas_in_sync, steps_per_epoch, schedule.peak_learning_rate,

@@ -1,4 +1,6 @@
 """Consistency training: the unlabeled loss, the train step, and the method through the registry."""
+import math
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -187,6 +189,26 @@ def test_consistency_trains_and_logs_its_pseudo_labels(tmp_path):
   assert trained.model.output_shape == (None, 3)
 
 
+class _LastRate(tf.keras.callbacks.Callback):
+  def on_train_end(self, logs=None):
+    self.rate = float(self.model.optimizer.learning_rate)
+    self.peak = self.model.optimizer._learning_rate.peak_learning_rate
+
+
+@pytest.mark.parametrize("decay", ["exponential", "cosine"])
+def test_the_learning_rate_decay_setting_reaches_the_consistency_fit(tmp_path, decay):
+  last = _LastRate()
+  request = _request(tmp_path, ConsistencyConfig(steps=16, steps_per_epoch=8, threshold=0.0,
+                                                 unlabeled_ratio=2, lr_decay=decay))
+  request.callbacks = [last]
+  history = methods.train("consistency", request).history
+  assert history["steps"] == 16
+  # The rate of the last planned step, step 15 (a warmup of 4 at batch 8): the cosine's end, or
+  # 11 steps (1.375 epochs of 8) of the slow exponential.
+  expected = math.cos(7 * math.pi / 16) if decay == "cosine" else math.exp(-1.375 / 25)
+  assert last.rate / last.peak == pytest.approx(expected, rel=1e-3)
+
+
 class _Stopped(Exception):
   pass
 
@@ -292,6 +314,7 @@ def test_consistency_without_a_pool_is_refused(tmp_path):
     ({"ema_momentum": 1.0}, "consistency ema_momentum 1.0 must be in"),
     ({"batch_norm_images": -1}, "consistency batch_norm_images -1 must be an integer >= 0"),
     ({"strong_scale": 2.0}, "augmentation scale 2.0 must be below 1"),
+    ({"lr_decay": "linear"}, "consistency lr_decay 'linear' must be one of exponential, cosine"),
 ])
 def test_bad_settings_are_one_line_errors(kwargs, fragment):
   with pytest.raises(ConfigError, match=fragment):

@@ -84,12 +84,29 @@ def test_schedule_warms_up_linearly_then_decays_exponentially():
   assert float(schedule(40 + 5)) == pytest.approx(peak * math.exp(-0.5 / 25), rel=1e-5)
 
 
-def test_schedule_survives_serialization():
-  schedule = lr_schedule.LegwSchedule(0.004, 100, 20, 25.0)
+def test_the_cosine_reaches_a_fifth_of_the_peak_at_the_last_step_of_any_budget():
+  for budget in (300, 1_500, 4_500):
+    schedule = lr_schedule.LegwSchedule.for_batch(
+        base_learning_rate=0.001, batch_size=32, base_batch_size=32, warmup_epochs=2.0,
+        steps_per_epoch=150, decay_epochs=25.0, cosine_steps=budget)
+    # The warmup is LEGW's 2 epochs (300 steps), but never more than half the budget.
+    assert schedule.warmup_steps == min(300, budget // 2)
+    rates = [float(schedule(step)) for step in range(budget)]
+    assert max(rates) == pytest.approx(0.001)
+    assert rates[schedule.warmup_steps] == pytest.approx(0.001)
+    assert rates[-1] == pytest.approx(0.001 * math.cos(7 * math.pi / 16), rel=1e-4)
+    after = rates[schedule.warmup_steps:]
+    assert all(a >= b for a, b in zip(after, after[1:]))  # falls, never rises
+    assert float(schedule(budget * 2)) == pytest.approx(rates[-1])  # held past the budget
+
+
+@pytest.mark.parametrize("cosine_steps", [0, 400])
+def test_schedule_survives_serialization(cosine_steps):
+  schedule = lr_schedule.LegwSchedule(0.004, 100, 20, 25.0, cosine_steps=cosine_steps)
   restored = tf.keras.optimizers.schedules.deserialize(
       tf.keras.optimizers.schedules.serialize(schedule))
   assert isinstance(restored, lr_schedule.LegwSchedule)
-  for step in (0, 50, 99, 100, 500):
+  for step in (0, 50, 99, 100, 300, 500):
     assert float(restored(step)) == pytest.approx(float(schedule(step)))
 
 

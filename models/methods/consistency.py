@@ -14,6 +14,7 @@ from models.config import require
 OFF_TOPIC_MODES = ("off", "report", "leave_out")  # what the off-topic check does with its finds
 DRAWING, PHOTO = "drawing", "photo"
 AUGMENTATIONS = (config_lib.AUTO, DRAWING, PHOTO)
+LR_DECAYS = ("exponential", "cosine")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,6 +31,11 @@ class ConsistencyConfig:
   # Every this many steps is an "epoch": the EMA snapshot, validation, the kept-epoch rule, the
   # progress line and one row of history.json. The steps are rounded up to whole epochs.
   steps_per_epoch: int = 150
+  # How the learning rate falls after the warmup: "exponential", the training section's
+  # exp(-epoch / decay_epochs) (at 4,500 steps it ends at a third of the peak, at 1,500 at 70%),
+  # or "cosine", FixMatch's cos(7 pi k / 16 K) over the step budget (a fifth of the peak at the
+  # last step, whatever the budget).
+  lr_decay: str = "exponential"
   # Per-class thresholds that adapt to the model's confidence (self-adaptive, after FreeMatch,
   # Wang et al. 2023): a moving average of the weak views' top probability, scaled per class by
   # the moving average of that class's probability over its maximum, clipped into
@@ -87,6 +93,8 @@ class ConsistencyConfig:
             f"consistency augmentation {self.augmentation!r} must be one of "
             f"{', '.join(AUGMENTATIONS)}")
     self.views(1), self.views(3)  # the photo strengths' own checks
+    require(self.lr_decay in LR_DECAYS,
+            f"consistency lr_decay {self.lr_decay!r} must be one of {', '.join(LR_DECAYS)}")
     require(self.off_topic in OFF_TOPIC_MODES,
             f"consistency off_topic {self.off_topic!r} must be one of "
             f"{', '.join(OFF_TOPIC_MODES)}")
@@ -209,7 +217,8 @@ def train(request: methods.TrainRequest) -> methods.Trained:
                                       settings.unlabeled_ratio, training.seed,
                                       training.shuffle_buffer, balanced),
       steps_per_epoch=settings.steps_per_epoch, ema_momentum=settings.ema_momentum,
-      keep_tolerance=tolerance, callbacks=[log, *request.callbacks])
+      keep_tolerance=tolerance, cosine_decay=settings.lr_decay == "cosine",
+      callbacks=[log, *request.callbacks])
   fitted["keep_tolerance"] = tolerance
   fitted["steps"] = len(fitted["epochs"]) * settings.steps_per_epoch
   fitted["planned_steps"] = settings.epochs * settings.steps_per_epoch
