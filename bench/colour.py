@@ -14,17 +14,15 @@ per cell as it finishes (a stopped run resumes after the last one), then the tab
 """
 import argparse
 import pathlib
-import re
-import sys
 import time
 
 import pipeline
 
 pipeline.set_tensorflow_environment()  # before TensorFlow is imported
 
+import demo  # noqa: E402  (bench/demo.py: make demo's flags)
 import measure  # noqa: E402  (bench/measure.py: no heavy imports)
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 COLUMNS = ["source", "image_shape", "seed", "labels", "default_accuracy", "reference_accuracy",
            "gain_points", "interval_low", "interval_high", "pushed", "seconds",
            ] + measure.PROVENANCE_COLUMNS
@@ -45,20 +43,14 @@ def parse_args():
 
 
 def demo_args(args):
-  """`make demo`'s flags, read from the Makefile (one place for them); none for `default`."""
-  if args.settings == "default":
-    return []
-  text = (ROOT / "Makefile").read_text()
-  match = re.search(r"^DEMO_ARGS := ((?:.*\\\n)*.*)$", text, re.MULTILINE)
-  if not match:
-    sys.exit("colour bench: the Makefile has no DEMO_ARGS line")
-  return match.group(1).replace("\\\n", " ").split()
+  """`make demo`'s flags; none for `default`."""
+  return [] if args.settings == "default" else demo.demo_args()
 
 
 def cell_argv(args, source: str, seed: int, folder: str) -> list:
   """The cell's `fewlabels run` flags: the demo's, with this cell's data, budget and seed."""
-  argv, demo, skip = [], demo_args(args), False
-  for flag in demo:
+  argv, skip = [], False
+  for flag in demo_args(args):
     if skip:
       skip = False
       continue

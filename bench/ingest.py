@@ -174,11 +174,10 @@ def main(args) -> None:
   print("| component | seconds | rows/s | rows/s vs plain TFDS read | peak RSS while it ran |")
   print("|---|---|---|---|---|")
   for component in pipeline_lib.DATA_STAGE + (_MODEL_STAGE if args.whole_pipeline else ()):
-    execution = _latest_execution(store, config.name, component)
-    if execution is None:  # not in this pipeline (a setting turned it off)
+    span = run_results.latest_span(store, config.name, component)
+    if span is None:  # not in this pipeline (a setting turned it off)
       continue
-    begin, end = (execution.create_time_since_epoch / 1000,
-                  execution.last_update_time_since_epoch / 1000)
+    begin, end = span
     seconds = end - begin
     rate = rows.get(component)
     rate_text = f"{rate / seconds:,.0f}" if rate else "-"
@@ -256,12 +255,6 @@ _MODEL_STAGE = (pipeline_lib.PRETRAINER, pipeline_lib.REFERENCE_TRAINER, pipelin
                 pipeline_lib.BASELINE_RESOLVER, pipeline_lib.EVALUATOR,
                 pipeline_lib.REFERENCE_EVALUATOR, pipeline_lib.PUSH_GATE, pipeline_lib.PUSHER,
                 pipeline_lib.REPORT)
-
-
-def _latest_execution(store, pipeline_name, component):
-  context = store.get_context_by_type_and_name("node", f"{pipeline_name}.{component}")
-  executions = store.get_executions_by_context(context.id) if context else []
-  return max(executions, key=lambda e: e.id) if executions else None
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 import dataclasses
 import json
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import ml_metadata as mlmd
 from ml_metadata.proto import metadata_store_pb2
@@ -87,6 +87,18 @@ def run_ids(store: mlmd.MetadataStore, pipeline_name: str) -> List[str]:
       if context.type_id == run_type:
         runs[context.id] = context
   return [c.name for c in sorted(runs.values(), key=lambda c: (c.create_time_since_epoch, c.id))]
+
+
+def latest_span(store: mlmd.MetadataStore, pipeline_name: str,
+                component: str) -> Optional[Tuple[float, float]]:
+  """(start, end), seconds since the epoch, of the component's latest execution as ml-metadata
+  recorded them; None where the pipeline has not run it."""
+  context = store.get_context_by_type_and_name("node", f"{pipeline_name}.{component}")
+  executions = store.get_executions_by_context(context.id) if context else []
+  if not executions:
+    return None
+  latest = max(executions, key=lambda e: e.id)
+  return latest.create_time_since_epoch / 1000, latest.last_update_time_since_epoch / 1000
 
 
 def latest_run_id(store: mlmd.MetadataStore, pipeline_name: str) -> str:
