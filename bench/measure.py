@@ -34,13 +34,17 @@ def _cpu() -> str:
 def _onednn() -> str:
   """Whether TensorFlow runs oneDNN's kernels (about 1.7x faster on an AVX2-only CPU); asked of
   TensorFlow where this process has imported it, else read off the environment."""
+  state = f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset')}"
   if "tensorflow" in sys.modules:
     try:
       from tensorflow.python.util import _pywrap_util_port
-      return "oneDNN on" if _pywrap_util_port.IsMklEnabled() else "oneDNN off"
+      state = "oneDNN on" if _pywrap_util_port.IsMklEnabled() else "oneDNN off"
     except ImportError:  # a private module: it may move in another TensorFlow
       pass
-  return f"TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset')}"
+  # oneDNN's kernels capped at an older instruction set (ONEDNN_MAX_CPU_ISA=AVX2 runs a CPU
+  # with AVX-512 as one without would, for its convolutions): a figure must say so.
+  cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
+  return f"{state}, oneDNN capped at {cap}" if cap else state
 
 
 def machine() -> str:
