@@ -421,8 +421,7 @@ def main(args):
                                            strategy),
           training=cell_training, settings=config.settings,
           num_classes=num_classes, log_dir=str(log_dir), strategy=strategy,
-          true_labels=lambda ids: np.where(ids < len(train_y), train_y[np.minimum(
-              ids, len(train_y) - 1)], features.NO_LABEL),
+          true_labels=train_y,  # the mixed-in digits' ids lie beyond it: no label
           callbacks=[curve], warm_start=warm_start)
       trained = methods.train(method, request, has_encoder=encoder is not None)
       if method == "supervised":

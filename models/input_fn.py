@@ -302,8 +302,13 @@ def training_batches(examples: Examples, batch_size: int, seed: int,
   return _gathered(examples, indices.batch(batch_size), translate_pixels, seed)
 
 
-def _no_truth(ids: np.ndarray) -> np.ndarray:
-  return np.full(len(ids), features.NO_LABEL, np.int64)
+def true_labels_of(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
+  """The true label of each id in `table` (labels indexed by example id); NO_LABEL for an id
+  beyond it (pictures of another source mixed into the pool)."""
+  ids = np.asarray(ids, np.int64)
+  known = (ids >= 0) & (ids < len(table))
+  return np.where(known, np.asarray(table, np.int64)[np.where(known, ids, 0)] if len(table)
+                  else features.NO_LABEL, features.NO_LABEL)
 
 
 def _parts(batches: tf.data.Dataset, parts: int, first: int, count: int) -> tf.data.Dataset:
@@ -358,20 +363,25 @@ def _pool_batches(pool: Pool, batch_size: int, seed: int, shuffle_buffer: int,
                 replicas, 0, replicas)
 
 
-def paired_batches(labeled: Examples, pool: Pool,
-                   true_labels: Optional[Callable[[np.ndarray], np.ndarray]],
+def paired_batches(labeled: Examples, pool: Pool, true_labels: Optional[np.ndarray],
                    batch_size: int, ratio: int, seed: int, shuffle_buffer: int,
                    balanced: bool = False) -> Batches:
   """Endless ((pixels, labels), (pixels, truth)) pairs: a labeled batch (class-balanced with
   `balanced`) and `ratio` times as many pool images streamed through a shuffle buffer of
-  `shuffle_buffer`. `true_labels(ids)` gives the pool's true labels where known (diagnostics
-  only; features.NO_LABEL without it); no loss reads them."""
-  truth = true_labels or _no_truth
+  `shuffle_buffer`. `true_labels`, the pool's true labels by example id where known
+  (true_labels_of; diagnostics only, features.NO_LABEL without it); no loss reads them.
+
+  The truth is looked up in the graph, not by a Python function: a tf.numpy_function in the
+  stream held the end of every consistency fit for 50-60 s (measured at 1,500 steps), the
+  iterator's teardown waiting for a map thread that needed the Python lock it held."""
+  table = np.asarray(true_labels if true_labels is not None else [], np.int64)
 
   def with_truth(pixels, ids):
-    labels = tf.numpy_function(lambda i: np.asarray(truth(i), np.int64), [ids], tf.int64,
-                               stateful=False)
-    return pixels, tf.ensure_shape(labels, ids.shape)
+    if not len(table):
+      return pixels, tf.fill(tf.shape(ids), tf.constant(features.NO_LABEL, tf.int64))
+    known = (ids >= 0) & (ids < len(table))
+    labels = tf.gather(tf.constant(table), tf.where(known, ids, tf.zeros_like(ids)))
+    return pixels, tf.where(known, labels, tf.constant(features.NO_LABEL, tf.int64))
 
   def batches(context: tf.distribute.InputContext) -> tf.data.Dataset:
     unlabeled = _pool_batches(pool, batch_size * ratio, seed + 1, shuffle_buffer, context).map(

@@ -4,7 +4,6 @@ import logging
 import os
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_transform as tft
 
@@ -41,7 +40,8 @@ CLASSIFIER_FILE = "classifier.keras"
 
 
 def _true_labels_reader(source: Optional[Dict[str, Any]]):
-  """ids -> true labels of the training split, or None when the source cannot be read here."""
+  """The training split's true labels by example id, or None when the source cannot be read
+  here."""
   if not source:
     return None
   from sources import split_plan  # TFDS only where diagnostics run
@@ -54,7 +54,7 @@ def _true_labels_reader(source: Optional[Dict[str, Any]]):
   if (labels == features.NO_LABEL).any():
     logging.info("pseudo-label accuracy not computed: the pool's pictures came without labels")
     return None
-  return lambda ids: labels[np.asarray(ids)]
+  return labels
 
 
 def model_builder(model_config: config_lib.ModelConfig, num_classes: int,

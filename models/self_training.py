@@ -155,7 +155,9 @@ class _Stream:
     return joined.subset(first)
 
 
-def score_pseudo_labels(outcome: Outcome, true_labels: Callable[[np.ndarray], np.ndarray]) -> None:
-  """Fills each round's pseudo_label_accuracy from the true labels of the pool, after the fact."""
+def score_pseudo_labels(outcome: Outcome, true_labels: np.ndarray) -> None:
+  """Fills each round's pseudo_label_accuracy from the true labels of the pool (by example id,
+  input_fn.true_labels_of), after the fact."""
   for record, ids, labels in zip(outcome.rounds[1:], outcome.added_ids, outcome.added_labels):
-    record.pseudo_label_accuracy = float((true_labels(ids) == labels).mean())
+    record.pseudo_label_accuracy = float(
+        (input_fn.true_labels_of(true_labels, ids) == labels).mean())

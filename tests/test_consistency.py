@@ -170,7 +170,7 @@ def _request(log_dir, settings, true_labels=None):
 def test_consistency_trains_and_logs_its_pseudo_labels(tmp_path):
   request = _request(tmp_path, ConsistencyConfig(steps=16, steps_per_epoch=8, threshold=0.0,
                                                  unlabeled_ratio=2),
-                     true_labels=lambda ids: ids % 3)
+                     true_labels=np.arange(160) % 3)
   trained = methods.train("consistency", request)
   history = trained.history
   assert history["method"] == "consistency" and history["pool"] == 120

@@ -130,7 +130,11 @@ def test_stops_when_validation_accuracy_falls_by_max_drop_and_keeps_the_best_rou
 def test_pseudo_label_accuracy_is_scored_after_the_fact():
   _, outcome = _run([0.5] * 3, window=100, min_pool=0, max_rounds=3)
   assert all(r.pseudo_label_accuracy is None for r in outcome.rounds)
-  self_training.score_pseudo_labels(outcome, lambda ids: ids % 3)
+  # The true labels by example id (the pool's ids are 1000 to 1599).
+  self_training.score_pseudo_labels(outcome, np.arange(1600) % 3)
   assert [r.pseudo_label_accuracy for r in outcome.rounds] == [None, 1.0, 1.0]
-  self_training.score_pseudo_labels(outcome, lambda ids: np.zeros_like(ids))
+  self_training.score_pseudo_labels(outcome, np.zeros(1600, np.int64))
   assert 0 < outcome.rounds[1].pseudo_label_accuracy < 1
+  # Ids beyond the table (pictures of another source mixed in) have no true label.
+  self_training.score_pseudo_labels(outcome, np.arange(1000) % 3)
+  assert outcome.rounds[1].pseudo_label_accuracy == 0.0

@@ -51,9 +51,9 @@ class TrainRequest:
   strategy: tf.distribute.Strategy
   # The unlabeled pool as a stream (never held whole); empty for the methods that do not read it.
   pool: input_fn.Pool
-  # ids -> true labels of the pool, for diagnostics only (how right pseudo-labels were); None
-  # when the pool has no true labels. Never used for a decision.
-  true_labels: Optional[Callable[[np.ndarray], np.ndarray]] = None
+  # The true label of each example id (input_fn.true_labels_of), for diagnostics only (how
+  # right pseudo-labels were); None when the pool has no true labels. Never used for a decision.
+  true_labels: Optional["np.ndarray"] = None
   # A trained classifier of the same architecture to start from instead of training a warm
   # start: the supervised reference's (methods whose spec takes_reference_warm_start).
   warm_start: Optional[tf.keras.Model] = None
