@@ -20,7 +20,7 @@ import pipeline
 
 pipeline.set_tensorflow_environment()  # before TensorFlow is imported
 
-import demo  # noqa: E402  (bench/demo.py: make demo's flags)
+import demo  # noqa: E402  (bench/demo.py: make demo's flags, a run and its figures)
 import measure  # noqa: E402  (bench/measure.py: no heavy imports)
 
 COLUMNS = ["source", "image_shape", "seed", "labels", "default_accuracy", "reference_accuracy",
@@ -106,24 +106,14 @@ def write_folder(root: pathlib.Path, tfds_dir: str) -> None:
 
 def run_cell(args, source: str, seed: int, folder: pathlib.Path, tfds_dir: str) -> dict:
   import json
-  from pipeline import cli
-  from pipeline import local_runner
   from pipeline import pipeline as pipeline_lib
   output = args.work_dir / "runs" / f"{args.settings}_{source.replace('@', '_')}_seed{seed}"
-  argv = ["run", *cell_argv(args, source, seed, str(folder)), "--tfds-data-dir", tfds_dir]
-  config = cli.config_from_args(cli.build_parser().parse_args(argv), str(output))
+  argv = [*cell_argv(args, source, seed, str(folder)), "--tfds-data-dir", tfds_dir]
   started = time.monotonic()
-  summary = local_runner.run(config)
-  interval = summary.gain_interval
+  _, summary = demo.run_pipeline(argv, output)
   trained = json.loads(summary.components[pipeline_lib.TRAINER].properties["custom_config"])
-  return {"source": source, "seed": seed, "labels": summary.split_counts.get("labeled"),
+  return {"source": source, "seed": seed, **demo.figures(summary),
           "image_shape": "x".join(map(str, trained["model"]["image_shape"])),
-          "default_accuracy": round(summary.test_accuracy, 4),
-          "reference_accuracy": round(summary.reference_accuracy, 4),
-          "gain_points": round(summary.gain, 1),
-          "interval_low": round(100 * interval.low, 1) if interval else "",
-          "interval_high": round(100 * interval.high, 1) if interval else "",
-          "pushed": summary.pushed_model or "nothing",
           "seconds": round(time.monotonic() - started)}
 
 

@@ -59,21 +59,17 @@ def parse_args():
   return args
 
 
-def run_cell(argv: list, output: pathlib.Path) -> dict:
-  """Runs `fewlabels run ARGV` in-process into `output`; its figures, by COLUMNS."""
+def run_pipeline(argv: list, output: pathlib.Path):
+  """Runs `fewlabels run ARGV` in-process into `output`: (its config, its RunSummary)."""
   from pipeline import cli
   from pipeline import local_runner
-  from pipeline import pipeline as pipeline_lib
-  from pipeline import run_results
   config = cli.config_from_args(cli.build_parser().parse_args(["run", *argv]), str(output))
-  summary = local_runner.run(config)
-  store = run_results.open_store(config.metadata_path)
-  spans = {c: run_results.latest_span(store, config.name, c) for c in summary.components}
-  spans = {c: span for c, span in spans.items() if span}
+  return config, local_runner.run(config)
 
-  def seconds(component):
-    span = spans.get(component)
-    return round(span[1] - span[0]) if span else ""
+
+def figures(summary) -> dict:
+  """What a run bought: the default's and the reference's test accuracy, the gain and its
+  interval in points, and what was pushed."""
   interval = summary.gain_interval
   return {"labels": summary.split_counts.get("labeled"),
           "default_accuracy": round(summary.test_accuracy, 4),
@@ -81,7 +77,22 @@ def run_cell(argv: list, output: pathlib.Path) -> dict:
           "gain_points": round(summary.gain, 1),
           "interval_low": round(100 * interval.low, 1) if interval else "",
           "interval_high": round(100 * interval.high, 1) if interval else "",
-          "pushed": summary.pushed_model or "nothing",
+          "pushed": summary.pushed_model or "nothing"}
+
+
+def run_cell(argv: list, output: pathlib.Path) -> dict:
+  """Runs `fewlabels run ARGV` in-process into `output`; its figures and seconds, by COLUMNS."""
+  from pipeline import pipeline as pipeline_lib
+  from pipeline import run_results
+  config, summary = run_pipeline(argv, output)
+  store = run_results.open_store(config.metadata_path)
+  spans = {c: run_results.latest_span(store, config.name, c) for c in summary.components}
+  spans = {c: span for c, span in spans.items() if span}
+
+  def seconds(component):
+    span = spans.get(component)
+    return round(span[1] - span[0]) if span else ""
+  return {**figures(summary),
           "pipeline_seconds": round(max(e for _, e in spans.values())
                                     - min(b for b, _ in spans.values())),
           "trainer_seconds": seconds(pipeline_lib.TRAINER),
@@ -111,7 +122,8 @@ def table(rows) -> str:
 def main(args) -> None:
   demo = demo_args()
   expected = measure.provenance({"demo_args": demo}, CODE)
-  measure.check_resumable(args.csv, COLUMNS, expected, "demo bench")
+  if not args.report_only:  # a table may be read from any code's rows; new rows join only ours
+    measure.check_resumable(args.csv, COLUMNS, expected, "demo bench")
   done = set()
   if args.csv.exists():
     with args.csv.open() as f:
