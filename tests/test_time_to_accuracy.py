@@ -37,5 +37,7 @@ def test_each_consistency_epoch_is_scored_on_the_test_part(tmp_path):
   assert len(curve.points) == len(trained.history["epochs"]) == 2
   seconds = [s for s, _ in curve.points]
   assert seconds == sorted(seconds) and seconds[0] > 0
-  # a test accuracy of 30 pictures: a multiple of 1/30
-  assert all(0 <= a <= 1 and abs(a * 30 - round(a * 30)) < 1e-3 for _, a in curve.points)
+  # a test accuracy of 30 pictures: a multiple of 1/30, as the record rounds it to 4 digits
+  # (10/30 is kept as 0.3333: 30 x 0.00005 off at most)
+  assert all(0 <= a <= 1 and abs(a * 30 - round(a * 30)) <= 30 * 0.5e-4 + 1e-9
+             for _, a in curve.points)
