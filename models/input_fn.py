@@ -306,9 +306,10 @@ def true_labels_of(table: np.ndarray, ids: np.ndarray) -> np.ndarray:
   """The true label of each id in `table` (labels indexed by example id); NO_LABEL for an id
   beyond it (pictures of another source mixed into the pool)."""
   ids = np.asarray(ids, np.int64)
+  labels = np.full(ids.shape, features.NO_LABEL, np.int64)
   known = (ids >= 0) & (ids < len(table))
-  return np.where(known, np.asarray(table, np.int64)[np.where(known, ids, 0)] if len(table)
-                  else features.NO_LABEL, features.NO_LABEL)
+  labels[known] = np.asarray(table, np.int64)[ids[known]]
+  return labels
 
 
 def _parts(batches: tf.data.Dataset, parts: int, first: int, count: int) -> tf.data.Dataset:
