@@ -112,7 +112,7 @@ def run_cell(args, source: str, seed: int, folder: pathlib.Path, tfds_dir: str) 
   started = time.monotonic()
   _, summary = demo.run_pipeline(argv, output)
   trained = json.loads(summary.components[pipeline_lib.TRAINER].properties["custom_config"])
-  return {"source": source, "seed": seed, **demo.figures(summary),
+  return {**demo.figures(summary),
           "image_shape": "x".join(map(str, trained["model"]["image_shape"])),
           "seconds": round(time.monotonic() - started)}
 
@@ -134,31 +134,17 @@ def table(rows) -> str:
 
 
 def main(args) -> None:
-  expected = measure.provenance(settings(args), ("models", "sources", "pipeline", "components"))
-  measure.check_resumable(args.csv, COLUMNS, expected, "colour bench")
-  import csv
-  done = set()
-  if args.csv.exists():
-    with args.csv.open() as f:
-      done = {(r["source"], int(r["seed"])) for r in csv.DictReader(f)}
   tfds_dir = str(args.work_dir / "tfds")
   folder = args.work_dir / "colour_doodles"
   if not args.report_only:
     write_folder(folder, tfds_dir)
-    f, writer = measure.appending_rows(args.csv, COLUMNS)
-    with f:
-      for seed in args.seeds:
-        for source in sources(args):
-          if (source, seed) in done:
-            continue
-          print(f"colour bench: {source}, seed {seed} ...", flush=True)
-          row = run_cell(args, source, seed, folder, tfds_dir)
-          writer.writerow({**row, **expected, "machine": measure.machine()})
-          f.flush()
-          print(f"colour bench: {row}", flush=True)
-  with args.csv.open() as f:
-    rows = list(csv.DictReader(f))
-  print(table(rows))
+    measure.run_missing_rows(
+        args.csv, COLUMNS,
+        measure.provenance(settings(args), ("models", "sources", "pipeline", "components")),
+        "colour bench", ("source", "seed"),
+        ({"source": source, "seed": seed} for seed in args.seeds for source in sources(args)),
+        lambda cell: run_cell(args, cell["source"], cell["seed"], folder, tfds_dir))
+  print(table(measure.read_rows(args.csv)))
   print(f"machine: {measure.machine()}")
 
 

@@ -12,7 +12,6 @@ it finishes (a stopped run resumes after the last one), then the table and the m
   python bench/demo.py --variant demo "" --variant cosine "--set lr_decay=cosine"
 """
 import argparse
-import csv
 import pathlib
 import re
 import shlex
@@ -121,39 +120,26 @@ def table(rows) -> str:
 
 def main(args) -> None:
   demo = demo_args()
-  expected = measure.provenance({"demo_args": demo}, CODE)
   if not args.report_only:  # a table may be read from any code's rows; new rows join only ours
-    measure.check_resumable(args.csv, COLUMNS, expected, "demo bench")
-  done = set()
-  if args.csv.exists():
-    with args.csv.open() as f:
-      done = {(r["variant"], r["flags"], int(r["seed"])) for r in csv.DictReader(f)}
-  if not args.report_only:
     tfds_dir = args.work_dir / "tfds"
     from sources import tfds_source
     data = demo[demo.index("--data") + 1]
     started = time.monotonic()
     tfds_source.load_builder(tfds_source.SourceSpec(data, str(tfds_dir)))
     print(f"demo bench: {data} ready in {time.monotonic() - started:.0f} s", flush=True)
-    f, writer = measure.appending_rows(args.csv, COLUMNS)
-    with f:
-      for seed in args.seeds:
-        for name, flags in args.variant:
-          if (name, flags, seed) in done:
-            continue
-          output = args.work_dir / "runs" / f"{name}_seed{seed}"
-          if output.exists():  # a run stopped midway: start it over, not from its cache
-            shutil.rmtree(output)
-          print(f"demo bench: {name}, seed {seed} ...", flush=True)
-          argv = [*demo, *shlex.split(flags), "--seed", str(seed),
-                  "--tfds-data-dir", str(tfds_dir)]
-          row = {"variant": name, "flags": flags, "seed": seed, **run_cell(argv, output)}
-          writer.writerow({**row, **expected, "machine": measure.machine()})
-          f.flush()
-          print(f"demo bench: {row}", flush=True)
-  with args.csv.open() as f:
-    rows = list(csv.DictReader(f))
-  print(table(rows))
+
+    def run(cell):
+      output = args.work_dir / "runs" / f"{cell['variant']}_seed{cell['seed']}"
+      if output.exists():  # a run stopped midway: start it over, not from its cache
+        shutil.rmtree(output)
+      return run_cell([*demo, *shlex.split(cell["flags"]), "--seed", str(cell["seed"]),
+                       "--tfds-data-dir", str(tfds_dir)], output)
+    measure.run_missing_rows(
+        args.csv, COLUMNS, measure.provenance({"demo_args": demo}, CODE), "demo bench",
+        ("variant", "flags", "seed"),
+        ({"variant": name, "flags": flags, "seed": seed}
+         for seed in args.seeds for name, flags in args.variant), run)
+  print(table(measure.read_rows(args.csv)))
   print(f"machine: {measure.machine()}")
 
 

@@ -170,3 +170,31 @@ def check_resumable(path: pathlib.Path, columns: List[str], expected: Dict[str, 
       if row[column] != ours:
         sys.exit(f"{who}: {path} holds a row of {column} {row[column]} and this run's is "
                  f"{ours}: pass another --csv")
+
+
+def read_rows(path: pathlib.Path) -> List[Dict[str, str]]:
+  with path.open() as f:
+    return list(csv.DictReader(f))
+
+
+def run_missing_rows(path: pathlib.Path, columns: List[str], expected: Dict[str, str], who: str,
+                     key_columns: Sequence[str], cells: Iterable[Dict[str, object]],
+                     run) -> None:
+  """Runs, in order, each cell (its `key_columns`' values) that no row of the CSV at `path` holds
+  yet: `run(cell)` gives the row's other values, appended at once with `expected` and the
+  machine, so a stopped benchmark resumes after its last finished cell with the same command."""
+  check_resumable(path, columns, expected, who)
+
+  def key(row):
+    return tuple(str(row[column]) for column in key_columns)
+  done = {key(row) for row in read_rows(path)} if path.exists() else set()
+  f, writer = appending_rows(path, columns)
+  with f:
+    for cell in cells:
+      if key(cell) in done:
+        continue
+      print(f"{who}: {', '.join(f'{c} {cell[c]}' for c in key_columns)} ...", flush=True)
+      row = {**cell, **run(cell)}
+      writer.writerow({**row, **expected, "machine": machine()})
+      f.flush()
+      print(f"{who}: {row}", flush=True)

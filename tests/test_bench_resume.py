@@ -160,3 +160,33 @@ def test_the_methods_table_leaves_a_resumed_cells_partial_time_out_of_its_cpu_co
   assert methods_bench.table(whole + [row(2, 5.0, '{"resumed":true}')], "mnist").endswith(
       "(n=3) | 85.0 |")
   assert methods_bench.table([row(2, 5.0, '{"resumed":true}')], "mnist").endswith("| - |")
+
+
+def test_a_stopped_bench_resumes_after_its_last_finished_cell(tmp_path):
+  path = tmp_path / "cells.csv"
+  columns = ["variant", "seed", "accuracy"] + measure.PROVENANCE_COLUMNS
+  ours = {"settings": '{"demo_args":[]}', "code": "abc"}
+  cells = [{"variant": v, "seed": s} for s in (0, 1) for v in ("demo", "cosine")]
+  ran = []
+
+  def stopped_after_two(cell):
+    if len(ran) == 2:
+      raise KeyboardInterrupt  # the user's Ctrl-C in the third cell
+    ran.append((cell["variant"], cell["seed"]))
+    return {"accuracy": 0.5 + cell["seed"]}
+  with pytest.raises(KeyboardInterrupt):
+    measure.run_missing_rows(path, columns, ours, "bench", ("variant", "seed"), cells,
+                             stopped_after_two)
+  assert [(r["variant"], r["seed"]) for r in measure.read_rows(path)] == [("demo", "0"),
+                                                                          ("cosine", "0")]
+  ran.clear()
+  measure.run_missing_rows(path, columns, ours, "bench", ("variant", "seed"), cells,
+                           lambda cell: ran.append(cell["variant"]) or {"accuracy": 1.5})
+  assert ran == ["demo", "cosine"]  # seed 1's cells only
+  rows = measure.read_rows(path)
+  assert [(r["variant"], r["seed"], r["accuracy"]) for r in rows] == [
+      ("demo", "0", "0.5"), ("cosine", "0", "0.5"), ("demo", "1", "1.5"), ("cosine", "1", "1.5")]
+  assert all(r["code"] == "abc" and r["machine"] == measure.machine() for r in rows)
+  with pytest.raises(SystemExit, match="holds a row of code abc"):  # other code: not mixed in
+    measure.run_missing_rows(path, columns, dict(ours, code="def"), "bench", ("variant", "seed"),
+                             cells, lambda cell: {"accuracy": 0})
