@@ -50,7 +50,8 @@ class KeepBest(tf.keras.callbacks.Callback):
   too, so a stage shorter than min_epochs (consistency's 10 epochs) kept its last epoch, however
   much worse than its best. A tie goes to the later epoch: with a few dozen validation images,
   ties are common and the later model has trained longer. `tolerance` widens the tie: a later
-  epoch within it of the best value so far is kept (and counts as an improvement).
+  epoch within it of the best value so far is kept (and counts as an improvement); an infinite
+  one keeps the last epoch and never stops.
   """
 
   def __init__(self, monitor: str, mode: str, patience: int, min_epochs: int,

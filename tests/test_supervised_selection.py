@@ -28,15 +28,26 @@ def test_a_validation_part_too_small_to_choose_by_is_trained_on(tmp_path):
 
 
 def test_a_warm_start_keeps_its_training_and_a_reference_that_saw_validation_is_not_judged_on_it(
-    tmp_path):
-  settings = ConsistencyConfig(steps=2, steps_per_epoch=2)
+    tmp_path, monkeypatch):
+  from models import training_loop
+
+  class FallingValidation(training_loop.KeepBest):
+    """Validation that prefers the first epoch, as it does after a start that trained on it."""
+
+    def on_epoch_end(self, epoch, logs=None):
+      super().on_epoch_end(epoch, {**(logs or {}), self.monitor: 1.0 - 0.3 * epoch})
+  monkeypatch.setattr(training_loop, "KeepBest", FallingValidation)
+  settings = ConsistencyConfig(steps=6, steps_per_epoch=2)
   own = methods.train("consistency", _request(tmp_path / "own", settings)).history
   assert all("val_accuracy" not in epoch for epoch in own["warm_start"]["epochs"])
   assert own["kept"] in ("consistency", "warm start")  # its warm start never saw validation
+  assert own["best_epoch"] == 1  # validation it never trained on chooses the epoch
   request = _request(tmp_path / "reference", settings)
   request.warm_start = architectures.build(3, ModelConfig(architecture="cnn", settings=(("width", 4),)))
   from_reference = methods.train("consistency", request).history
   assert from_reference["warm_start_saw_validation"] is True and "kept" not in from_reference
+  # Nor is any of its epochs: the last one is kept.
+  assert len(from_reference["epochs"]) == 3 and from_reference["best_epoch"] == 3
 
 
 def test_a_negative_selection_size_is_one_line():

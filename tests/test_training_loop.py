@@ -57,6 +57,9 @@ def test_with_a_tolerance_the_latest_epoch_within_it_of_the_best_so_far_is_kept(
   assert _run([0.60, 0.85, 0.78, 0.70, 0.76], min_epochs=0, patience=9, tolerance=0.1)[0] == 4.0
   # An epoch within the tolerance counts as an improvement for early stopping.
   assert _run([0.9] + [0.85] * 10, min_epochs=0, patience=2, tolerance=0.1)[1] == 11
+  # Validation that cannot judge (the start trained on it): the last epoch, however it scores.
+  assert _run([0.95, 0.7, 0.6, 0.5], min_epochs=0, patience=1, tolerance=float("inf"))[:2] == (
+      3.0, 4)
 
 
 # Two replicas on one CPU (MirroredStrategy splits each global batch in order, as the workers

@@ -199,6 +199,10 @@ def train(request: methods.TrainRequest) -> methods.Trained:
   tolerance = (0.5 / math.sqrt(len(validation))
                if settings.prefer_later_epochs and validation is not None and len(validation)
                else 0.0)
+  # A start that trained on the validation images scores its own first epochs best there, so
+  # the rule would keep the epochs nearest to it (a reference start at 584 labels kept epoch 4 of
+  # 10): the last epoch is kept instead.
+  keep_tolerance = math.inf if reference_saw_validation else tolerance
   batch_size = training_loop.batch_size_for(training, len(labeled))
   balanced = input_fn.balances_classes(training, labeled.labels)
   with request.strategy.scope():
@@ -217,7 +221,7 @@ def train(request: methods.TrainRequest) -> methods.Trained:
                                       settings.unlabeled_ratio, training.seed,
                                       training.shuffle_buffer, balanced),
       steps_per_epoch=settings.steps_per_epoch, ema_momentum=settings.ema_momentum,
-      keep_tolerance=tolerance, cosine_decay=settings.lr_decay == "cosine",
+      keep_tolerance=keep_tolerance, cosine_decay=settings.lr_decay == "cosine",
       callbacks=[log, *request.callbacks])
   fitted["keep_tolerance"] = tolerance
   fitted["steps"] = len(fitted["epochs"]) * settings.steps_per_epoch
