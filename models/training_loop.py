@@ -137,12 +137,13 @@ def fit(model: tf.keras.Model, train: Union[input_fn.Examples, input_fn.Pool],
     logging.info("%s: class-balanced batches over %s labeled images per class", stage,
                  np.bincount(train.labels[train.labels >= 0]).tolist())
   if batches is None:
-    data = input_fn.training_batches(train, batch_size, training.seed, training.translate_pixels,
-                                     balanced)
+    data = input_fn.training_stream(input_fn.training_batches(
+        train, batch_size, training.seed, training.translate_pixels, balanced))
   elif strategy.num_replicas_in_sync > 1:
-    data = tf.keras.utils.experimental.DatasetCreator(batches)  # each worker reads its own part
+    data = tf.keras.utils.experimental.DatasetCreator(  # each worker reads its own part
+        lambda context: input_fn.training_stream(batches(context)))
   else:
-    data = batches(tf.distribute.InputContext())
+    data = input_fn.training_stream(batches(tf.distribute.InputContext()))
   history = model.fit(
       data,
       epochs=training.epochs, steps_per_epoch=steps_per_epoch, verbose=0,

@@ -106,3 +106,28 @@ def test_two_replicas_validate_a_part_whose_last_batch_is_one_image(tmp_path):
   assert abs(correct - round(correct)) < 1e-4, figures  # a count of the 65, not of 128
   assert abs(round(correct) - round(figures["accuracy_whole"] * 65)) <= figures["near_ties"], (
       figures)
+
+
+def test_the_streams_a_fit_trains_on_run_without_tfdata_autotuning(tmp_path, monkeypatch):
+  # Its thread's sleep held up the end of long fits by up to a minute (models/input_fn.py).
+  from models import architectures, config, input_fn
+  rng = np.random.default_rng(0)
+  examples = input_fn.Examples(rng.integers(0, 256, (16, 28, 28)).astype(np.uint8),
+                               np.arange(16) % 2, np.arange(16))
+  seen = []
+  fit = tf.keras.Model.fit
+
+  def spy(model, data, **kwargs):
+    seen.append(data.options().autotune.enabled)
+    return fit(model, data, **kwargs)
+  monkeypatch.setattr(tf.keras.Model, "fit", spy)
+  strategy = tf.distribute.get_strategy()
+  training = config.TrainingConfig(epochs=1, batch_size=8)
+  for batches in (None, lambda context: input_fn.training_batches(examples, 8, 0)):
+    model = architectures.build(2, config.ModelConfig(architecture="cnn",
+                                                      settings=(("width", 4),)))
+    result = training_loop.fit(model, examples, None, training, "sparse_categorical_crossentropy",
+                               ["accuracy"], str(tmp_path / "logs"), strategy, "stream",
+                               batches=batches, steps_per_epoch=2)
+    assert len(result["epochs"]) == 1
+  assert seen == [False, False]
