@@ -29,6 +29,7 @@ import csv
 import dataclasses
 import json
 import logging
+import math
 import pathlib
 import shutil
 import sys
@@ -61,6 +62,18 @@ DEFAULT_CELLS = ["cnn:supervised", "cnn:consistency", "cnn:self_training", "cnn:
                  "lstm:layerwise:sequence_autoencoder", "lstm:layerwise:next_row"]
 
 
+def pool_mix(value: str) -> str:
+  """--pool-mix as recorded: mnist:0.30 and mnist:0.3 are one setting, and resume each other."""
+  source, _, share = value.partition(":")
+  try:
+    fraction = float(share)
+  except ValueError:
+    fraction = math.nan
+  if source != "mnist" or not 0 < fraction < 1:
+    raise argparse.ArgumentTypeError(f"{value!r} must be mnist:FRACTION with FRACTION in (0, 1)")
+  return f"mnist:{fraction:g}"
+
+
 def parse_args():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--data", choices=["quickdraw", "mnist", "doodles"], default="quickdraw")
@@ -82,7 +95,7 @@ def parse_args():
                            "R^(-c/(classes-1)) of its training images (the last class 1/R of "
                            "the first's) and the labels are a random sample of them, so they are "
                            "uneven alike; the test split stays balanced")
-  parser.add_argument("--pool-mix", default=None, metavar="mnist:FRACTION",
+  parser.add_argument("--pool-mix", type=pool_mix, default=None, metavar="mnist:FRACTION",
                       help="pictures of another source in the pool: MNIST training digits "
                            "(from the shared data) added until they are FRACTION of it, as a "
                            "user's unlabeled folder holds other things; the notes give how many "
@@ -339,10 +352,6 @@ def main(args):
 
   mix = np.zeros((0,) + train_x.shape[1:], np.uint8)
   if args.pool_mix:
-    source_name, _, share = args.pool_mix.partition(":")
-    if source_name != "mnist" or not 0 < float(share or 0) < 1:
-      sys.exit(f"methods bench: --pool-mix {args.pool_mix!r} must be mnist:FRACTION with "
-               "FRACTION in (0, 1)")
     from sources import mnist_idx
     mix, _ = mnist_idx.read_images_and_labels(str(args.mix_dir), "train")
     mix = mix.reshape(-1, features.IMAGE_SIZE, features.IMAGE_SIZE).astype(np.uint8)

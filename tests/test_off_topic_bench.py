@@ -54,3 +54,14 @@ def test_bad_input_is_one_line(tmp_path):
   assert not (tmp_path / "out").exists()  # nothing written before the check
   with pytest.raises(SystemExit, match="no off_topic_"):
     off_topic_bench.report(args)
+
+
+def test_a_pool_mix_written_two_ways_is_one_setting_and_a_bad_one_is_refused():
+  import argparse
+  import methods as methods_bench  # bench/methods.py
+  # bench/off_topic.py passes mnist:0.3; a hand-run cell of mnist:0.30 must resume alongside it.
+  assert methods_bench.pool_mix("mnist:0.30") == methods_bench.pool_mix("mnist:0.3") == (
+      "mnist:0.3")
+  for bad in ("mnist:abc", "mnist:1.5", "mnist:0", "cifar:0.3", "mnist"):
+    with pytest.raises(argparse.ArgumentTypeError, match="mnist:FRACTION"):
+      methods_bench.pool_mix(bad)
