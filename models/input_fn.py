@@ -37,7 +37,7 @@ _DATA_SHARDED.experimental_distribute.auto_shard_policy = (
 
 # tf.data's autotuning runs in a thread that sleeps between its rounds, up to a minute once a
 # stream has run a few minutes, and at the end of a fit the iterator's teardown sometimes waited
-# out that sleep (39-60 s in 2 of 3 consistency fits of 1,500 steps; a thread dump showed the
+# out that sleep (39-60 s in 4 of 6 consistency fits of 1,500 steps; a thread dump showed the
 # main thread in the iterator's destructor and the autotuning thread asleep; TF 2.16). A training
 # stream runs without it: its parallel steps then run on one thread a core (at most 16), and its
 # prefetch buffers still grow by themselves.
