@@ -1,5 +1,4 @@
 """Consistency training: the unlabeled loss, the train step, and the method through the registry."""
-import dataclasses
 import math
 
 import numpy as np
@@ -190,17 +189,6 @@ def test_consistency_trains_and_logs_its_pseudo_labels(tmp_path):
   assert trained.model.output_shape == (None, 3)
 
 
-@pytest.mark.parametrize("warm_start_epochs,expected", [(0, 3), (2, 2)])
-def test_the_warm_start_trains_its_own_epochs_or_the_training_sections(tmp_path,
-                                                                      warm_start_epochs, expected):
-  request = _request(tmp_path, ConsistencyConfig(steps=8, steps_per_epoch=8,
-                                                 warm_start_epochs=warm_start_epochs))
-  request = dataclasses.replace(request, training=dataclasses.replace(
-      request.training, epochs=3, early_stopping_patience=10))
-  history = methods.train("consistency", request).history
-  assert len(history["warm_start"]["epochs"]) == expected
-
-
 class _LastRate(tf.keras.callbacks.Callback):
   def on_train_end(self, logs=None):
     self.rate = float(self.model.optimizer.learning_rate)
@@ -325,7 +313,6 @@ def test_consistency_without_a_pool_is_refused(tmp_path):
     ({"unlabeled_ratio": 0}, "consistency unlabeled_ratio 0 must be an integer >= 1"),
     ({"ema_momentum": 1.0}, "consistency ema_momentum 1.0 must be in"),
     ({"batch_norm_images": -1}, "consistency batch_norm_images -1 must be an integer >= 0"),
-    ({"warm_start_epochs": -1}, "consistency warm_start_epochs -1 must be an integer >= 0"),
     ({"strong_scale": 2.0}, "augmentation scale 2.0 must be below 1"),
     ({"lr_decay": "linear"}, "consistency lr_decay 'linear' must be one of exponential, cosine"),
 ])

@@ -53,9 +53,6 @@ class ConsistencyConfig:
   # Train supervised first (the `supervised` method's fit) and start consistency from it: from
   # scratch the pseudo-labels collapse onto one class for minutes (measured).
   warm_start: bool = True
-  # The warm start's epochs; 0: the training section's (the supervised reference's). A warm
-  # start on a pre-trained encoder needs fewer: the demo's 80 labels fit in a quarter of the 40.
-  warm_start_epochs: int = 0
   # Consistency training can lose to its own warm start where labels are plentiful (measured: -3
   # points at 5,833 labels, one repeat of two); the model that does better on validation is kept.
   keep_better_on_validation: bool = True
@@ -114,10 +111,6 @@ class ConsistencyConfig:
       value = getattr(self, name)
       require(isinstance(value, int) and not isinstance(value, bool) and value >= 1,
               f"consistency {name} {value!r} must be an integer >= 1")
-    require(isinstance(self.warm_start_epochs, int) and not isinstance(self.warm_start_epochs, bool)
-            and self.warm_start_epochs >= 0,
-            f"consistency warm_start_epochs {self.warm_start_epochs!r} must be an integer >= 0 "
-            "(0: the training section's epochs)")
     require(0.0 <= self.min_threshold <= (self.threshold if self.adaptive_threshold else 1.0),
             f"consistency min_threshold {self.min_threshold!r} must be in [0, threshold "
             f"{self.threshold!r}]" if self.adaptive_threshold else
@@ -179,11 +172,9 @@ def train(request: methods.TrainRequest) -> methods.Trained:
   history = {"initial_fingerprints": weights.fingerprints(model),
              "warm_start_from_reference": from_reference, "off_topic": found}
   if settings.warm_start and not from_reference:
-    epochs = settings.warm_start_epochs or training.epochs
     history["warm_start"] = classifier.train_classifier(
         model, labeled, validation if classifier.selects_on(validation, training) else None,
-        dataclasses.replace(training, epochs=epochs, min_epochs=min(training.min_epochs, epochs)),
-        os.path.join(request.log_dir, "warm_start"), request.strategy,
+        training, os.path.join(request.log_dir, "warm_start"), request.strategy,
         stage="consistency warm start (supervised)")
   # A reference whose validation part was too small to choose an epoch by trained on those
   # images too (supervised_parts), so it cannot be judged against consistency training on them.
