@@ -101,7 +101,9 @@ def fit(model: tf.keras.Model, train: Union[input_fn.Examples, input_fn.Pool],
   `keep_tolerance`: see KeepBest. `cosine_decay`: the rate follows the cosine over the stage's
   planned steps (training.epochs x steps_per_epoch) instead of the exponential decay.
   """
-  autograph_speedup.skip_autograph_for_tf_keras()  # every caller of the one fit loop gains it
+  # Every caller of the one fit loop gains these.
+  autograph_speedup.skip_autograph_for_tf_keras()
+  input_fn.per_device_streams_without_autotuning()
   num_train = len(train)
   batch_size = batch_size_for(training, num_train)
   per_replica = distribution.check_global_batch(batch_size, strategy)

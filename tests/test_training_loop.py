@@ -108,26 +108,39 @@ def test_two_replicas_validate_a_part_whose_last_batch_is_one_image(tmp_path):
       figures)
 
 
-def test_the_streams_a_fit_trains_on_run_without_tfdata_autotuning(tmp_path, monkeypatch):
-  # Its thread's sleep held up the end of long fits by up to a minute (models/input_fn.py).
-  from models import architectures, config, input_fn
+def test_the_streams_a_fit_reads_run_without_tfdata_autotuning(tmp_path, monkeypatch):
+  # Its thread's sleep held up the end of long fits by up to a minute (models/input_fn.py):
+  # the training and validation streams, and the copies the strategy makes of them per device.
+  from tensorflow.python.data.ops import multi_device_iterator_ops as device_iterators
+  from models import architectures, config, distribution, input_fn
   rng = np.random.default_rng(0)
   examples = input_fn.Examples(rng.integers(0, 256, (16, 28, 28)).astype(np.uint8),
                                np.arange(16) % 2, np.arange(16))
-  seen = []
+  seen = {"fit": [], "devices": []}
   fit = tf.keras.Model.fit
 
-  def spy(model, data, **kwargs):
-    seen.append(data.options().autotune.enabled)
-    return fit(model, data, **kwargs)
+  def spy(model, data, validation_data=None, **kwargs):
+    seen["fit"] += [ds.options().autotune.enabled for ds in (data, validation_data) if ds]
+    return fit(model, data, validation_data=validation_data, **kwargs)
   monkeypatch.setattr(tf.keras.Model, "fit", spy)
-  strategy = tf.distribute.get_strategy()
+  assert input_fn.per_device_streams_without_autotuning()
+  create = device_iterators._create_device_dataset
+
+  def spy_devices(*args, **kwargs):
+    ds = create(*args, **kwargs)
+    seen["devices"].append(ds.options().autotune.enabled)
+    return ds
+  monkeypatch.setattr(device_iterators, "_create_device_dataset", spy_devices)
+  strategy = distribution.create_strategy()
   training = config.TrainingConfig(epochs=1, batch_size=8)
   for batches in (None, lambda context: input_fn.training_batches(examples, 8, 0)):
-    model = architectures.build(2, config.ModelConfig(architecture="cnn",
-                                                      settings=(("width", 4),)))
-    result = training_loop.fit(model, examples, None, training, "sparse_categorical_crossentropy",
-                               ["accuracy"], str(tmp_path / "logs"), strategy, "stream",
-                               batches=batches, steps_per_epoch=2)
+    with strategy.scope():
+      model = architectures.build(2, config.ModelConfig(architecture="cnn",
+                                                        settings=(("width", 4),)))
+    result = training_loop.fit(model, examples, examples, training,
+                               "sparse_categorical_crossentropy", ["accuracy"],
+                               str(tmp_path / "logs"), strategy, "stream", batches=batches,
+                               steps_per_epoch=2)
     assert len(result["epochs"]) == 1
-  assert seen == [False, False]
+  assert seen["fit"] == [False] * 4, seen
+  assert seen["devices"] and all(enabled is False for enabled in seen["devices"]), seen
