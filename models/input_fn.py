@@ -54,7 +54,7 @@ def per_device_streams_without_autotuning() -> bool:
   """Gives the streams that a distribution strategy's MultiDeviceIterator builds from a fit's
   stream, one per device, the options of training_stream: they are pipelines of their own,
   with default options, so each started an autotuning thread whatever the fit's stream said,
-  and the fit's end still waited sometimes (6-24 s after the last epoch in 4 of 16 fits of
+  and the fit's end still waited sometimes (6-24 s after the last epoch in 4 of 18 fits of
   `make demo`'s runs, 2026-12-07). Patches a private function of TensorFlow 2.16: if it moves,
   nothing breaks, a fit's end only waits sometimes. Returns whether the patch is in place
   (idempotent)."""
