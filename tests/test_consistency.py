@@ -155,14 +155,16 @@ def _examples(labeled=40, unlabeled=120):
                            labels.astype(np.int64), np.arange(n, dtype=np.int64))
 
 
-def _request(log_dir, settings, true_labels=None):
-  """Consistency training of a 4-wide CNN on `_examples()`, one warm-start epoch."""
+def _request(log_dir, settings, true_labels=None, min_validation_to_select=1):
+  """Consistency training of a 4-wide CNN on `_examples()`, one warm-start epoch; its 8
+  validation images choose epochs unless `min_validation_to_select` says they are too few."""
   model_config = ModelConfig(architecture="cnn", settings=(("width", 4),))
   labeled, pool = input_fn.in_memory(_examples())
   return methods.TrainRequest(
       labeled=labeled, pool=pool, build_model=lambda: architectures.build(3, model_config),
       training=TrainingConfig(epochs=1, batch_size=8, validation_fraction=0.2,
-                              min_steps_per_epoch=0),
+                              min_steps_per_epoch=0,
+                              min_validation_to_select=min_validation_to_select),
       settings=settings, num_classes=3, log_dir=str(log_dir),
       strategy=tf.distribute.get_strategy(), true_labels=true_labels)
 

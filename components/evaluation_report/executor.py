@@ -276,10 +276,7 @@ def _training_section(history: Optional[dict], pretraining: Optional[dict]) -> s
   if history.get("warm_start_from_reference"):
     parts += ["<h3>Warm start (supervised)</h3>",
               "<p>The supervised reference's classifier, trained once in this run by the "
-              "ReferenceTrainer, is where consistency training started.</p>"
-              + ("<p>The reference trained on the validation part too (too few images to "
-                 "choose an epoch by), so the consistency model is kept without comparing the "
-                 "two on it.</p>" if history.get("warm_start_saw_validation") else "")]
+              "ReferenceTrainer, is where consistency training started.</p>"]
   if history.get("warm_start", {}).get("epochs"):
     warm = history["warm_start"]
     parts += ["<h3>Warm start (supervised)</h3>",
@@ -288,7 +285,8 @@ def _training_section(history: Optional[dict], pretraining: Optional[dict]) -> s
   if history.get("epochs"):
     every = ("" if history.get("selected_on_validation", True) else
              " (every label: the validation part was too small to choose an epoch by, so "
-             "training stopped on its loss)")
+             + ("the last epoch was kept)" if history.get("method") == "consistency"
+                else "training stopped on its loss)"))
     parts += ["<h3>Fine-tuning</h3>",
               f"<p>{history['num_train']:,} training labels{every}, global batch "
               f"{history['batch_size']}.</p>", _curves(history["epochs"], "Fine-tuning")]
