@@ -54,13 +54,14 @@ class ConsistencyConfig:
   # scratch the pseudo-labels collapse onto one class for minutes (measured).
   warm_start: bool = True
   # Consistency training can lose to its own warm start where labels are plentiful (measured: -3
-  # points at 5,833 labels, one repeat of two); the model that does better on validation is kept.
+  # points at 5,833 labels, one repeat of two); the model that does better on validation is kept
+  # where validation may choose (training.min_validation_to_select; below it, consistency).
   keep_better_on_validation: bool = True
   ema_momentum: float = 0.99  # weights averaged over steps, taken at each epoch's end; 0: off
   # A later epoch (and consistency over its warm start) is kept unless validation says worse by
-  # more than its standard error, 0.5 / sqrt(validation images): at 115 labels 23 images tell
-  # 10 points apart at best, while the pool's accuracy was measured rising epoch after epoch.
-  # False: the best validation value wins, however small the difference.
+  # more than its standard error, 0.5 / sqrt(validation images): 250 images (the least that may
+  # choose) tell 3 points apart at best, while the pool's accuracy was measured rising epoch
+  # after epoch. False: the best validation value wins, however small the difference.
   prefer_later_epochs: bool = True
   # After training, batch-norm statistics are recomputed on up to this many clean pool images
   # (no labels): training's moving statistics come from mixed weak/strong batches under the
