@@ -36,7 +36,7 @@ def _with_data(args, data):
 
 def test_the_demos_settings_train_the_default_beside_the_reference_and_push(tmp_path, tfds_dir):
   # The gate's accuracy floor is the demo's; ten labels of tiny doodles are not meant to reach it.
-  # A fifth of its training (one epoch of its steps_per_epoch, 4 supervised epochs for the
+  # A fraction of its training (one epoch of its steps_per_epoch, 4 supervised epochs for the
   # reference and the warm start), every other setting of the demo whole: what is tested is that
   # they make the run, not how well it trains (docs/BENCHMARKS.md measures the demo itself).
   argv = ["run", *_with_data(demo_args(), TINY_DATA), "--tfds-data-dir", tfds_dir,
