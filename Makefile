@@ -16,8 +16,8 @@ export PYTHONWARNINGS := ignore::FutureWarning
 # Demo-sized, measured (docs/BENCHMARKS.md): 80 labels of 8,000 doodles, where the pool pays
 # most; 90 steps of consistency training with adaptive thresholds (150 bought 2 points more and
 # took 14-18 s longer: past 2 minutes with AVX2 kernels) and pre-training on 4,000 doodles for
-# 48 steps (3 passes). The supervised reference keeps every setting of its own. tests/test_demo.py runs
-# these settings on tiny data.
+# 48 steps (3 passes). The supervised reference keeps every setting of its own.
+# tests/test_demo.py runs these settings on tiny data.
 DEMO_ARGS := --data doodles/demo --labels 1% --set steps=90 --set steps_per_epoch=30 \
 	--set adaptive_threshold=true --pretrain-max-images 4000 --pretrain-steps 48
 
