@@ -22,8 +22,6 @@ import measure  # noqa: E402  (bench/measure.py: no heavy imports)
 from sources import features  # noqa: E402  (names only)
 
 SHARED = pathlib.Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-CLASSES = ("airplane", "banana", "bird", "book", "cat", "clock", "dog", "flower", "house",
-           "rainbow")
 # The figures that differ between pictures of one size (height, width, channels do not).
 FEATURES = (features.MEAN_INTENSITY_KEY, features.INK_FRACTION_KEY, features.INK_HEIGHT_KEY,
             features.INK_WIDTH_KEY)
@@ -76,7 +74,8 @@ def divergences(labeled, pool) -> dict:
 
 def main(args) -> None:
   try:
-    files = quickdraw_files.open_class_files(str(args.data_dir), CLASSES)
+    files = quickdraw_files.open_class_files(str(args.data_dir),
+                                             quickdraw_files.DEFAULT_CLASSES)
     digits, _ = mnist_idx.read_images_and_labels(str(args.mix_dir), "train")
   except DataSourceError as e:  # names the path and what is wrong with it
     sys.exit(f"pool drift bench: {e}")
@@ -106,7 +105,9 @@ def main(args) -> None:
     cells = []
     for mix in args.mixes:
       low = min(v for labels in args.labels for v in seen[(labels, mix, name)])
-      cells.append(f"{mix:.0%}: {low:.3f} ({'a threshold between finds every one' if low > clean else 'no threshold tells it from clean'})")
+      verdict = ("a threshold between finds every one" if low > clean
+                 else "no threshold tells it from clean")
+      cells.append(f"{mix:.0%}: {low:.3f} ({verdict})")
     print(f"  {name}: clean up to {clean:.3f}; " + "; ".join(cells))
 
 
